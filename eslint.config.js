@@ -1,0 +1,41 @@
+// Lint rules for mxsec. Type-aware rules catch the mistakes that matter in a mail transfer agent:
+// a floating promise loses an error (and possibly a message), a non-exhaustive switch over a result
+// kind silently mis-classifies a failure. The pure policy folders may not import I/O modules.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const ioModules = ['node:net', 'node:tls', 'node:dns', 'node:fs', 'node:fs/promises', 'node:http', 'node:https',
+  'node:dgram', 'node:child_process', 'net', 'tls', 'dns', 'fs', 'fs/promises', 'http', 'https', 'dgram'];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'data/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'eqeqeq': ['error', 'always'],
+    },
+  },
+  {
+    // Pure policy code: no sockets, DNS, files or HTTP. Adapters live elsewhere.
+    files: ['src/expr/**/*.ts', 'src/policy/**/*.ts', 'src/dane/verify*.ts', 'src/mtasts/parse*.ts',
+      'src/mtasts/match*.ts', 'src/smtp/protocol/**/*.ts', 'src/tlsrpt/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: ioModules.map((name) => ({ name, message: 'policy code is pure: do I/O in an adapter' })) }],
+    },
+  },
+  {
+    files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite'] }] }],
+    },
+  },
+);

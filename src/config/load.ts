@@ -1,0 +1,97 @@
+/**
+ * Loads mxsec's TOML configuration. `parseConfig` is pure (text in, config and diagnostics out);
+ * `loadConfigFile` adds the file system: an explicitly named file must exist, while the default
+ * `./mxsec.toml` may be absent, in which case the built-in defaults apply. The result carries every
+ * diagnostic found; `config` is present only when there is no error.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Diagnostic } from './diagnostics.js';
+import { sortDiagnostics } from './diagnostics.js';
+import { ConfigReader, child } from './reader.js';
+import { readResolver } from './resolver.js';
+import { builtInRules, readRules } from './rules.js';
+import { parseToml } from './toml.js';
+import type { TomlTable } from './toml.js';
+import { readTlsStrategies } from './tls-strategies.js';
+import type { MxsecConfig, TrustConfig } from './types.js';
+
+export const DEFAULT_CONFIG_PATH = './mxsec.toml';
+export const DEFAULTS_NAME = '(built-in defaults)';
+
+export interface LoadResult {
+  readonly config?: MxsecConfig;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** Stalwart's default TLS selector: relax certificate checks only on a retry after a TLS error. */
+export const DEFAULT_TLS_RULES = [
+  { if: "retry_num > 0 && last_error == 'tls'", then: "'invalid-tls'" },
+  { then: "'default'" },
+] as const;
+
+const TOP_KEYS = ['queue', 'resolver', 'tls'];
+const QUEUE_KEYS = ['tls', 'strategy'];
+const STRATEGY_KEYS = ['tls'];
+
+function readTrust(reader: ConfigReader, root: TomlTable): TrustConfig {
+  const section = child(root, 'tls');
+  if (section === undefined) return {};
+  const table = reader.table(section.node, 'tls');
+  if (table === undefined) return {};
+  reader.checkKeys(table, 'tls', ['ca-file']);
+  const caFile = table.entries.get('ca-file');
+  const value = caFile === undefined ? undefined : reader.string(caFile.node, 'tls.ca-file')?.value;
+  return value === undefined ? {} : { caFile: value };
+}
+
+/** Validates configuration text. `file` is used in diagnostics only. */
+export function parseConfig(source: string, file: string): LoadResult {
+  const reader = new ConfigReader(file);
+  const parsed = parseToml(source);
+  if (!parsed.ok) {
+    reader.error('', parsed.position, `TOML syntax error: ${parsed.message}`);
+    return { diagnostics: reader.diagnostics };
+  }
+  const root = parsed.root;
+  reader.checkKeys(root, '', TOP_KEYS);
+  const queueEntry = child(root, 'queue');
+  const queue = queueEntry === undefined ? undefined : reader.table(queueEntry.node, 'queue');
+  if (queue !== undefined) reader.checkKeys(queue, 'queue', QUEUE_KEYS);
+  const strategyEntry = queue === undefined ? undefined : child(queue, 'strategy');
+  const strategy = strategyEntry === undefined ? undefined : reader.table(strategyEntry.node, 'queue.strategy');
+  if (strategy !== undefined) reader.checkKeys(strategy, 'queue.strategy', STRATEGY_KEYS);
+
+  const strategies = readTlsStrategies(reader, queue);
+  const selector = readRules(reader, strategy?.entries.get('tls')?.node, 'queue.strategy.tls', new Set(strategies.keys()), 'TLS',
+    () => builtInRules('queue.strategy.tls', DEFAULT_TLS_RULES));
+  const resolver = readResolver(reader, root);
+  const trust = readTrust(reader, root);
+
+  const diagnostics = sortDiagnostics(reader.diagnostics);
+  if (reader.hasErrors || selector === undefined) return { diagnostics };
+  return { config: { file, tls: { strategies, selector }, resolver, trust }, diagnostics };
+}
+
+/** The configuration in effect when there is no file. */
+export function defaultConfig(): MxsecConfig {
+  const result = parseConfig('', DEFAULTS_NAME);
+  if (result.config === undefined) throw new Error('built-in defaults do not load');
+  return result.config;
+}
+
+/**
+ * Reads and validates a configuration file. With `explicit` false a missing file means defaults;
+ * with `explicit` true (the user named it) a missing file is an error.
+ */
+export async function loadConfigFile(path: string, explicit: boolean): Promise<LoadResult> {
+  let source: string;
+  try {
+    source = await readFile(path, 'utf8');
+  } catch (error: unknown) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && !explicit) return { config: defaultConfig(), diagnostics: [] };
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String((error as Error).message);
+    return { diagnostics: [{ severity: 'error', file: path, position: undefined, path: '', message: `cannot read configuration: ${reason}` }] };
+  }
+  return parseConfig(source, path);
+}

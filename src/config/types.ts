@@ -1,0 +1,65 @@
+/**
+ * The typed, validated configuration that the rest of mxsec consumes. Produced only by `load.ts`; every
+ * value here has been checked, every expression compiled, so consumers never re-validate.
+ */
+import type { Mode } from '../core/outcome.js';
+import type { CompiledExpression } from '../expr/index.js';
+import type { Position } from './diagnostics.js';
+
+/** `queue.tls.<id>`: how one delivery attempt must secure its connection. */
+export interface TlsStrategy {
+  readonly id: string;
+  readonly description?: string;
+  readonly dane: Mode;
+  readonly mtaSts: Mode;
+  readonly starttls: Mode;
+  /** Weakens PKIX only: never relaxes a DANE or MTA-STS enforce policy. */
+  readonly allowInvalidCerts: boolean;
+  readonly timeoutTlsMs: number;
+  readonly timeoutMtaStsMs: number;
+  /** True for the built-in `default` and `invalid-tls` when the file does not define them. */
+  readonly builtIn: boolean;
+  readonly position?: Position;
+}
+
+/** One `{ if = ..., then = ... }` entry, or the final `{ else = ... }` (no condition). */
+export interface Rule {
+  /** 0-based position in the list. */
+  readonly index: number;
+  readonly condition?: CompiledExpression;
+  readonly then: CompiledExpression;
+  readonly position?: Position;
+}
+
+/** An ordered rule list: the first rule whose condition is true wins; the last rule has no condition. */
+export interface RuleSet {
+  /** Where it came from, e.g. `queue.strategy.tls`. */
+  readonly key: string;
+  readonly rules: readonly Rule[];
+  /** True when the built-in default is in effect. */
+  readonly builtIn: boolean;
+}
+
+export interface ResolverConfig {
+  /** `host:port`; undefined means the nameservers of /etc/resolv.conf. */
+  readonly nameservers?: readonly string[];
+  readonly timeoutMs: number;
+  readonly attempts: number;
+  readonly trustAd: boolean;
+}
+
+export interface TrustConfig {
+  /** Extra PEM trust anchors added to Node's roots and NODE_EXTRA_CA_CERTS. */
+  readonly caFile?: string;
+}
+
+export interface MxsecConfig {
+  /** The file it was loaded from, or `(built-in defaults)`. */
+  readonly file: string;
+  readonly tls: {
+    readonly strategies: ReadonlyMap<string, TlsStrategy>;
+    readonly selector: RuleSet;
+  };
+  readonly resolver: ResolverConfig;
+  readonly trust: TrustConfig;
+}
