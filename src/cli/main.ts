@@ -5,16 +5,20 @@
 import { didYouMean } from '../config/diagnostics.js';
 import { runCommand } from './common.js';
 import type { Command } from './common.js';
+import { checkCommand } from './check.js';
 import { configCheck } from './config-check.js';
 import { EXIT } from './exit-codes.js';
 import type { ExitCode } from './exit-codes.js';
 import { line, processOut } from './output.js';
 import type { Out } from './output.js';
+import { sendCommand } from './send.js';
 import { strategyCommand } from './strategy.js';
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   'config check': configCheck,
   strategy: strategyCommand,
+  send: sendCommand,
+  check: checkCommand,
 };
 
 export const USAGE = `usage: mxsec <command> [options]
@@ -22,6 +26,10 @@ export const USAGE = `usage: mxsec <command> [options]
 commands:
   config check [--config F] [--strict]                 validate and lint the configuration
   strategy [--config F] [--var name=value ...] [--json] show the TLS strategy selected for a context
+  send --from ADDR --to ADDR [--to ADDR ...] [--config F] [--var name=value ...] [--json] < message
+                                                       deliver one message now, without the queue
+  check DOMAIN [--config F] [--var name=value ...] [--json]
+                                                       probe a domain's MX hosts and explain the verdict
 
 Exit codes: 0 ok, 1 warnings with --strict, 64 usage, 69 unavailable, 75 temporary failure, 78 configuration error.`;
 

@@ -13,7 +13,8 @@ import { builtInRules, readRules } from './rules.js';
 import { parseToml } from './toml.js';
 import type { TomlTable } from './toml.js';
 import { readTlsStrategies } from './tls-strategies.js';
-import type { MxsecConfig, TrustConfig } from './types.js';
+import type { MxsecConfig, StorageConfig, TrustConfig } from './types.js';
+import { readConnections, readDelivery } from './connection.js';
 
 export const DEFAULT_CONFIG_PATH = './mxsec.toml';
 export const DEFAULTS_NAME = '(built-in defaults)';
@@ -29,9 +30,18 @@ export const DEFAULT_TLS_RULES = [
   { then: "'default'" },
 ] as const;
 
-const TOP_KEYS = ['queue', 'resolver', 'tls'];
-const QUEUE_KEYS = ['tls', 'strategy'];
-const STRATEGY_KEYS = ['tls'];
+const TOP_KEYS = ['queue', 'resolver', 'tls', 'storage', 'delivery'];
+const QUEUE_KEYS = ['tls', 'connection', 'strategy'];
+const STRATEGY_KEYS = ['tls', 'connection'];
+
+function readStorage(reader: ConfigReader, root: TomlTable): StorageConfig {
+  const section = child(root, 'storage');
+  const table = section === undefined ? undefined : reader.table(section.node, 'storage');
+  if (table === undefined) return { dataDir: './data' };
+  reader.checkKeys(table, 'storage', ['data-dir']);
+  const dir = table.entries.get('data-dir');
+  return { dataDir: (dir === undefined ? undefined : reader.string(dir.node, 'storage.data-dir')?.value) ?? './data' };
+}
 
 function readTrust(reader: ConfigReader, root: TomlTable): TrustConfig {
   const section = child(root, 'tls');
@@ -64,12 +74,23 @@ export function parseConfig(source: string, file: string): LoadResult {
   const strategies = readTlsStrategies(reader, queue);
   const selector = readRules(reader, strategy?.entries.get('tls')?.node, 'queue.strategy.tls', new Set(strategies.keys()), 'TLS',
     () => builtInRules('queue.strategy.tls', DEFAULT_TLS_RULES));
+  const connections = readConnections(reader, queue);
+  const connectionSelector = readRules(reader, strategy?.entries.get('connection')?.node, 'queue.strategy.connection', new Set(connections.keys()), 'connection',
+    () => builtInRules('queue.strategy.connection', [{ then: "'default'" }]));
   const resolver = readResolver(reader, root);
   const trust = readTrust(reader, root);
+  const storage = readStorage(reader, root);
+  const delivery = readDelivery(reader, root);
 
   const diagnostics = sortDiagnostics(reader.diagnostics);
-  if (reader.hasErrors || selector === undefined) return { diagnostics };
-  return { config: { file, tls: { strategies, selector }, resolver, trust }, diagnostics };
+  if (reader.hasErrors || selector === undefined || connectionSelector === undefined) return { diagnostics };
+  return {
+    config: {
+      file, tls: { strategies, selector }, connection: { strategies: connections, selector: connectionSelector },
+      resolver, trust, storage, delivery,
+    },
+    diagnostics,
+  };
 }
 
 /** The configuration in effect when there is no file. */

@@ -4,6 +4,7 @@
  */
 import type { Mode } from '../core/outcome.js';
 import type { CompiledExpression } from '../expr/index.js';
+import type { SmtpTimeouts } from '../smtp/timeouts.js';
 import type { Position } from './diagnostics.js';
 
 /** `queue.tls.<id>`: how one delivery attempt must secure its connection. */
@@ -53,6 +54,20 @@ export interface TrustConfig {
   readonly caFile?: string;
 }
 
+/** `queue.connection.<id>`: how outbound SMTP sessions are conducted. */
+export interface ConnectionStrategy {
+  readonly id: string;
+  readonly description?: string;
+  readonly ehloHostname: string;
+  readonly timeouts: SmtpTimeouts;
+  readonly builtIn: boolean;
+}
+
+export interface StorageConfig {
+  /** Directory of the queue and the MTA-STS policy cache; default `./data`. */
+  readonly dataDir: string;
+}
+
 export interface MxsecConfig {
   /** The file it was loaded from, or `(built-in defaults)`. */
   readonly file: string;
@@ -60,6 +75,13 @@ export interface MxsecConfig {
     readonly strategies: ReadonlyMap<string, TlsStrategy>;
     readonly selector: RuleSet;
   };
+  readonly connection: {
+    readonly strategies: ReadonlyMap<string, ConnectionStrategy>;
+    readonly selector: RuleSet;
+  };
   readonly resolver: ResolverConfig;
   readonly trust: TrustConfig;
+  readonly storage: StorageConfig;
+  /** Ports of MX hosts (25) and MTA-STS policy hosts (443); others only on test networks. */
+  readonly delivery: { readonly port: number; readonly mtaStsPort: number };
 }

@@ -63,7 +63,7 @@ function signingAlgorithm(type: KeyType): webcrypto.Algorithm | webcrypto.EcdsaP
 }
 
 async function generateKeys(type: KeyType): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(algorithm(type) as webcrypto.EcKeyGenParams, true, ['sign', 'verify'])) as CryptoKeyPair;
+  return (await webcrypto.subtle.generateKey(algorithm(type) as webcrypto.EcKeyGenParams, true, ['sign', 'verify']));
 }
 
 async function keyPem(key: CryptoKey): Promise<string> {

@@ -1,0 +1,83 @@
+/**
+ * Wires the adapters a delivery needs from a validated configuration: the DNS client (configured
+ * nameservers, or those of /etc/resolv.conf), the trust store (Node's roots, NODE_EXTRA_CA_CERTS, the
+ * configured ca-file), the MTA-STS fetcher and its persistent policy cache in the data directory.
+ * Failures to build one (an unreadable ca-file, an unusable data directory) are returned as messages,
+ * never thrown, so commands can report them with the right exit code.
+ */
+import { randomInt } from 'node:crypto';
+import type { MxsecConfig } from '../config/types.js';
+import { createResolver } from '../dns/client.js';
+import { systemNameservers } from '../dns/system.js';
+import type { Resolver } from '../dns/types.js';
+import { MemoryPolicyCache } from '../mtasts/cache.js';
+import type { PolicyCache } from '../mtasts/cache.js';
+import { openSqlitePolicyCache } from '../mtasts/cache-sqlite.js';
+import { createPolicyFetcher } from '../mtasts/fetch.js';
+import { resolveMtaSts } from '../mtasts/resolve.js';
+import { selectStrategy } from '../policy/select.js';
+import type { EvalContext } from '../expr/index.js';
+import type { ConnectionStrategy } from '../config/types.js';
+import { describeTrustStoreError, loadTrustStore } from '../tls/trust-store.js';
+import type { DeliveryDeps } from './domain.js';
+
+export interface Runtime {
+  readonly resolver: Resolver;
+  readonly cache: PolicyCache;
+  /** Delivery dependencies for a connection strategy chosen per message. */
+  deps(connection: ConnectionStrategy): DeliveryDeps;
+  connectionFor(context: EvalContext): ConnectionStrategy;
+  close(): void;
+  readonly warnings: readonly string[];
+}
+
+export type RuntimeResult = { readonly ok: true; readonly runtime: Runtime } | { readonly ok: false; readonly message: string };
+
+export interface RuntimeOptions {
+  /** Keep MTA-STS policies in memory only (no data directory is touched). */
+  readonly ephemeralCache?: boolean;
+}
+
+export async function createRuntime(config: MxsecConfig, options: RuntimeOptions = {}): Promise<RuntimeResult> {
+  const nameservers = config.resolver.nameservers ?? (await systemNameservers());
+  const resolver = createResolver({ nameservers, timeoutMs: config.resolver.timeoutMs, attempts: config.resolver.attempts, trustAd: config.resolver.trustAd });
+  const trust = await loadTrustStore(config.trust.caFile === undefined ? {} : { caFile: config.trust.caFile });
+  if (!trust.ok) return { ok: false, message: describeTrustStoreError(trust.error) };
+  const warnings: string[] = [];
+  let cache: PolicyCache = new MemoryPolicyCache();
+  let close = (): void => {};
+  if (options.ephemeralCache !== true) {
+    const opened = openSqlitePolicyCache(config.storage.dataDir);
+    if (opened.ok) {
+      cache = opened.cache;
+      close = () => opened.cache.close();
+    } else {
+      warnings.push(`MTA-STS policy cache unavailable, policies are kept in memory only: ${opened.message}`);
+    }
+  }
+  const fetch = createPolicyFetcher({ resolver, ca: trust.store.certificates, port: config.delivery.mtaStsPort });
+  const now = (): number => Date.now();
+  const runtime: Runtime = {
+    resolver,
+    cache,
+    warnings,
+    connectionFor(context) {
+      return selectStrategy(config.connection.selector, config.connection.strategies, context).strategy;
+    },
+    deps(connection) {
+      return {
+        config,
+        resolver,
+        trust: trust.store,
+        mtaSts: (domain, timeoutMs) => resolveMtaSts({ resolver, fetch, cache, now }, domain, { timeoutMs }),
+        now: () => new Date(),
+        random: () => randomInt(0, 2 ** 30) / 2 ** 30,
+        ehloName: connection.ehloHostname,
+        timeouts: connection.timeouts,
+        port: config.delivery.port,
+      };
+    },
+    close: () => close(),
+  };
+  return { ok: true, runtime };
+}
