@@ -18,9 +18,8 @@ import { classify } from '../policy/failure.js';
 import type { DeliveryFailure } from '../policy/failure.js';
 import { planHost } from '../policy/host-plan.js';
 import type { HostPlan } from '../policy/host-plan.js';
-import { selectStrategy } from '../policy/select.js';
+import { reportFallback, selectStrategy } from '../policy/select.js';
 import type { Selection } from '../policy/select.js';
-import { publishStrategyFallback } from '../core/events.js';
 import type { TlsStrategy } from '../config/types.js';
 import { resolveRoute } from './route.js';
 import type { Route, RouteHost } from './route.js';
@@ -72,9 +71,7 @@ export async function decideHost(
   mtaSts: (timeoutMs: number) => Promise<MtaStsLookup>,
 ): Promise<HostDecision> {
   const selection = selectStrategy(deps.config.tls.selector, deps.config.tls.strategies, { ...context, mx: host.name, remote_ip: host.addresses[0] ?? '' });
-  if (selection.fallback !== undefined) {
-    publishStrategyFallback({ selector: deps.config.tls.selector.key, computed: selection.fallback.computed, fallback: selection.fallback.used, ruleIndex: selection.rule.index });
-  }
+  reportFallback(selection, deps.config.tls.selector.key);
   const strategy = selection.strategy;
   let dane: DanePlan = { kind: 'none', reason: 'dane is disabled' };
   if (strategy.dane !== 'disable') {

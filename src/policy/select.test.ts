@@ -2,10 +2,10 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import diagnostics_channel from 'node:diagnostics_channel';
 import { parseConfig } from '../config/load.js';
-import { channels, publishStrategyFallback } from '../core/events.js';
+import { channels } from '../core/events.js';
 import type { StrategyFallbackEvent } from '../core/events.js';
 import { INITIAL_CONTEXT } from './context.js';
-import { selectStrategy } from './select.js';
+import { reportFallback, selectStrategy } from './select.js';
 
 const config = (source: string) => {
   const result = parseConfig(source, 'f');
@@ -45,15 +45,17 @@ describe('strategy selection', () => {
     assert.equal(s.fallback, undefined);
   });
 
-  test('the fallback warning is published on the strategy fallback channel', () => {
+  test('a fallback selection is published on the strategy fallback channel; a normal one is not', () => {
+    const c = config(`[queue.strategy]\ntls = "mx"\n`);
     const seen: StrategyFallbackEvent[] = [];
     const listener = (message: unknown) => seen.push(message as StrategyFallbackEvent);
     diagnostics_channel.subscribe(channels.strategyFallback.name, listener);
     try {
-      publishStrategyFallback({ selector: 'queue.strategy.tls', computed: 'nope', fallback: 'default', ruleIndex: 0 });
+      reportFallback(selectStrategy(c.tls.selector, c.tls.strategies, { ...INITIAL_CONTEXT, mx: 'nope.example' }), c.tls.selector.key);
+      reportFallback(selectStrategy(c.tls.selector, c.tls.strategies, { ...INITIAL_CONTEXT, mx: 'default' }), c.tls.selector.key);
     } finally {
       diagnostics_channel.unsubscribe(channels.strategyFallback.name, listener);
     }
-    assert.deepEqual(seen.map((e) => e.computed), ['nope']);
+    assert.deepEqual(seen, [{ selector: 'queue.strategy.tls', computed: 'nope.example', fallback: 'default', ruleIndex: 0 }]);
   });
 });

@@ -7,6 +7,7 @@
 import type { RuleSet } from '../config/types.js';
 import { isTruthy, valueToString } from '../expr/index.js';
 import type { EvalContext } from '../expr/index.js';
+import { publishStrategyFallback } from '../core/events.js';
 
 export interface Selection<T> {
   readonly name: string;
@@ -40,4 +41,10 @@ function withFallback<T>(strategies: ReadonlyMap<string, T>, rule: Selection<T>[
   const strategy = strategies.get(FALLBACK_STRATEGY);
   if (strategy === undefined) throw new Error(`the '${FALLBACK_STRATEGY}' strategy must always exist`);
   return { name: FALLBACK_STRATEGY, strategy, rule, fallback: { computed, used: FALLBACK_STRATEGY } };
+}
+
+/** Publishes the fallback warning of a selection on the diagnostics channel; does nothing otherwise. */
+export function reportFallback<T>(selection: Selection<T>, selectorKey: string): void {
+  if (selection.fallback === undefined) return;
+  publishStrategyFallback({ selector: selectorKey, computed: selection.fallback.computed, fallback: selection.fallback.used, ruleIndex: selection.rule.index });
 }

@@ -1,0 +1,12 @@
+import { MemoryStore } from './memory-store.js';
+import { runStoreContract } from './store.contract.js';
+
+runStoreContract('memory', () => {
+  const store = new MemoryStore();
+  return Promise.resolve({
+    store,
+    // Two claimers in one process share the one store object.
+    peer: () => Promise.resolve(store),
+    dispose: () => store.close(),
+  });
+});

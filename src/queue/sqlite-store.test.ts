@@ -1,0 +1,116 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { QueueStore } from './store.js';
+import { runStoreContract } from './store.contract.js';
+import { SCHEMA_VERSION } from './sqlite-schema.js';
+import type { SqliteStoreOptions } from './sqlite-store.js';
+import { openSqliteStore } from './sqlite-store.js';
+
+function open(options: SqliteStoreOptions): QueueStore {
+  const r = openSqliteStore(options);
+  if (!r.ok) assert.fail(`${r.error.kind}: ${r.error.message}`);
+  return r.value;
+}
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'mxsec-queue-'));
+  dirs.push(dir);
+  return dir;
+}
+after(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+runStoreContract('sqlite', async () => {
+  const dataDir = await tempDir();
+  const handles: QueueStore[] = [open({ dataDir })];
+  const track = (s: QueueStore): QueueStore => {
+    handles.push(s);
+    return s;
+  };
+  return {
+    store: handles[0]!,
+    reopen: async () => {
+      await handles[0]!.close();
+      return track(open({ dataDir }));
+    },
+    readOnly: () => Promise.resolve(track(open({ dataDir, readOnly: true }))),
+    peer: () => Promise.resolve(track(open({ dataDir }))),
+    dispose: async () => {
+      for (const h of handles) await h.close();
+    },
+  };
+});
+
+const message = (body: Uint8Array) => ({
+  returnPath: 's@example.org', recipients: [{ address: 'r@example.com' }], body, createdAt: 1_750_000_000_000, expiresAt: null,
+});
+
+describe('sqlite store specifics', () => {
+  test('the data directory is created if missing and holds queue.sqlite at the current schema version', async () => {
+    const dataDir = join(await tempDir(), 'nested', 'data');
+    const store = open({ dataDir });
+    await store.close();
+    assert.ok(existsSync(join(dataDir, 'queue.sqlite')));
+    const db = new Database(join(dataDir, 'queue.sqlite'), { readonly: true });
+    try {
+      assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+      assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+    } finally {
+      db.close();
+    }
+  });
+
+  test('a database from a newer mxsec is refused, not misread', async () => {
+    const dataDir = await tempDir();
+    await open({ dataDir }).close();
+    const db = new Database(join(dataDir, 'queue.sqlite'));
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    const r = openSqliteStore({ dataDir });
+    assert.equal(r.ok ? 'ok' : r.error.kind, 'invalid');
+    assert.match(r.ok ? '' : r.error.message, /newer than this mxsec/);
+  });
+
+  test('a read-only open of a missing database is an error value', async () => {
+    const r = openSqliteStore({ dataDir: join(await tempDir(), 'none'), readOnly: true });
+    assert.equal(r.ok, false);
+  });
+
+  test('a full database (size quota reached) fails enqueue with full and keeps earlier mail', async () => {
+    const dataDir = await tempDir();
+    const store = open({ dataDir, maxSizeBytes: 256 * 1024 });
+    try {
+      const first = await store.enqueue(message(new Uint8Array(10_000)));
+      assert.ok(first.ok);
+      const big = await store.enqueue(message(new Uint8Array(1024 * 1024)));
+      assert.equal(big.ok ? 'ok' : big.error.kind, 'full');
+      const list = await store.list();
+      assert.deepEqual(list.ok ? list.value.map((m) => m.id) : [], [first.value]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a write while another connection holds the write lock waits, then fails with busy', async () => {
+    const dataDir = await tempDir();
+    const store = open({ dataDir, busyTimeoutMs: 50 });
+    const blocker = new Database(join(dataDir, 'queue.sqlite'));
+    try {
+      blocker.exec('BEGIN IMMEDIATE');
+      const r = await store.enqueue(message(new Uint8Array(10)));
+      assert.equal(r.ok ? 'ok' : r.error.kind, 'busy');
+      blocker.exec('ROLLBACK');
+      assert.ok((await store.enqueue(message(new Uint8Array(10)))).ok);
+    } finally {
+      blocker.close();
+      await store.close();
+    }
+  });
+});
