@@ -2,8 +2,9 @@
  * `mxsec check DOMAIN [--config F] [--var name=value ...] [--json]`, in the spirit of Postfix's
  * posttls-finger: for each MX host, the addresses, the strategy that would be selected and why, what
  * DANE and MTA-STS require, whether STARTTLS is offered, the negotiated TLS and certificate chain with
- * its validation result, and the verdict: the security level a delivery would reach, or why it would be
- * refused. It stops after TLS (QUIT) and never sends MAIL FROM.
+ * its validation result, what an MTA-STS testing policy would have refused (reported, not enforced), and
+ * the verdict: the security level a delivery would reach, or why it would be refused. It stops after
+ * TLS (QUIT) and never sends MAIL FROM.
  * Exit 0 when every host would accept delivery, 75 when some would not, 69 when the domain takes no mail.
  */
 import { classify } from '../policy/failure.js';
@@ -52,6 +53,8 @@ function hostJson(r: HostReport): unknown {
       starttls_offered: s.result.starttlsOffered,
       tls: s.result.tls === null ? null : { version: s.result.tls.version, cipher: s.result.tls.cipher, pkix: s.result.tls.pkix, chain: s.result.tls.chain.map((c) => ({ subject: c.subject, issuer: c.issuer, dns_names: c.dnsNames, not_before: c.notBefore, not_after: c.notAfter, spki_sha256: c.spkiSha256 })) },
       security: s.result.failure === undefined ? s.result.security : null,
+      // What an MTA-STS testing policy would have refused (RFC 8461 section 5): delivered, but reported.
+      report_only: s.result.reportOnly === undefined ? null : { reason: s.result.reportOnly.reason, tlsrpt: s.result.reportOnly.result ?? null, message: s.result.reportOnly.message },
       error: s.result.failure === undefined ? null : { class: s.result.failure.lastError, code: s.result.failure.status, message: s.result.failure.message },
     })),
     verdict: r.verdict.deliver ? { deliver: true, security: r.verdict.security } : { deliver: false, class: r.verdict.failure.lastError, severity: r.verdict.failure.severity, code: r.verdict.failure.status, message: r.verdict.failure.message },
@@ -110,6 +113,7 @@ export const checkCommand: Command = async (argv, out) => {
             line(o, `    ${describeTlsFacts(s.result.tls)}`);
             for (const c of s.result.tls.chain) line(o, paint(o, 'dim', `    cert: ${c.subject} (issuer ${c.issuer}; DNS ${c.dnsNames.join(', ') || '-'}; ${c.notBefore} to ${c.notAfter}; SPKI SHA-256 ${c.spkiSha256})`));
           }
+          if (s.result.reportOnly !== undefined) line(o, paint(o, 'yellow', `    MTA-STS testing (reported only): ${s.result.reportOnly.message}`));
           if (s.result.failure !== undefined) line(o, paint(o, 'red', `    ${s.result.failure.message}`));
         }
         line(o, r.verdict.deliver

@@ -82,7 +82,7 @@ export const sendCommand: Command = async (argv, out) => {
   const context = contextFromVars(values.var);
   const { config } = await loadForCommand(values.config, out);
   if (config === undefined) return EXIT.config;
-  const message = await readAll(process.stdin, MAX_MESSAGE_BYTES);
+  const message = await readAll(out.stdin, MAX_MESSAGE_BYTES);
   if (!message.ok) throw new UsageError(message.message);
   const made = await createRuntime(config);
   if (!made.ok) {

@@ -12,6 +12,7 @@
  * second (RFC 7672 section 2.2.2, RFC 7671 section 7); both names are then reference identifiers.
  */
 import type { DnsFailure, DnssecStatus, Resolver, TlsaRecord } from '../dns/types.js';
+import { normalizeName } from '../dns/names.js';
 import { usableRecords } from './records.js';
 
 /** What is known about the MX host before its TLSA lookup. */
@@ -56,11 +57,6 @@ export type TlsaLookup =
   /** DANE does not apply to this host because the way to it was not secure. */
   | { readonly kind: 'not-applicable'; readonly reason: NotApplicableReason };
 
-/** Lower-case, no trailing dot: the form every name in this module is compared in. */
-export function normalizeName(name: string): string {
-  return name.trim().replace(/\.+$/, '').toLowerCase();
-}
-
 /** `_25._tcp.<host>` (RFC 6698 section 3, RFC 7672 section 2.2). */
 export function tlsaQueryName(host: string, port = 25): string {
   return `_${port}._tcp.${normalizeName(host)}`;
@@ -71,7 +67,7 @@ function expandedName(chain: readonly string[] | undefined): string | undefined 
   const last = chain?.[chain.length - 1];
   if (last === undefined) return undefined;
   const target = last.split('->')[1];
-  return target === undefined ? undefined : normalizeName(target);
+  return target === undefined ? undefined : normalizeName(target.trim());
 }
 
 function uniqueNames(names: readonly (string | undefined)[]): string[] {

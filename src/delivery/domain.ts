@@ -75,7 +75,7 @@ export async function decideHost(
   const strategy = selection.strategy;
   let dane: DanePlan = { kind: 'none', reason: 'dane is disabled' };
   if (strategy.dane !== 'disable') {
-    const tlsa = await lookupTlsa(deps.resolver, { name: host.name, mxDnssec: route.mxDnssec, addressDnssec: host.dnssec, implicitMx: route.implicit, nextHop: domain });
+    const tlsa = await lookupTlsa(deps.resolver, { name: host.name, mxDnssec: route.mxDnssec, addressDnssec: host.dnssec, implicitMx: route.implicit, nextHop: domain, ...(host.cnameChain === undefined ? {} : { cnameChain: host.cnameChain }) });
     dane = daneRequirement({ mode: strategy.dane, mxDnssec: route.mxDnssec, tlsa });
   }
   const lookup = strategy.mtaSts === 'disable' ? undefined : await mtaSts(strategy.timeoutMtaStsMs);

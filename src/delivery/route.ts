@@ -22,6 +22,8 @@ export interface RouteHost {
    * DNSSEC `bogus` failure, which empties them: an attacker who can forge one family can forge both.
    */
   readonly addressError?: DnsFailure;
+  /** CNAME hops of the address answer (`owner -> target`); DANE looks up TLSA at the expanded name first (RFC 7672 2.2.2). */
+  readonly cnameChain?: readonly string[];
 }
 
 export type Route =
@@ -91,7 +93,10 @@ function hostFrom(
     : 'insecure';
   const addresses = selectAddresses(a.ok ? a.answer.records : [], aaaa?.ok === true ? aaaa.answer.records : [], limits);
   const failure = failures[0];
-  return failure === undefined
-    ? { name, preference, dnssec, addresses }
-    : { name, preference, dnssec, addresses, addressError: failure };
+  const chain = successes.find((answer) => answer.cnameChain.length > 0)?.cnameChain;
+  return {
+    name, preference, dnssec, addresses,
+    ...(failure === undefined ? {} : { addressError: failure }),
+    ...(chain === undefined ? {} : { cnameChain: chain }),
+  };
 }

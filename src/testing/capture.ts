@@ -1,8 +1,9 @@
 /**
  * Runs CLI commands in-process with captured output, so command tests assert on exactly what a user
- * would see and on the exit code without spawning processes.
+ * would see and on the exit code without spawning processes. Standard input is the given bytes (empty
+ * by default), never the test runner's own stdin, so a command that reads it cannot hang a test.
  */
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { main } from '../cli/main.js';
 
 export interface Captured {
@@ -20,9 +21,11 @@ function sink(chunks: string[]): Writable {
   });
 }
 
-export async function runCli(argv: readonly string[]): Promise<Captured> {
+/** Runs `mxsec <argv>`; `input` is what the command reads from standard input. */
+export async function runCli(argv: readonly string[], input: string | Uint8Array = ''): Promise<Captured> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(argv, { stdout: sink(out), stderr: sink(err) });
+  const stdin = Readable.from([Buffer.from(input)]);
+  const code = await main(argv, { stdin, stdout: sink(out), stderr: sink(err) });
   return { code, stdout: out.join(''), stderr: err.join('') };
 }

@@ -2,6 +2,9 @@
  * A loopback delivery environment for tests: an in-process DNS server with a zone, SMTP test servers
  * on distinct 127.0.0.x addresses sharing one port (so one `port` setting reaches them all, as port 25
  * does on the internet), a test CA trusted by the client, and delivery dependencies built from TOML.
+ * MTA-STS policies are fetched from that same shared port (playing 443), so a policy server started
+ * with `startPolicyServer({ address: '127.0.0.x', port: env.port })` is reached by name through the zone.
+ * Each `deps()` call has its own empty policy cache, so tests do not see each other's policies.
  */
 import { parseConfig } from '../config/load.js';
 import type { MxsecConfig } from '../config/types.js';
@@ -59,7 +62,9 @@ export async function startDeliveryEnv(zone: TestZone, options: { ad?: boolean }
     },
     deps(toml = '', overrides = {}) {
       const cache = new MemoryPolicyCache();
-      const fetch = createPolicyFetcher({ resolver, ca: [ca.certPem], port: overrides.port ?? 443 });
+      // The shared port, not `overrides.port`: overriding the SMTP port must not move the policy host,
+      // and 443 on loopback is nobody's test server.
+      const fetch = createPolicyFetcher({ resolver, ca: [ca.certPem], port });
       return {
         config: mustParse(toml),
         resolver,
