@@ -4,7 +4,7 @@
  * A computed name that matches no defined strategy falls back to the built-in `default` and says so in
  * `fallback`, so the caller can publish the warning; selection itself never fails.
  */
-import type { RuleSet } from '../config/types.js';
+import type { Rule, RuleSet } from '../config/types.js';
 import { isTruthy, valueToString } from '../expr/index.js';
 import type { EvalContext } from '../expr/index.js';
 import { publishStrategyFallback } from '../core/events.js';
@@ -20,15 +20,22 @@ export interface Selection<T> {
 
 export const FALLBACK_STRATEGY = 'default';
 
+// Rule descriptions are built once per rule: selection runs for every host of every attempt.
+const descriptions = new WeakMap<Rule, Selection<unknown>['rule']>();
+function describe(rule: Rule): Selection<unknown>['rule'] {
+  let described = descriptions.get(rule);
+  if (described === undefined) {
+    described = Object.freeze({ index: rule.index, ...(rule.condition === undefined ? {} : { condition: rule.condition.source }), then: rule.then.source });
+    descriptions.set(rule, described);
+  }
+  return described;
+}
+
 export function selectStrategy<T>(ruleSet: RuleSet, strategies: ReadonlyMap<string, T>, context: EvalContext): Selection<T> {
   for (const rule of ruleSet.rules) {
     if (rule.condition !== undefined && !isTruthy(rule.condition.evaluate(context))) continue;
     const computed = valueToString(rule.then.evaluate(context));
-    const described = {
-      index: rule.index,
-      ...(rule.condition === undefined ? {} : { condition: rule.condition.source }),
-      then: rule.then.source,
-    };
+    const described = describe(rule);
     const strategy = strategies.get(computed);
     if (strategy !== undefined) return { name: computed, strategy, rule: described };
     return withFallback(strategies, described, computed);

@@ -170,6 +170,17 @@ function unstuff(data: Buffer): Uint8Array {
   return Uint8Array.from(out);
 }
 
+// One secure context per configured certificate, as a real server builds it once at start.
+const contexts = new WeakMap<NonNullable<SmtpServerOptions['tls']>, tls.SecureContext>();
+function secureContextOf(config: NonNullable<SmtpServerOptions['tls']>): tls.SecureContext {
+  let context = contexts.get(config);
+  if (context === undefined) {
+    context = tls.createSecureContext({ ...config.options, key: config.key, cert: config.cert });
+    contexts.set(config, context);
+  }
+  return context;
+}
+
 const pathOf = (line: string): string => /<([^>]*)>/.exec(line)?.[1] ?? '';
 
 /** Starts the server (default 127.0.0.1 with an ephemeral port). */
@@ -304,8 +315,7 @@ async function serve(socket: net.Socket, options: SmtpServerOptions, transcript:
         // One write, so the injected bytes reach the client in the same segment as the 220.
         raw.write(injected === undefined ? `${action}\r\n` : Buffer.concat([Buffer.from(`${action}\r\n`), Buffer.from(injected)]));
         if (injected !== undefined) transcript.push(`* injected ${Buffer.from(injected).length} octets after 220`);
-        const context = tls.createSecureContext({ ...options.tls.options, key: options.tls.key, cert: options.tls.cert });
-        current = new tls.TLSSocket(raw, { isServer: true, secureContext: context });
+        current = new tls.TLSSocket(raw, { isServer: true, secureContext: secureContextOf(options.tls) });
         current.on('error', () => current.destroy());
         input.attach(current);
         secure = true;
