@@ -123,11 +123,13 @@ export async function deliverToDomain(deps: DeliveryDeps, request: DeliveryReque
   const attempts: HostAttempt[] = [];
   const decided = new Map<string, RecipientOutcome>();
   let pending = [...request.recipients];
+  // The recipients still pending at the end take the last failure; if any host failed temporarily the
+  // outcome is temporary (a later attempt may reach it), and then the last temporary failure explains it.
   let lastFailure: DeliveryFailure = classify({ kind: 'no-address', host: domain });
-  let allPermanent = true;
+  let lastTemporary: DeliveryFailure | undefined;
   const fail = (failure: DeliveryFailure): void => {
     lastFailure = failure;
-    if (failure.severity === 'temporary') allPermanent = false;
+    if (failure.severity === 'temporary') lastTemporary = failure;
   };
   const mtaSts = mtaStsOnce(deps, domain);
   const sender = request.from;
@@ -171,7 +173,7 @@ export async function deliverToDomain(deps: DeliveryDeps, request: DeliveryReque
       break hosts;
     }
   }
-  const severity = allPermanent ? 'permanent' : 'temporary';
-  for (const address of pending) decided.set(address, pendingOutcome(address, { ...lastFailure, severity }, attempts.length === 0 ? undefined : attempts.length - 1));
+  const final = lastTemporary ?? lastFailure;
+  for (const address of pending) decided.set(address, pendingOutcome(address, final, attempts.length === 0 ? undefined : attempts.length - 1));
   return { domain, attempts, recipients: request.recipients.map((a) => decided.get(a) ?? pendingOutcome(a, lastFailure, undefined)) };
 }

@@ -61,6 +61,15 @@ function certificateResult(reason: Extract<PkixVerdict, { valid: false }>['reaso
   }
 }
 
+/**
+ * A host that publishes TLSA records but offers no STARTTLS is "required TLS not offered" (X.7.4), as
+ * for `starttls = "require"` and MTA-STS; DNS trouble is X.4.3; everything else DANE reports is X.7.5.
+ */
+function daneStatus(cause: Extract<FailureCause, { kind: 'dane' }>): string {
+  if (cause.lastError === 'dns') return '4.4.3';
+  return cause.tlsRpt === 'starttls-not-supported' ? '4.7.4' : '4.7.5';
+}
+
 /** The classification table. */
 export function classify(cause: FailureCause): DeliveryFailure {
   switch (cause.kind) {
@@ -76,7 +85,7 @@ export function classify(cause: FailureCause): DeliveryFailure {
         message: cause.failure === undefined ? `${cause.host} has no address records` : `address lookup of ${cause.host} failed: ${cause.failure.kind}: ${cause.failure.message}`,
       };
     case 'dane':
-      return { cause: cause.kind, severity: cause.severity, lastError: cause.lastError, status: withClass(cause.severity, cause.lastError === 'dns' ? '4.4.3' : '4.7.5'), tlsRpt: cause.tlsRpt, message: cause.message };
+      return { cause: cause.kind, severity: cause.severity, lastError: cause.lastError, status: withClass(cause.severity, daneStatus(cause)), tlsRpt: cause.tlsRpt, message: cause.message };
     case 'mta-sts': {
       const f = cause.failure;
       return { cause: cause.kind, severity: f.severity, lastError: 'mta-sts', status: withClass(f.severity, f.reason === 'starttls-not-supported' ? '4.7.4' : '4.7.5'), ...(f.result === undefined ? {} : { tlsRpt: f.result }), message: f.message };

@@ -94,4 +94,14 @@ describe('lint: strategies', () => {
     const w = lint(rules(`{ if = "retry_num > 0", then = "'legacy'" }`, `{ else = "'default'" }`) + '[queue.tls.legacy]\nstarttls = "disable"\n');
     assert.equal(w.length, 0);
   });
+
+  test('a retry strategy with optional STARTTLS after a first attempt that requires it is a plaintext downgrade', () => {
+    const w = lint('[queue.tls.default]\nstarttls = "require"\n');
+    assert.deepEqual(w.map((x) => `${x.code} ${x.path}`), ['starttls-downgrade-on-retry queue.strategy.tls[0]']);
+    assert.match(w[0]!.message, /'invalid-tls' with starttls = "optional" \(built-in\)/);
+  });
+
+  test('no downgrade warning when the retry strategy requires STARTTLS too', () => {
+    assert.deepEqual(lint('[queue.tls.default]\nstarttls = "require"\n[queue.tls.invalid-tls]\nallow-invalid-certs = true\nstarttls = "require"\n'), []);
+  });
 });

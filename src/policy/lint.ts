@@ -4,7 +4,11 @@
  *   - a rule whose condition can never be true, or that an earlier rule always wins over (shadowed);
  *   - a strategy that is defined but that no reachable rule can select;
  *   - a strategy that weakens protection (accepts invalid certificates or disables STARTTLS) selected
- *     by a rule that does not require a retry, i.e. on first attempts.
+ *     by a rule that does not require a retry, i.e. on first attempts;
+ *   - a retry strategy whose `starttls` is weaker than `require` while a first-attempt strategy requires
+ *     STARTTLS: a server that stops offering STARTTLS (or an attacker who strips it) gets the mail in
+ *     plaintext on the retry. The built-in `invalid-tls` (starttls optional) does exactly this when
+ *     `default` is redefined with `starttls = "require"`.
  */
 import type { Position } from '../config/diagnostics.js';
 import type { MxsecConfig, Rule, RuleSet, TlsStrategy } from '../config/types.js';
@@ -12,7 +16,7 @@ import type { Ast } from '../expr/index.js';
 import { implies, requiresRetry, toDnf } from './conditions.js';
 import type { Dnf } from './conditions.js';
 
-export type LintCode = 'never-true' | 'shadowed-rule' | 'unreachable-strategy' | 'weakening-without-retry';
+export type LintCode = 'never-true' | 'shadowed-rule' | 'unreachable-strategy' | 'weakening-without-retry' | 'starttls-downgrade-on-retry';
 
 export interface LintWarning {
   readonly code: LintCode;
@@ -99,11 +103,15 @@ export function lintConfig(config: MxsecConfig): LintWarning[] {
   const { strategies, selector } = config.tls;
   const facts = analyseRules(selector, warnings);
   const selectable = new Set<string>();
+  const firstAttempt: string[] = [];
+  const onRetry: { name: string; rule: Rule }[] = [];
   for (const { rule, dnf, reachable } of facts) {
     if (!reachable) continue;
     const names = rule.then.constant !== undefined ? new Set([String(rule.then.constant)]) : stringLiterals(rule.then.ast, new Set());
     for (const name of names) {
       selectable.add(name);
+      if (requiresRetry(dnf)) onRetry.push({ name, rule });
+      else firstAttempt.push(name);
       const strategy = strategies.get(name);
       const weakness = strategy === undefined ? undefined : weakens(strategy);
       if (weakness !== undefined && !requiresRetry(dnf)) {
@@ -114,6 +122,19 @@ export function lintConfig(config: MxsecConfig): LintWarning[] {
           message: `${describeRule(rule)} selects '${name}', which ${weakness}, without a retry condition (such as retry_num > 0) in front of it: first attempts are weakened too`,
         });
       }
+    }
+  }
+  const strict = firstAttempt.filter((name) => strategies.get(name)?.starttls === 'require');
+  if (strict.length > 0) {
+    for (const { name, rule } of onRetry) {
+      const retry = strategies.get(name);
+      if (retry === undefined || retry.starttls === 'require') continue;
+      warnings.push({
+        code: 'starttls-downgrade-on-retry',
+        path: `${selector.key}[${rule.index}]`,
+        position: rule.position,
+        message: `first attempts use '${strict[0] ?? ''}' (starttls = "require") but retries selected by ${describeRule(rule)} use '${name}' with starttls = "${retry.starttls}"${retry.builtIn ? ' (built-in)' : ''}: a server that stops offering STARTTLS, or an attacker who strips it, gets the mail in plaintext on the retry; set starttls = "require" in [queue.tls.${name}] if that is not intended`,
+      });
     }
   }
   for (const strategy of strategies.values()) {

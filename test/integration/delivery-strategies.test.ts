@@ -168,6 +168,13 @@ describe('starttls = "require"', () => {
     assert.deepEqual(r.attempts.map((a) => a.mx), ['mx.plain.test', 'mx.valid.test']);
     assert.equal(r.attempts[0]?.error?.status, '4.7.4');
   });
+  test('regression: a temporary failure at one MX and a permanent one at the next stay temporary with a 4.x.x status', async () => {
+    const toml = `[queue.strategy]\ntls = [ { if = "mx == 'mx.valid.test'", then = "'strict'" }, { else = "'req'" } ]\n`
+      + '[queue.tls.strict]\ndane = "require"\n[queue.tls.req]\nstarttls = "require"\n';
+    const r = await send('backup.test', toml);
+    assert.deepEqual(r.attempts.map((a) => [a.mx, a.error?.severity]), [['mx.plain.test', 'temporary'], ['mx.valid.test', 'permanent']]);
+    assert.deepEqual([only(r).status, only(r).code, only(r).lastError], ['temporary', '4.7.4', 'tls']);
+  });
 });
 
 describe('starttls = "disable"', () => {
