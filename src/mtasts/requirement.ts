@@ -26,6 +26,7 @@
  */
 import type { Mode, Severity, TlsRptResult } from '../core/outcome.js';
 import type { PkixVerdict } from '../tls/types.js';
+import { pkixResultType } from '../tlsrpt/results.js';
 import { fetchErrorResultType } from './fetch-result.js';
 import { findMatchingPattern } from './match.js';
 import type { MtaStsLookup, MtaStsProblem } from './resolve.js';
@@ -169,36 +170,21 @@ export function judgeMtaSts(plan: MtaStsPlan, handshake: MtaStsHandshake): MtaSt
       return { kind: 'failed', failure: plan.failure };
     case 'enforce':
     case 'testing': {
-      const failure = handshakeFailure(handshake);
+      const failure = stsHandshakeFailure(handshake);
       if (failure === undefined) return { kind: 'ok' };
       return plan.kind === 'enforce' ? { kind: 'failed', failure } : { kind: 'report-only', failure };
     }
   }
 }
 
-function handshakeFailure(handshake: MtaStsHandshake): MtaStsFailure | undefined {
+/** The failure an MTA-STS policy sees in a handshake (RFC 8461 section 4.2), or undefined when it passes. */
+export function stsHandshakeFailure(handshake: MtaStsHandshake): MtaStsFailure | undefined {
   if (handshake === 'no-starttls') {
     return makeFailure('starttls-not-supported', 'MX does not offer STARTTLS, required by the MTA-STS policy', 'starttls-not-supported');
   }
   const { pkix } = handshake;
   if (pkix.valid) return undefined;
-  return makeFailure('certificate', `MX certificate invalid under the MTA-STS policy: ${pkix.message}`, certificateResult(pkix.reason));
-}
-
-function certificateResult(reason: Extract<PkixVerdict, { valid: false }>['reason']): TlsRptResult {
-  switch (reason) {
-    case 'expired':
-      return 'certificate-expired';
-    case 'hostname-mismatch':
-      return 'certificate-host-mismatch';
-    case 'untrusted-issuer':
-    case 'self-signed':
-      return 'certificate-not-trusted';
-    case 'not-yet-valid':
-    case 'other':
-      // RFC 8460 has no "not yet valid" type; validation-failure is its catch-all.
-      return 'validation-failure';
-  }
+  return makeFailure('certificate', `MX certificate invalid under the MTA-STS policy: ${pkix.message}`, pkixResultType(pkix.reason));
 }
 
 function problemReason(problem: MtaStsProblem): MtaStsFailureReason {

@@ -16,6 +16,7 @@ import type { SmtpFailure } from '../smtp/failure.js';
 import type { SmtpReply } from '../smtp/protocol/reply.js';
 import type { TlsFailure } from '../tls/failure.js';
 import type { PkixVerdict } from '../tls/types.js';
+import { pkixResultType } from '../tlsrpt/results.js';
 
 export type FailureCause =
   | { readonly kind: 'route-dns'; readonly failure: DnsFailure }
@@ -48,17 +49,6 @@ export interface DeliveryFailure {
 
 function withClass(severity: Severity, status: string): string {
   return `${severity === 'permanent' ? '5' : '4'}${status.slice(1)}`;
-}
-
-function certificateResult(reason: Extract<PkixVerdict, { valid: false }>['reason']): TlsRptResult {
-  switch (reason) {
-    case 'expired': return 'certificate-expired';
-    case 'hostname-mismatch': return 'certificate-host-mismatch';
-    case 'untrusted-issuer':
-    case 'self-signed': return 'certificate-not-trusted';
-    case 'not-yet-valid':
-    case 'other': return 'validation-failure';
-  }
 }
 
 /**
@@ -95,7 +85,7 @@ export function classify(cause: FailureCause): DeliveryFailure {
     case 'tls-handshake':
       return { cause: cause.kind, severity: 'temporary', lastError: 'tls', status: '4.7.5', tlsRpt: 'validation-failure', message: `TLS handshake failed (${cause.failure.kind}): ${cause.failure.message}` };
     case 'certificate':
-      return { cause: cause.kind, severity: 'temporary', lastError: 'tls', status: '4.7.5', tlsRpt: certificateResult(cause.pkix.reason), message: `certificate not valid (${cause.pkix.reason}): ${cause.pkix.message}` };
+      return { cause: cause.kind, severity: 'temporary', lastError: 'tls', status: '4.7.5', tlsRpt: pkixResultType(cause.pkix.reason), message: `certificate not valid (${cause.pkix.reason}): ${cause.pkix.message}` };
     case 'smtp': {
       const f = cause.failure;
       const severity = failureSeverity(f);

@@ -7,6 +7,7 @@
 import type { SecurityLevel } from '../core/outcome.js';
 import { judgeDane } from '../dane/requirement.js';
 import { verifyDane } from '../dane/verify.js';
+import { stsHandshakeFailure } from '../mtasts/requirement.js';
 import type { MtaStsFailure } from '../mtasts/requirement.js';
 import type { TlsFacts } from '../tls/types.js';
 import { classify } from './failure.js';
@@ -31,19 +32,21 @@ export function decideStarttls(plan: ConnectPlan, offered: boolean, mxHost: stri
       break;
     }
     case 'mta-sts':
-      return {
-        kind: 'fail',
-        failure: classify({ kind: 'mta-sts', failure: { reason: 'starttls-not-supported', severity: 'temporary', lastError: 'mta-sts', result: 'starttls-not-supported', message: `${mxHost} does not offer STARTTLS, required by the MTA-STS policy` } }),
-      };
+      return { kind: 'fail', failure: classify({ kind: 'mta-sts', failure: stsNoStarttls(mxHost) }) };
     case 'pkix':
     case 'none':
       break;
   }
   if (plan.tls === 'required') return { kind: 'fail', failure: classify({ kind: 'starttls-not-offered', host: mxHost }) };
-  const stsReportOnly: MtaStsFailure | undefined = plan.stsTesting
-    ? { reason: 'starttls-not-supported', severity: 'temporary', lastError: 'mta-sts', result: 'starttls-not-supported', message: `${mxHost} does not offer STARTTLS (MTA-STS testing: reported only)` }
-    : undefined;
+  const stsReportOnly = plan.stsTesting ? stsNoStarttls(mxHost) : undefined;
   return { kind: 'plaintext', note: 'STARTTLS not offered; delivering in plaintext (opportunistic TLS)', ...(stsReportOnly === undefined ? {} : { stsReportOnly }) };
+}
+
+/** The MTA-STS failure of a host that does not offer STARTTLS, naming the host. */
+function stsNoStarttls(mxHost: string): MtaStsFailure {
+  const failure = stsHandshakeFailure('no-starttls');
+  if (failure === undefined) throw new Error('a missing STARTTLS always fails an MTA-STS policy');
+  return { ...failure, message: `${mxHost}: ${failure.message}` };
 }
 
 export type TlsVerdict =
@@ -62,11 +65,11 @@ export function judgeTls(plan: ConnectPlan, facts: TlsFacts, now: Date): TlsVerd
       return { kind: 'fail', failure: classify({ kind: 'local', message: 'DANE verification returned no verdict' }) };
     }
     case 'mta-sts':
-      if (pkix.valid) return { kind: 'secure', level: 'mta-sts', note: 'certificate valid for the MX host under the MTA-STS enforce policy' };
-      return {
-        kind: 'fail',
-        failure: classify({ kind: 'mta-sts', failure: { reason: 'certificate', severity: 'temporary', lastError: 'mta-sts', result: stsCertificateResult(pkix.reason), message: `certificate not valid under the MTA-STS policy (${pkix.reason}): ${pkix.message}` } }),
-      };
+    {
+      const failure = stsHandshakeFailure({ pkix });
+      if (failure === undefined) return { kind: 'secure', level: 'mta-sts', note: 'certificate valid for the MX host under the MTA-STS enforce policy' };
+      return { kind: 'fail', failure: classify({ kind: 'mta-sts', failure }) };
+    }
     case 'pkix':
       if (pkix.valid) return { kind: 'secure', level: 'pkix', note: 'certificate valid', ...testingReport(plan, facts) };
       return { kind: 'fail', failure: classify({ kind: 'certificate', pkix }) };
@@ -76,13 +79,9 @@ export function judgeTls(plan: ConnectPlan, facts: TlsFacts, now: Date): TlsVerd
   }
 }
 
-function stsCertificateResult(reason: Extract<TlsFacts['pkix'], { valid: false }>['reason']) {
-  return classify({ kind: 'certificate', pkix: { valid: false, reason, message: '' } }).tlsRpt ?? 'validation-failure';
-}
-
 /** Under an MTA-STS testing policy, an invalid certificate is reported but not enforced. */
 function testingReport(plan: ConnectPlan, facts: TlsFacts): { stsReportOnly?: MtaStsFailure } {
   if (plan.stsReportOnly !== undefined) return { stsReportOnly: plan.stsReportOnly };
-  if (!plan.stsTesting || facts.pkix.valid) return {};
-  return { stsReportOnly: { reason: 'certificate', severity: 'temporary', lastError: 'mta-sts', result: stsCertificateResult(facts.pkix.reason), message: `certificate not valid (MTA-STS testing: reported only): ${facts.pkix.message}` } };
+  const failure = plan.stsTesting ? stsHandshakeFailure({ pkix: facts.pkix }) : undefined;
+  return failure === undefined ? {} : { stsReportOnly: failure };
 }
