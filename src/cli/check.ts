@@ -9,7 +9,7 @@
  */
 import { classify } from '../policy/failure.js';
 import type { DeliveryFailure } from '../policy/failure.js';
-import { decideHost } from '../delivery/domain.js';
+import { decideHost, routeFailure } from '../delivery/domain.js';
 import type { HostDecision } from '../delivery/domain.js';
 import { resolveRoute } from '../delivery/route.js';
 import { createRuntime } from '../delivery/runtime.js';
@@ -79,7 +79,7 @@ export const checkCommand: Command = async (argv, out) => {
     const route = await resolveRoute(deps.resolver, domain, { random: deps.random });
     const o = out.stdout;
     if (route.kind !== 'hosts') {
-      const failure = classify(route.kind === 'dns-error' ? { kind: 'route-dns', failure: route.failure } : { kind: route.kind, domain });
+      const failure = routeFailure(route, domain);
       if (values.json === true) line(o, JSON.stringify({ domain, route: route.kind, verdict: { deliver: false, class: failure.lastError, severity: failure.severity, code: failure.status, message: failure.message } }, null, 2));
       else line(o, paint(o, 'red', `${domain}: ${failure.message} (${failure.severity} ${failure.status})`));
       return failure.severity === 'permanent' ? EXIT.unavailable : EXIT.tempfail;

@@ -84,11 +84,16 @@ export async function decideHost(
   return { host, selection, dane, mtaSts: mtaStsPlan, plan };
 }
 
-function routeFailure(route: Exclude<Route, { kind: 'hosts' }>, domain: string): DeliveryFailure {
+/** Why a domain has no usable route. A bogus MX RRset is a DNSSEC failure (RFC 7672 2.2): temporary, never a downgrade. */
+export function routeFailure(route: Exclude<Route, { kind: 'hosts' }>, domain: string): DeliveryFailure {
   switch (route.kind) {
     case 'null-mx': return classify({ kind: 'null-mx', domain });
     case 'nxdomain': return classify({ kind: 'nxdomain', domain });
-    case 'dns-error': return classify({ kind: 'route-dns', failure: route.failure });
+    case 'dns-error':
+      if (route.failure.kind === 'bogus') {
+        return classify({ kind: 'dane', severity: 'temporary', lastError: 'dane', tlsRpt: 'dnssec-invalid', message: `DNSSEC validation of the MX RRset of ${domain} failed: ${route.failure.message}` });
+      }
+      return classify({ kind: 'route-dns', failure: route.failure });
   }
 }
 

@@ -84,12 +84,16 @@ export function planHost(input: HostPlanInput): HostPlan {
   }
 
   const base = baseline(strategy);
-  const authentication = base.authentication;
+  let authentication = base.authentication;
   let tls = base.tls;
   if (dane.kind === 'tls-unauthenticated') {
-    reasons.push(`DANE: ${dane.reason}; TLS mandatory (RFC 7672 2.2), authentication per strategy`);
+    // RFC 7672 2.2: a secure TLSA RRset with no usable record still proves the server does TLS, so TLS is
+    // mandatory; none of its records can authenticate, so the session is not required to be authenticated
+    // (Postfix's "encrypt" level). An MTA-STS enforce policy below still demands a valid certificate.
+    reasons.push(`DANE: ${dane.reason}; TLS mandatory, unauthenticated (RFC 7672 2.2)`);
     if (tls !== 'required') reasons.push(`starttls = "${strategy.starttls}" raised to required by the published TLSA records`);
     tls = 'required';
+    authentication = 'none';
   } else {
     reasons.push(`DANE: ${dane.reason}`);
   }

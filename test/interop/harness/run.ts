@@ -61,6 +61,8 @@ export function run(command: string, args: readonly string[], options: RunOption
       resolve({ code, stdout, stderr: stderr + (error !== null && code === null ? String(error.message) : '') });
     });
     // Closed stdin: tools such as `openssl s_client` otherwise wait for input until the timeout.
+    // A command that exits without reading it makes the write fail with EPIPE: that is not an error.
+    child.stdin?.on('error', () => {});
     child.stdin?.end(options.input ?? '');
   });
 }
