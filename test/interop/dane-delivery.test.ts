@@ -63,7 +63,6 @@ const VARIANTS = {
   allOff: ['[queue.strategy]', 'tls = "\'plain\'"', '[queue.tls.plain]', 'starttls = "disable"', 'dane = "disable"'],
 } as const;
 type Variant = keyof typeof VARIANTS;
-const RETRY_AFTER_TLS = ['--var', 'retry_num=1', '--var', 'last_error=tls'];
 
 describe('DANE interop: mxsec with unbound + nsd (signed zones) and real Postfix receivers',
   interopAvailable(['nsd', 'unbound', 'ldns-keygen', 'ldns-signzone', 'ldns-key2ds', 'dig', 'postfix']), () => {
