@@ -5,26 +5,45 @@
  * its validation result, what an MTA-STS testing policy would have refused (reported, not enforced), and
  * the verdict: the security level a delivery would reach, or why it would be refused. It stops after
  * TLS (QUIT) and never sends MAIL FROM.
+ * DANE detail per host (RFC 7672): the DNSSEC status of the MX RRset and of the host's addresses, the TLSA
+ * records found with their RFC 7218 names and whether each is usable, and after the handshake which
+ * record matched or why none did (recomputed with `verifyDane` from the TLS facts). MTA-STS detail for
+ * the domain (RFC 8461): the TXT record, the policy, its cache state and which MX hosts it authorizes.
+ * Every DNS question is asked once (`rememberingResolver`), so the detail shown is what was decided on.
  * Exit 0 when every host would accept delivery, 75 when some would not, 69 when the domain takes no mail.
  */
 import { classify } from '../policy/failure.js';
 import type { DeliveryFailure } from '../policy/failure.js';
+import { lookupTlsa, tlsaQueryName } from '../dane/lookup.js';
+import type { TlsaLookup } from '../dane/lookup.js';
+import { describeRecord, policyString, unusableReason, usageName } from '../dane/records.js';
+import type { UnusableReason } from '../dane/records.js';
+import { verifyDane } from '../dane/verify.js';
+import type { DaneVerdict } from '../dane/verify.js';
 import { decideHost, routeFailure } from '../delivery/domain.js';
-import type { HostDecision } from '../delivery/domain.js';
+import type { DeliveryDeps, HostDecision } from '../delivery/domain.js';
 import { resolveRoute } from '../delivery/route.js';
+import type { Route } from '../delivery/route.js';
 import { createRuntime } from '../delivery/runtime.js';
 import { runSession } from '../delivery/session.js';
 import type { SessionResult } from '../delivery/session.js';
+import type { DnsResult, TlsaRecord } from '../dns/types.js';
+import { findMatchingPattern } from '../mtasts/match.js';
+import { resolveMtaSts } from '../mtasts/resolve.js';
 import type { MtaStsLookup } from '../mtasts/resolve.js';
 import { describeTlsFacts } from '../tls/describe.js';
 import { CONFIG_OPTION, contextFromVars, loadForCommand, parse, UsageError } from './common.js';
 import type { Command } from './common.js';
 import { EXIT } from './exit-codes.js';
+import { describePolicy, describeTxt, policyJson, problemJson, rememberingResolver, txtJson } from './mta-sts.js';
 import { line, paint } from './output.js';
+import type { Out } from './output.js';
 
 interface HostReport {
   readonly decision: HostDecision;
-  readonly sessions: { readonly ip: string; readonly result: SessionResult }[];
+  /** The TLSA lookup as the plan saw it (asked again from the remembering resolver; also when DANE is disabled). */
+  readonly tlsa: TlsaLookup;
+  readonly sessions: { readonly ip: string; readonly result: SessionResult; readonly dane: DaneVerdict | undefined }[];
   readonly verdict: { readonly deliver: true; readonly security: string } | { readonly deliver: false; readonly failure: DeliveryFailure };
 }
 
@@ -36,13 +55,114 @@ function verdictOf(decision: HostDecision, sessions: HostReport['sessions']): Ho
   return { deliver: false, failure };
 }
 
-function hostJson(r: HostReport): unknown {
+const SELECTOR = ['Cert', 'SPKI'] as const;
+const MATCHING = ['Full', 'SHA2-256', 'SHA2-512'] as const;
+
+/** Why RFC 7672 section 3.1.3 makes a record unusable, in words. */
+function unusableText(reason: UnusableReason): string {
+  switch (reason) {
+    case 'pkix-usage': return 'PKIX-TA/PKIX-EE are not used for SMTP (RFC 7672 3.1.3)';
+    case 'unknown-usage': return 'unknown certificate usage';
+    case 'unknown-selector': return 'unknown selector';
+    case 'unknown-matching-type': return 'unknown matching type';
+    case 'bad-digest-length': return 'digest length does not fit the matching type';
+    case 'empty-data': return 'no certificate association data';
+  }
+}
+
+function tlsaRecordJson(record: TlsaRecord): unknown {
+  const reason = unusableReason(record);
+  return {
+    record: policyString(record),
+    usage: record.usage, usage_name: usageName(record.usage) ?? null,
+    selector: record.selector, selector_name: SELECTOR[record.selector] ?? null,
+    matching_type: record.matchingType, matching_name: MATCHING[record.matchingType] ?? null,
+    usable: reason === undefined, unusable_reason: reason ?? null,
+  };
+}
+
+/** The TLSA owner name a lookup concerns. */
+function tlsaName(tlsa: TlsaLookup, host: string): string {
+  switch (tlsa.kind) {
+    case 'secure': return tlsaQueryName(tlsa.baseName);
+    case 'error': return tlsa.failure.name;
+    case 'not-applicable': return tlsaQueryName(host);
+    case 'secure-none': case 'insecure': case 'bogus': return tlsa.name;
+  }
+}
+
+function describeTlsa(tlsa: TlsaLookup): string {
+  switch (tlsa.kind) {
+    case 'secure': return `${tlsa.records.length} record(s), DNSSEC secure, ${tlsa.usable.length} usable`;
+    case 'secure-none': return 'no TLSA records (validated denial)';
+    case 'insecure': return 'answer not DNSSEC-signed: DANE does not apply';
+    case 'bogus': return `DNSSEC bogus: ${tlsa.message}`;
+    case 'error': return `lookup failed: ${tlsa.failure.kind}: ${tlsa.failure.message}`;
+    case 'not-applicable': return `not looked up: ${tlsa.reason === 'mx-insecure' ? 'the MX RRset is not DNSSEC-signed' : tlsa.reason === 'mx-bogus' ? 'the MX RRset is DNSSEC-bogus' : tlsa.reason === 'address-insecure' ? 'the address records are not DNSSEC-signed' : 'the address records are DNSSEC-bogus'}`;
+  }
+}
+
+/** Which TLSA record the server's chain matched, or why none did (RFC 7672 section 3.1). */
+function daneVerdictOf(tlsa: TlsaLookup, result: SessionResult, now: Date): DaneVerdict | undefined {
+  if (tlsa.kind !== 'secure' || tlsa.usable.length === 0 || result.tls === null) return undefined;
+  return verifyDane({ records: tlsa.usable, chain: result.tls.chain.map((c) => c.der), referenceNames: tlsa.referenceNames, now });
+}
+
+function daneJson(verdict: DaneVerdict | undefined, decision: HostDecision): unknown {
+  if (verdict === undefined) return null;
+  const enforced = decision.dane.kind === 'authenticate';
+  return verdict.ok
+    ? { matched: true, usage: verdict.usage, record: policyString(verdict.matched), enforced }
+    : { matched: false, reason: verdict.reason, message: verdict.message, enforced };
+}
+
+function describeDane(verdict: DaneVerdict, decision: HostDecision): string {
+  const note = decision.dane.kind === 'authenticate' ? '' : ` (not enforced: ${decision.dane.kind === 'none' ? decision.dane.reason : decision.dane.kind})`;
+  return verdict.ok ? `DANE: ${verdict.usage} matched ${describeRecord(verdict.matched)}${note}` : `DANE: no TLSA record matched (${verdict.reason}): ${verdict.message}${note}`;
+}
+
+function mxDnssecOf(route: Extract<Route, { kind: 'hosts' }>): string {
+  return route.implicit ? 'implicit' : route.mxDnssec;
+}
+
+/** The domain's MTA-STS facts (RFC 8461): TXT record, policy, cache state, the MX hosts it authorizes. */
+function stsJson(lookup: MtaStsLookup, txt: DnsResult<'TXT'> | undefined, hosts: readonly string[], now: number): unknown {
+  const policy = lookup.kind === 'policy' ? lookup : undefined;
+  return {
+    txt: txtJson(txt),
+    result: lookup.kind,
+    cache: policy === undefined ? null : policy.source === 'fetched' ? 'fetched' : 'cache',
+    refresh_error: policy?.refreshError === undefined ? null : problemJson(policy.refreshError),
+    policy: policy === undefined ? null : policyJson(policy, now),
+    error: lookup.kind === 'error' ? problemJson(lookup.problem) : lookup.kind === 'none' ? { stage: 'txt', kind: lookup.reason, message: lookup.message, tlsrpt: null } : null,
+    authorized: policy === undefined ? [] : hosts.map((mx) => ({ mx, pattern: findMatchingPattern(mx, policy.policy.mx) ?? null })),
+  };
+}
+
+function printSts(out: Out, domain: string, lookup: MtaStsLookup, txt: DnsResult<'TXT'> | undefined, hosts: readonly string[]): void {
+  const o = out.stdout;
+  line(o, `MTA-STS: ${describeTxt(domain, txt)}`);
+  if (lookup.kind === 'none') line(o, `  no policy: ${lookup.message}`);
+  if (lookup.kind === 'error') line(o, paint(o, 'yellow', `  no policy could be obtained: ${lookup.problem.message}`));
+  if (lookup.kind !== 'policy') return;
+  const state = lookup.source === 'fetched' ? 'fetched now' : lookup.refreshError === undefined ? 'from cache' : `from cache; refresh failed: ${lookup.refreshError.message}`;
+  line(o, `  policy ${describePolicy(lookup)} (${state})`);
+  for (const mx of hosts) {
+    const pattern = findMatchingPattern(mx, lookup.policy.mx);
+    line(o, pattern === undefined ? paint(o, 'yellow', `  ${mx}: not authorized by the policy`) : `  ${mx}: authorized by '${pattern}'`);
+  }
+}
+
+function hostJson(r: HostReport, route: Extract<Route, { kind: 'hosts' }>): unknown {
   const d = r.decision;
+  const tlsa = r.tlsa;
   return {
     mx: d.host.name,
     preference: d.host.preference,
     addresses: d.host.addresses,
     dnssec: d.host.dnssec,
+    dnssec_mx: mxDnssecOf(route),
+    tlsa: { name: tlsaName(tlsa, d.host.name), result: tlsa.kind, message: describeTlsa(tlsa), records: tlsa.kind === 'secure' ? tlsa.records.map(tlsaRecordJson) : [] },
     strategy: d.selection.name,
     rule: d.selection.rule,
     dane: d.dane.kind,
@@ -54,6 +174,7 @@ function hostJson(r: HostReport): unknown {
       tls: s.result.tls === null ? null : { version: s.result.tls.version, cipher: s.result.tls.cipher, pkix: s.result.tls.pkix, chain: s.result.tls.chain.map((c) => ({ subject: c.subject, issuer: c.issuer, dns_names: c.dnsNames, not_before: c.notBefore, not_after: c.notAfter, spki_sha256: c.spkiSha256 })) },
       security: s.result.failure === undefined ? s.result.security : null,
       // What an MTA-STS testing policy would have refused (RFC 8461 section 5): delivered, but reported.
+      dane: daneJson(s.dane, d),
       report_only: s.result.reportOnly === undefined ? null : { reason: s.result.reportOnly.reason, tlsrpt: s.result.reportOnly.result ?? null, message: s.result.reportOnly.message },
       error: s.result.failure === undefined ? null : { class: s.result.failure.lastError, code: s.result.failure.status, message: s.result.failure.message },
     })),
@@ -74,8 +195,14 @@ export const checkCommand: Command = async (argv, out) => {
     return EXIT.config;
   }
   const runtime = made.runtime;
+  for (const warning of runtime.warnings) line(out.stderr, paint(out.stderr, 'yellow', `warning: ${warning}`));
   try {
-    const deps = runtime.deps(runtime.connectionFor(context));
+    const resolver = rememberingResolver(runtime.resolver);
+    const deps: DeliveryDeps = {
+      ...runtime.deps(runtime.connectionFor(context)),
+      resolver,
+      mtaSts: (name, timeoutMs) => resolveMtaSts({ ...runtime.mtaStsDeps, resolver }, name, { timeoutMs }),
+    };
     const route = await resolveRoute(deps.resolver, domain, { random: deps.random });
     const o = out.stdout;
     if (route.kind !== 'hosts') {
@@ -89,22 +216,38 @@ export const checkCommand: Command = async (argv, out) => {
     const reports: HostReport[] = [];
     for (const host of route.hosts) {
       const decision = await decideHost(deps, route, host, domain, context, stsOnce);
+      // The same question decideHost asked (answered from memory), or the first one when DANE is disabled.
+      const tlsa = await lookupTlsa(resolver, { name: host.name, mxDnssec: route.mxDnssec, addressDnssec: host.dnssec, implicitMx: route.implicit, nextHop: domain, ...(host.cnameChain === undefined ? {} : { cnameChain: host.cnameChain }) });
       const sessions: HostReport['sessions'] = [];
       if (decision.plan.kind === 'connect') {
         for (const ip of host.addresses) {
           const result = await runSession({ ip, port: deps.port, mxHost: host.name, plan: decision.plan, ehloName: deps.ehloName, timeouts: deps.timeouts, tlsTimeoutMs: decision.selection.strategy.timeoutTlsMs, trust: deps.trust, now: deps.now });
-          sessions.push({ ip, result });
+          sessions.push({ ip, result, dane: daneVerdictOf(tlsa, result, deps.now()) });
         }
       }
-      reports.push({ decision, sessions, verdict: verdictOf(decision, sessions) });
+      reports.push({ decision, tlsa, sessions, verdict: verdictOf(decision, sessions) });
     }
+    // The domain's policy is shown even when every strategy disables MTA-STS (then it is looked up only here).
+    const sts = await stsOnce(deps.config.tls.strategies.get('default')?.timeoutMtaStsMs ?? 60_000);
+    const txt = await resolver.query(`_mta-sts.${domain}`, 'TXT');
+    const mxNames = route.hosts.map((h) => h.name);
     if (values.json === true) {
-      line(o, JSON.stringify({ domain, route: 'hosts', mx_dnssec: route.mxDnssec, implicit_mx: route.implicit, hosts: reports.map(hostJson) }, null, 2));
+      line(o, JSON.stringify({ domain, route: 'hosts', mx_dnssec: route.mxDnssec, implicit_mx: route.implicit, mta_sts: stsJson(sts, txt, mxNames, Date.now()), hosts: reports.map((r) => hostJson(r, route)) }, null, 2));
     } else {
       line(o, `${paint(o, 'bold', domain)}: ${route.implicit ? 'no MX records, the domain is its own mail host' : `${route.hosts.length} MX host(s)`}, MX DNSSEC ${route.mxDnssec}`);
+      printSts(out, domain, sts, txt, mxNames);
       for (const r of reports) {
         const d = r.decision;
         line(o, `\n${paint(o, 'bold', d.host.name)} (preference ${d.host.preference}, ${d.host.addresses.join(', ') || 'no address'}, DNSSEC ${d.host.dnssec})`);
+        line(o, `  DNSSEC: MX RRset ${mxDnssecOf(route)}, addresses ${d.host.dnssec}`);
+        line(o, `  TLSA ${tlsaName(r.tlsa, d.host.name)}: ${describeTlsa(r.tlsa)}`);
+        if (r.tlsa.kind === 'secure') {
+          for (const record of r.tlsa.records) {
+            const reason = unusableReason(record);
+            const text = policyString(record);
+            line(o, `    ${text.length > 80 ? `${text.slice(0, 77)}...` : text} (${describeRecord(record).replace(/^\S+ \S+ \S+ \(|\)$/g, '')}): ${reason === undefined ? 'usable' : `unusable, ${unusableText(reason)}`}`);
+          }
+        }
         line(o, `  strategy '${d.selection.name}' by rule #${d.selection.rule.index + 1}${d.selection.rule.condition === undefined ? ' (else)' : `: ${d.selection.rule.condition}`}`);
         for (const reason of d.plan.reasons) line(o, paint(o, 'dim', `  - ${reason}`));
         for (const s of r.sessions) {
@@ -113,6 +256,7 @@ export const checkCommand: Command = async (argv, out) => {
             line(o, `    ${describeTlsFacts(s.result.tls)}`);
             for (const c of s.result.tls.chain) line(o, paint(o, 'dim', `    cert: ${c.subject} (issuer ${c.issuer}; DNS ${c.dnsNames.join(', ') || '-'}; ${c.notBefore} to ${c.notAfter}; SPKI SHA-256 ${c.spkiSha256})`));
           }
+          if (s.dane !== undefined) line(o, paint(o, s.dane.ok ? 'green' : 'red', `    ${describeDane(s.dane, d)}`));
           if (s.result.reportOnly !== undefined) line(o, paint(o, 'yellow', `    MTA-STS testing (reported only): ${s.result.reportOnly.message}`));
           if (s.result.failure !== undefined) line(o, paint(o, 'red', `    ${s.result.failure.message}`));
         }

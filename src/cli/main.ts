@@ -7,11 +7,15 @@ import { runCommand } from './common.js';
 import type { Command } from './common.js';
 import { checkCommand } from './check.js';
 import { configCheck } from './config-check.js';
+import { dnsSelftestCommand } from './dns-selftest.js';
 import { EXIT } from './exit-codes.js';
 import type { ExitCode } from './exit-codes.js';
+import { mtaStsCommand } from './mta-sts.js';
 import { line, processOut } from './output.js';
 import type { Out } from './output.js';
+import { queueCommand } from './queue.js';
 import { sendCommand } from './send.js';
+import { serveCommand } from './serve.js';
 import { strategyCommand } from './strategy.js';
 
 const COMMANDS: Readonly<Record<string, Command>> = {
@@ -19,6 +23,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   strategy: strategyCommand,
   send: sendCommand,
   check: checkCommand,
+  'mta-sts': mtaStsCommand,
+  'dns selftest': dnsSelftestCommand,
+  serve: serveCommand,
+  queue: queueCommand,
 };
 
 export const USAGE = `usage: mxsec <command> [options]
@@ -30,6 +38,12 @@ commands:
                                                        deliver one message now, without the queue
   check DOMAIN [--config F] [--var name=value ...] [--json]
                                                        probe a domain's MX hosts and explain the verdict
+  mta-sts show|fetch|flush DOMAIN [--config F] [--json]
+                                                       show the cached MTA-STS policy, fetch it now, forget it
+  dns selftest [--config F] [--json]                   can DANE work with the configured resolver?
+  serve [--config F]                                   run the relay: submission listener and delivery queue
+  queue list|show ID|retry ID|delete ID|hold ID|release ID [--config F] [--json]
+                                                       inspect and change the queue, also while serve runs
 
 Exit codes: 0 ok, 1 warnings with --strict, 64 usage, 69 unavailable, 75 temporary failure, 78 configuration error.`;
 

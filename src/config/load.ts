@@ -15,6 +15,8 @@ import type { TomlTable } from './toml.js';
 import { readTlsStrategies } from './tls-strategies.js';
 import type { MxsecConfig, StorageConfig, TrustConfig } from './types.js';
 import { readConnections, readDelivery } from './connection.js';
+import { DEFAULT_SCHEDULE_RULES, readSchedules, readWorker } from './schedule.js';
+import { readServer } from './server.js';
 
 export const DEFAULT_CONFIG_PATH = './mxsec.toml';
 export const DEFAULTS_NAME = '(built-in defaults)';
@@ -30,9 +32,9 @@ export const DEFAULT_TLS_RULES = [
   { then: "'default'" },
 ] as const;
 
-const TOP_KEYS = ['queue', 'resolver', 'tls', 'storage', 'delivery'];
-const QUEUE_KEYS = ['tls', 'connection', 'strategy'];
-const STRATEGY_KEYS = ['tls', 'connection'];
+const TOP_KEYS = ['queue', 'resolver', 'tls', 'storage', 'delivery', 'server'];
+const QUEUE_KEYS = ['tls', 'connection', 'strategy', 'schedule', 'worker'];
+const STRATEGY_KEYS = ['tls', 'connection', 'schedule'];
 
 function readStorage(reader: ConfigReader, root: TomlTable): StorageConfig {
   const section = child(root, 'storage');
@@ -77,17 +79,22 @@ export function parseConfig(source: string, file: string): LoadResult {
   const connections = readConnections(reader, queue);
   const connectionSelector = readRules(reader, strategy?.entries.get('connection')?.node, 'queue.strategy.connection', new Set(connections.keys()), 'connection',
     () => builtInRules('queue.strategy.connection', [{ then: "'default'" }]));
+  const schedules = readSchedules(reader, queue);
+  const scheduleSelector = readRules(reader, strategy?.entries.get('schedule')?.node, 'queue.strategy.schedule', new Set(schedules.keys()), 'schedule',
+    () => builtInRules('queue.strategy.schedule', DEFAULT_SCHEDULE_RULES));
+  const worker = readWorker(reader, queue);
   const resolver = readResolver(reader, root);
   const trust = readTrust(reader, root);
   const storage = readStorage(reader, root);
   const delivery = readDelivery(reader, root);
+  const server = readServer(reader, root);
 
   const diagnostics = sortDiagnostics(reader.diagnostics);
-  if (reader.hasErrors || selector === undefined || connectionSelector === undefined) return { diagnostics };
+  if (reader.hasErrors || selector === undefined || connectionSelector === undefined || scheduleSelector === undefined) return { diagnostics };
   return {
     config: {
       file, tls: { strategies, selector }, connection: { strategies: connections, selector: connectionSelector },
-      resolver, trust, storage, delivery,
+      resolver, trust, storage, delivery, schedule: { schedules, selector: scheduleSelector }, worker, server,
     },
     diagnostics,
   };

@@ -2,6 +2,9 @@
  * `[resolver]`: the nameservers mxsec's own DNS client asks (default: those of /etc/resolv.conf), the
  * per-try timeout, the number of rounds, and whether to trust the AD bit from non-loopback nameservers.
  * AD from a remote resolver travels unauthenticated, so trusting it is an explicit, documented risk.
+ * `selftest-secure-name` and `selftest-bogus-name` name the probes of `mxsec dns selftest`; they are
+ * carried beside `ResolverConfig` (read them with `resolverSelftestNames`) because that shared type has
+ * no field for them yet.
  */
 import { isIP } from 'node:net';
 import { child, join } from './reader.js';
@@ -10,6 +13,36 @@ import type { TomlTable } from './toml.js';
 import type { ResolverConfig } from './types.js';
 
 export const RESOLVER_DEFAULTS: ResolverConfig = { timeoutMs: 5_000, attempts: 2, trustAd: false };
+
+/** The names `mxsec dns selftest` asks about (see `src/dns/selftest.ts`). */
+export interface ResolverSelftestNames {
+  /** A long-lived DNSSEC-signed name: a validating resolver answers it with AD. */
+  readonly secureName: string;
+  /** A name whose signatures are broken on purpose: a validating resolver answers SERVFAIL. */
+  readonly bogusName: string;
+}
+
+/**
+ * isc.org has been signed since 2009 by the makers of BIND, and Comcast has kept dnssec-failed.org
+ * deliberately broken for resolver tests for as long; both are the usual choices of such checks.
+ */
+export const SELFTEST_DEFAULTS: ResolverSelftestNames = { secureName: 'isc.org', bogusName: 'dnssec-failed.org' };
+
+/** `ResolverConfig` as `readResolver` returns it: with the self-test names when the file sets one. */
+export type ResolverConfigWithSelftest = ResolverConfig & { readonly selftest?: ResolverSelftestNames };
+
+/** The self-test names of a loaded configuration, or the defaults. */
+export function resolverSelftestNames(resolver: ResolverConfig): ResolverSelftestNames {
+  return (resolver as ResolverConfigWithSelftest).selftest ?? SELFTEST_DEFAULTS;
+}
+
+const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?$/;
+
+/** A DNS name as the client can ask it: LDH (and `_`) labels, at most 253 characters, two labels or more. */
+function isQueryName(name: string): boolean {
+  const labels = name.split('.');
+  return name.length <= 253 && labels.length >= 2 && labels.every((l) => LABEL.test(l));
+}
 
 /** Normalises `127.0.0.1`, `127.0.0.1:5353`, `::1`, `[::1]:53` to `host:port` (IPv6 in brackets). */
 export function normaliseNameserver(text: string): string | undefined {
@@ -33,12 +66,12 @@ export function normaliseNameserver(text: string): string | undefined {
   return isIP(host) === 6 ? `[${host}]:${portNumber}` : `${host}:${portNumber}`;
 }
 
-export function readResolver(reader: ConfigReader, root: TomlTable): ResolverConfig {
+export function readResolver(reader: ConfigReader, root: TomlTable): ResolverConfigWithSelftest {
   const section = child(root, 'resolver');
   if (section === undefined) return RESOLVER_DEFAULTS;
   const table = reader.table(section.node, 'resolver');
   if (table === undefined) return RESOLVER_DEFAULTS;
-  reader.checkKeys(table, 'resolver', ['nameservers', 'timeout', 'attempts', 'trust-ad']);
+  reader.checkKeys(table, 'resolver', ['nameservers', 'timeout', 'attempts', 'trust-ad', 'selftest-secure-name', 'selftest-bogus-name']);
   const get = (key: string) => table.entries.get(key)?.node;
   let nameservers: string[] | undefined;
   const list = get('nameservers');
@@ -62,8 +95,23 @@ export function readResolver(reader: ConfigReader, root: TomlTable): ResolverCon
   const timeout = get('timeout');
   const attempts = get('attempts');
   const trustAd = get('trust-ad');
+  const selftestName = (key: 'selftest-secure-name' | 'selftest-bogus-name'): string | undefined => {
+    const node = get(key);
+    if (node === undefined) return undefined;
+    const text = reader.string(node, join('resolver', key));
+    if (text === undefined) return undefined;
+    const name = text.value.trim().toLowerCase().replace(/\.$/, '');
+    if (isQueryName(name)) return name;
+    reader.error(join('resolver', key), node.position, 'not a domain name', { expected: "a DNS name such as 'isc.org'", found: `"${text.value}"` });
+    return undefined;
+  };
+  const secureName = selftestName('selftest-secure-name');
+  const bogusName = selftestName('selftest-bogus-name');
+  const selftest = secureName === undefined && bogusName === undefined ? undefined
+    : { secureName: secureName ?? SELFTEST_DEFAULTS.secureName, bogusName: bogusName ?? SELFTEST_DEFAULTS.bogusName };
   return {
     ...(nameservers === undefined ? {} : { nameservers }),
+    ...(selftest === undefined ? {} : { selftest }),
     timeoutMs: timeout === undefined ? RESOLVER_DEFAULTS.timeoutMs : reader.duration(timeout, join('resolver', 'timeout')) ?? RESOLVER_DEFAULTS.timeoutMs,
     attempts: attempts === undefined ? RESOLVER_DEFAULTS.attempts : reader.integer(attempts, 'resolver.attempts', 1, 10) ?? RESOLVER_DEFAULTS.attempts,
     trustAd: trustAd === undefined ? false : reader.boolean(trustAd, 'resolver.trust-ad') ?? false,

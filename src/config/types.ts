@@ -5,7 +5,9 @@
 import type { Mode } from '../core/outcome.js';
 import type { CompiledExpression } from '../expr/index.js';
 import type { SmtpTimeouts } from '../smtp/timeouts.js';
+import type { ScheduleSettings } from '../queue/schedule.js';
 import type { Position } from './diagnostics.js';
+import type { ServerConfig } from './server.js';
 
 /** `queue.tls.<id>`: how one delivery attempt must secure its connection. */
 export interface TlsStrategy {
@@ -63,6 +65,29 @@ export interface ConnectionStrategy {
   readonly builtIn: boolean;
 }
 
+/** `queue.schedule.<id>`: retry, delay-notice and expiry rules (Stalwart's keys). */
+export interface Schedule extends ScheduleSettings {
+  readonly id: string;
+  readonly description?: string;
+  /** True for the built-in schedules when the file does not define them. */
+  readonly builtIn: boolean;
+  readonly position?: Position;
+}
+
+/** `[queue.worker]`: how the relay's delivery loop claims and runs work. */
+export interface WorkerConfig {
+  /** Deliveries in flight at once, all domains together. */
+  readonly concurrency: number;
+  /** Deliveries in flight at once to one recipient domain. */
+  readonly concurrencyPerDomain: number;
+  /** How long claimed work stays leased; after a crash it is retried when the lease ends. */
+  readonly leaseMs: number;
+  /** How often the queue is polled when no new message wakes the loop. */
+  readonly pollIntervalMs: number;
+  /** How long a stop waits for deliveries in flight before abandoning them to their leases. */
+  readonly gracePeriodMs: number;
+}
+
 export interface StorageConfig {
   /** Directory of the queue and the MTA-STS policy cache; default `./data`. */
   readonly dataDir: string;
@@ -84,4 +109,12 @@ export interface MxsecConfig {
   readonly storage: StorageConfig;
   /** Ports of MX hosts (25) and MTA-STS policy hosts (443); others only on test networks. */
   readonly delivery: { readonly port: number; readonly mtaStsPort: number };
+  /** `queue.schedule.<id>` and `queue.strategy.schedule`. */
+  readonly schedule: {
+    readonly schedules: ReadonlyMap<string, Schedule>;
+    readonly selector: RuleSet;
+  };
+  readonly worker: WorkerConfig;
+  /** `[server]`: the SMTP submission listener of `mxsec serve`. */
+  readonly server: ServerConfig;
 }

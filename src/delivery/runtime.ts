@@ -3,7 +3,9 @@
  * nameservers, or those of /etc/resolv.conf), the trust store (Node's roots, NODE_EXTRA_CA_CERTS, the
  * configured ca-file), the MTA-STS fetcher and its persistent policy cache in the data directory.
  * Failures to build one (an unreadable ca-file, an unusable data directory) are returned as messages,
- * never thrown, so commands can report them with the right exit code.
+ * never thrown, so commands can report them with the right exit code. Conditions that weaken delivery
+ * without stopping it (a cache kept in memory only, nameservers whose AD bit is not trusted, so DANE is
+ * never used) are `warnings`, found statically, without touching the network.
  */
 import { randomInt } from 'node:crypto';
 import type { MxsecConfig } from '../config/types.js';
@@ -15,6 +17,8 @@ import type { PolicyCache } from '../mtasts/cache.js';
 import { openSqlitePolicyCache } from '../mtasts/cache-sqlite.js';
 import { createPolicyFetcher } from '../mtasts/fetch.js';
 import { resolveMtaSts } from '../mtasts/resolve.js';
+import type { MtaStsDeps } from '../mtasts/resolve.js';
+import { untrustedNameserverWarning } from '../dns/selftest.js';
 import { selectStrategy } from '../policy/select.js';
 import type { EvalContext } from '../expr/index.js';
 import type { ConnectionStrategy } from '../config/types.js';
@@ -23,7 +27,13 @@ import type { DeliveryDeps } from './domain.js';
 
 export interface Runtime {
   readonly resolver: Resolver;
+  /** The nameservers the resolver asks (configured, or those of /etc/resolv.conf). */
+  readonly nameservers: readonly string[];
   readonly cache: PolicyCache;
+  /** False when the SQLite policy cache could not be opened (or was not asked for) and `cache` is in memory. */
+  readonly persistentCache: boolean;
+  /** What MTA-STS discovery uses, for callers that need `resolveMtaSts` options (`forceFetch`). */
+  readonly mtaStsDeps: MtaStsDeps;
   /** Delivery dependencies for a connection strategy chosen per message. */
   deps(connection: ConnectionStrategy): DeliveryDeps;
   connectionFor(context: EvalContext): ConnectionStrategy;
@@ -44,12 +54,17 @@ export async function createRuntime(config: MxsecConfig, options: RuntimeOptions
   const trust = await loadTrustStore(config.trust.caFile === undefined ? {} : { caFile: config.trust.caFile });
   if (!trust.ok) return { ok: false, message: describeTrustStoreError(trust.error) };
   const warnings: string[] = [];
+  // RFC 7672 2.1.1: AD from a resolver reached over an unauthenticated path proves nothing.
+  const untrusted = untrustedNameserverWarning(nameservers, config.resolver.trustAd);
+  if (untrusted !== undefined) warnings.push(untrusted);
   let cache: PolicyCache = new MemoryPolicyCache();
+  let persistentCache = false;
   let close = (): void => {};
   if (options.ephemeralCache !== true) {
     const opened = openSqlitePolicyCache(config.storage.dataDir);
     if (opened.ok) {
       cache = opened.cache;
+      persistentCache = true;
       close = () => opened.cache.close();
     } else {
       warnings.push(`MTA-STS policy cache unavailable, policies are kept in memory only: ${opened.message}`);
@@ -57,9 +72,13 @@ export async function createRuntime(config: MxsecConfig, options: RuntimeOptions
   }
   const fetch = createPolicyFetcher({ resolver, ca: trust.store.certificates, port: config.delivery.mtaStsPort });
   const now = (): number => Date.now();
+  const mtaStsDeps: MtaStsDeps = { resolver, fetch, cache, now };
   const runtime: Runtime = {
     resolver,
+    nameservers,
     cache,
+    persistentCache,
+    mtaStsDeps,
     warnings,
     connectionFor(context) {
       return selectStrategy(config.connection.selector, config.connection.strategies, context).strategy;
@@ -69,7 +88,7 @@ export async function createRuntime(config: MxsecConfig, options: RuntimeOptions
         config,
         resolver,
         trust: trust.store,
-        mtaSts: (domain, timeoutMs) => resolveMtaSts({ resolver, fetch, cache, now }, domain, { timeoutMs }),
+        mtaSts: (domain, timeoutMs) => resolveMtaSts(mtaStsDeps, domain, { timeoutMs }),
         now: () => new Date(),
         random: () => randomInt(0, 2 ** 30) / 2 ** 30,
         ehloName: connection.ehloHostname,

@@ -1,0 +1,120 @@
+/**
+ * `mxsec serve [--config F]`: the relay. Opens the SQLite queue in `storage.data-dir`, wires the delivery
+ * runtime, starts the SMTP submission listener and the delivery loop, and logs JSON lines (pino) to
+ * stdout. SIGTERM and SIGINT stop gracefully: the listener closes first (no new 250s), deliveries in
+ * flight get `[queue.worker] grace-period`, the rest is left to its leases. SIGHUP reloads the
+ * configuration: strategies, schedules and worker limits apply from the next attempt; an invalid file
+ * keeps the running configuration and logs every diagnostic. Listener and storage settings take effect
+ * at the next start. Exits 0 after a clean stop, 78 for a bad configuration, 75 when the queue or the
+ * listener cannot start (a service manager should retry).
+ */
+import { hostname } from 'node:os';
+import pino from 'pino';
+import { formatDiagnostic } from '../config/diagnostics.js';
+import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../config/load.js';
+import type { MxsecConfig } from '../config/types.js';
+import { createRuntime } from '../delivery/runtime.js';
+import type { Runtime } from '../delivery/runtime.js';
+import { openSqliteStore } from '../queue/sqlite-store.js';
+import { createRelay } from '../relay/relay.js';
+import { CONFIG_OPTION, loadForCommand, parse } from './common.js';
+import type { Command } from './common.js';
+import { EXIT } from './exit-codes.js';
+import type { Out } from './output.js';
+
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+function ehloName(config: MxsecConfig): string {
+  return config.connection.strategies.get('default')?.ehloHostname ?? hostname();
+}
+
+/** Waits for SIGTERM/SIGINT; calls `onHup` for every SIGHUP meanwhile. Removes its handlers when done. */
+function untilStopSignal(onHup: () => void): Promise<string> {
+  return new Promise((resolve) => {
+    const stop = (signal: string): void => {
+      for (const s of STOP_SIGNALS) process.removeListener(s, stop);
+      process.removeListener('SIGHUP', onHup);
+      resolve(signal);
+    };
+    for (const s of STOP_SIGNALS) process.on(s, stop);
+    process.on('SIGHUP', onHup);
+  });
+}
+
+export const serveCommand: Command = async (argv, out: Out) => {
+  const { values } = parse(argv, { ...CONFIG_OPTION });
+  const configPath = values.config ?? DEFAULT_CONFIG_PATH;
+  const loaded = await loadForCommand(values.config, out);
+  if (loaded.config === undefined) return EXIT.config;
+  const logger = pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, out.stdout);
+  let config = loaded.config;
+
+  const opened = openSqliteStore({ dataDir: config.storage.dataDir });
+  if (!opened.ok) {
+    logger.error({ event: 'queue-open-failed', error: opened.error }, `cannot open the queue in ${config.storage.dataDir}`);
+    return EXIT.tempfail;
+  }
+  const built = await createRuntime(config);
+  if (!built.ok) {
+    logger.error({ event: 'runtime-failed', message: built.message }, built.message);
+    await opened.value.close();
+    return EXIT.config;
+  }
+  let runtime: Runtime = built.runtime;
+  // A reload keeps replaced runtimes open until exit: deliveries in flight still use their caches.
+  const retired: Runtime[] = [];
+  for (const warning of runtime.warnings) logger.warn({ event: 'runtime-warning' }, warning);
+
+  const relay = createRelay({
+    store: opened.value,
+    config: () => config,
+    delivery: (context) => runtime.deps(runtime.connectionFor(context)),
+    logger,
+    reportingMta: ehloName(config),
+  });
+  // Loaded here, not at the top, so the other commands never load the listener and its dependencies.
+  const { startSubmissionServer } = await import('../server/index.js');
+  const server = await startSubmissionServer({ config: config.server, store: relay.store, logger, hostname: ehloName(config) });
+  if (!server.ok) {
+    logger.error({ event: 'listener-failed', message: server.message }, server.message);
+    runtime.close();
+    await opened.value.close();
+    return EXIT.tempfail;
+  }
+  relay.scheduler.start();
+  logger.info({ event: 'started', owner: relay.owner, listeners: server.server.listeners, config: config.file, dataDir: config.storage.dataDir }, 'mxsec relay started');
+
+  let reloading = Promise.resolve();
+  const reload = async (): Promise<void> => {
+    const result = await loadConfigFile(configPath, values.config !== undefined);
+    if (result.config === undefined) {
+      const diagnostics = result.diagnostics.map(formatDiagnostic);
+      logger.error({ event: 'reload-rejected', diagnostics }, 'configuration not reloaded; the running configuration stays in effect');
+      return;
+    }
+    const next = await createRuntime(result.config);
+    if (!next.ok) {
+      logger.error({ event: 'reload-rejected', message: next.message }, 'configuration not reloaded; the running configuration stays in effect');
+      return;
+    }
+    retired.push(runtime);
+    runtime = next.runtime;
+    config = result.config;
+    relay.scheduler.reconfigure();
+    logger.info({ event: 'reloaded', config: config.file, warnings: result.diagnostics.map(formatDiagnostic) }, 'configuration reloaded; listener and storage settings apply at the next start');
+  };
+  const signal = await untilStopSignal(() => {
+    reloading = reloading.then(reload, reload);
+  });
+
+  logger.info({ event: 'stopping', signal }, 'stopping: no new messages are accepted');
+  await server.server.close();
+  await reloading;
+  const stopped = await relay.scheduler.stop(config.worker.gracePeriodMs);
+  logger.info({ event: 'stopped', ...stopped }, stopped.abandoned + stopped.dropped === 0 ? 'stopped cleanly' : 'stopped; unfinished work returns when its leases expire');
+  for (const r of [...retired, runtime]) r.close();
+  await opened.value.close();
+  // Abandoned sessions keep sockets open; their leases already guarantee a retry, so do not wait for them.
+  if (stopped.abandoned > 0) setTimeout(() => process.exit(EXIT.ok), 100).unref();
+  return EXIT.ok;
+};

@@ -1,0 +1,106 @@
+/**
+ * Runs one claim: loads the message, splits its recipients into batches that share a strategy context,
+ * selects each batch's schedule, delivers with `deliverToDomain`, enqueues the DSN the result calls for,
+ * records the attempt, and writes one JSON log line per attempt. Never throws for an operational problem:
+ * a message deleted meanwhile is skipped, a DSN that cannot be enqueued leaves the attempt unrecorded
+ * (the lease runs out and the recipients are tried again, so no DSN is lost), and a lost lease is logged.
+ */
+import type { MxsecConfig } from '../config/types.js';
+import type { DeliveryDeps } from '../delivery/domain.js';
+import { deliverToDomain } from '../delivery/domain.js';
+import type { DomainDelivery } from '../delivery/types.js';
+import type { EvalContext } from '../expr/index.js';
+import { reportFallback, selectStrategy } from '../policy/select.js';
+import type { Claim, QueuedMessage, QueuedRecipient } from '../queue/model.js';
+import type { QueueStore } from '../queue/store.js';
+import { batchRecipients, recipientContext } from './context.js';
+import { decideBatch } from './decide.js';
+import type { RecipientDecision } from './decide.js';
+import { enqueueNotice } from './notices.js';
+
+/** The subset of pino's logger the relay writes to. */
+export interface RelayLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface AttemptDeps {
+  readonly store: QueueStore;
+  /** The configuration in effect now (SIGHUP may replace it between claims). */
+  readonly config: () => MxsecConfig;
+  /** Delivery dependencies for a recipient context (the connection strategy depends on it). */
+  readonly delivery: (context: EvalContext) => DeliveryDeps;
+  readonly now: () => number;
+  readonly logger: RelayLogger;
+  readonly owner: string;
+  readonly reportingMta: string;
+  /** Random text for DSN boundaries and Message-IDs. */
+  readonly unique: () => string;
+  /** Told after a DSN was enqueued, so the loop can pick it up without waiting for a poll. */
+  readonly onEnqueued?: () => void;
+}
+
+function logAttempt(deps: AttemptDeps, claim: Claim, schedule: string, delivery: DomainDelivery, decisions: readonly RecipientDecision[], dsnId: string | null): void {
+  const last = delivery.attempts[delivery.attempts.length - 1];
+  const first = decisions[0];
+  const kinds = new Set(decisions.map((d) => d.outcome.kind));
+  deps.logger.info({
+    event: 'delivery-attempt',
+    id: claim.message.id,
+    domain: claim.domain,
+    mx: last?.mx ?? null,
+    ip: last?.ip ?? null,
+    strategy: last?.strategy ?? null,
+    security: last?.security ?? null,
+    schedule,
+    result: kinds.size === 1 ? (first?.outcome.kind ?? 'none') : 'mixed',
+    last_error: first?.result.lastError ?? 'none',
+    code: first?.result.code ?? '',
+    recipients: decisions.map((d) => ({
+      rcpt: d.recipient.address, result: d.outcome.kind, code: d.result.code, last_error: d.result.lastError,
+      ...(d.outcome.kind === 'temporary' ? { next_attempt_at: new Date(d.outcome.nextAttemptAt).toISOString() } : {}),
+      ...(d.dsn === null ? {} : { dsn: d.dsn }),
+    })),
+    hosts: delivery.attempts.length,
+    ...(dsnId === null ? {} : { dsn_id: dsnId }),
+  }, 'delivery attempt');
+}
+
+async function runBatch(deps: AttemptDeps, claim: Claim, message: QueuedMessage, batch: readonly QueuedRecipient[]): Promise<void> {
+  const config = deps.config();
+  const first = batch[0];
+  if (first === undefined) return;
+  const context = recipientContext(message, first, deps.now());
+  const schedule = selectStrategy(config.schedule.selector, config.schedule.schedules, context);
+  reportFallback(schedule, config.schedule.selector.key);
+  const delivery = await deliverToDomain(deps.delivery(context), {
+    from: message.returnPath, domain: claim.domain, recipients: batch.map((r) => r.address), body: message.body, context,
+  });
+  const at = deps.now();
+  const decisions = decideBatch(message, schedule.strategy, batch, delivery, at);
+  const notice = await enqueueNotice({
+    config, store: deps.store, message, domain: claim.domain, decisions, now: at, reportingMta: deps.reportingMta, unique: deps.unique(),
+  });
+  if (!notice.ok) {
+    deps.logger.error({ event: 'dsn-enqueue-failed', id: message.id, domain: claim.domain, error: notice.error }, 'DSN not enqueued; the attempt is left unrecorded and will be repeated after the lease');
+    return;
+  }
+  if (notice.value !== null) deps.onEnqueued?.();
+  const host = delivery.attempts[delivery.attempts.length - 1]?.mx;
+  const recorded = await deps.store.recordAttempt({
+    messageId: message.id, owner: deps.owner, at, ...(host === undefined ? {} : { host }), outcomes: decisions.map((d) => d.outcome),
+  });
+  logAttempt(deps, claim, schedule.name, delivery, decisions, notice.value);
+  if (!recorded.ok) deps.logger.warn({ event: 'record-failed', id: message.id, domain: claim.domain, error: recorded.error }, 'attempt not recorded');
+}
+
+/** Delivers every recipient of a claim; resolves when all its batches are recorded (or abandoned). */
+export async function runClaim(deps: AttemptDeps, claim: Claim): Promise<void> {
+  const loaded = await deps.store.get(claim.message.id);
+  if (!loaded.ok) {
+    deps.logger.warn({ event: 'claim-skipped', id: claim.message.id, domain: claim.domain, error: loaded.error }, 'claimed message not readable');
+    return;
+  }
+  for (const batch of batchRecipients(claim.recipients)) await runBatch(deps, claim, loaded.value, batch);
+}

@@ -1,0 +1,85 @@
+/**
+ * Assembles the relay from its parts: a queue store that wakes the delivery loop whenever a message is
+ * enqueued (by the submission listener or as a DSN), the scheduler, and the per-claim delivery. What it
+ * needs from outside (configuration, delivery dependencies, clock, timer, logger) is passed in, so
+ * `mxsec serve`, the integration tests and the benchmark build the same relay. Never throws.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { MxsecConfig } from '../config/types.js';
+import type { DeliveryDeps } from '../delivery/domain.js';
+import type { EvalContext } from '../expr/index.js';
+import type { QueueStore } from '../queue/store.js';
+import { runClaim } from './attempt.js';
+import type { RelayLogger } from './attempt.js';
+import { Scheduler } from './scheduler.js';
+import type { Timer } from './scheduler.js';
+
+export interface RelayOptions {
+  readonly store: QueueStore;
+  /** The configuration in effect; read at every claim, so a reload applies to the next attempt. */
+  readonly config: () => MxsecConfig;
+  readonly delivery: (context: EvalContext) => DeliveryDeps;
+  readonly logger: RelayLogger;
+  /** Default `Date.now`. */
+  readonly now?: () => number;
+  readonly timer?: Timer;
+  /** Lease owner id; default host name, pid and a random suffix (unique per process start). */
+  readonly owner?: string;
+  /** Host name in DSNs; default the `default` connection strategy's EHLO name. */
+  readonly reportingMta?: string;
+  /** Randomness for DSN boundaries; default `crypto.randomBytes`. */
+  readonly unique?: () => string;
+}
+
+export interface Relay {
+  /** The store to hand to enqueuers: its successful `enqueue` wakes the loop. */
+  readonly store: QueueStore;
+  readonly scheduler: Scheduler;
+  readonly owner: string;
+}
+
+/** A store whose successful enqueues call `onEnqueued`; every other method is the inner store's. */
+export function wakingStore(inner: QueueStore, onEnqueued: () => void): QueueStore {
+  return new Proxy(inner, {
+    get(target, property, receiver) {
+      if (property === 'enqueue') {
+        return async (...args: Parameters<QueueStore['enqueue']>) => {
+          const result = await target.enqueue(...args);
+          if (result.ok) onEnqueued();
+          return result;
+        };
+      }
+      const value: unknown = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+export function createRelay(options: RelayOptions): Relay {
+  const now = options.now ?? Date.now;
+  const owner = options.owner ?? `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
+  // `wake` is only called after construction (an enqueue or a DSN), when `scheduler` is set.
+  const wake = (): void => scheduler.wake();
+  const store = wakingStore(options.store, wake);
+  const scheduler: Scheduler = new Scheduler({
+    store,
+    worker: () => options.config().worker,
+    owner,
+    now,
+    ...(options.timer === undefined ? {} : { timer: options.timer }),
+    logger: options.logger,
+    run: (claim) => runClaim({
+      store: options.store,
+      config: options.config,
+      delivery: options.delivery,
+      now,
+      logger: options.logger,
+      owner,
+      reportingMta: options.reportingMta ?? options.config().connection.strategies.get('default')?.ehloHostname ?? hostname(),
+      unique: options.unique ?? (() => randomBytes(8).toString('hex')),
+      onEnqueued: wake,
+    }, claim),
+  });
+  return { store, scheduler, owner };
+}
