@@ -5,7 +5,6 @@
  * Exit 0 when DANE can work, 75 when it cannot (or could not be checked), 78 on configuration errors,
  * 64 on usage errors.
  */
-import { resolverSelftestNames } from '../config/resolver.js';
 import { createResolver } from '../dns/client.js';
 import { BOGUS_PROBE_TYPE, runDnsSelftest, SECURE_PROBE_TYPE } from '../dns/selftest.js';
 import type { BogusProbe, SecureProbe, SelftestFacts, SelftestVerdict } from '../dns/selftest.js';
@@ -82,7 +81,7 @@ export const dnsSelftestCommand: Command = async (argv, out) => {
   const nameservers = config.resolver.nameservers ?? (await systemNameservers());
   const { trustAd, timeoutMs, attempts } = config.resolver;
   const resolver = createResolver({ nameservers, timeoutMs, attempts, trustAd });
-  const { facts, verdict } = await runDnsSelftest(resolver, { nameservers, trustAd, ...resolverSelftestNames(config.resolver) });
+  const { facts, verdict } = await runDnsSelftest(resolver, { nameservers, trustAd, ...config.resolver.selftest });
   if (values.json === true) line(out.stdout, JSON.stringify(selftestJson(facts, verdict), null, 2));
   else printSelftest(facts, verdict, out);
   return verdict.dane ? EXIT.ok : EXIT.tempfail;

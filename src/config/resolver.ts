@@ -2,25 +2,13 @@
  * `[resolver]`: the nameservers mxsec's own DNS client asks (default: those of /etc/resolv.conf), the
  * per-try timeout, the number of rounds, and whether to trust the AD bit from non-loopback nameservers.
  * AD from a remote resolver travels unauthenticated, so trusting it is an explicit, documented risk.
- * `selftest-secure-name` and `selftest-bogus-name` name the probes of `mxsec dns selftest`; they are
- * carried beside `ResolverConfig` (read them with `resolverSelftestNames`) because that shared type has
- * no field for them yet.
+ * `selftest-secure-name` and `selftest-bogus-name` name the probes of `mxsec dns selftest`.
  */
 import { isIP } from 'node:net';
 import { child, join } from './reader.js';
 import type { ConfigReader } from './reader.js';
 import type { TomlTable } from './toml.js';
-import type { ResolverConfig } from './types.js';
-
-export const RESOLVER_DEFAULTS: ResolverConfig = { timeoutMs: 5_000, attempts: 2, trustAd: false };
-
-/** The names `mxsec dns selftest` asks about (see `src/dns/selftest.ts`). */
-export interface ResolverSelftestNames {
-  /** A long-lived DNSSEC-signed name: a validating resolver answers it with AD. */
-  readonly secureName: string;
-  /** A name whose signatures are broken on purpose: a validating resolver answers SERVFAIL. */
-  readonly bogusName: string;
-}
+import type { ResolverConfig, ResolverSelftestNames } from './types.js';
 
 /**
  * isc.org has been signed since 2009 by the makers of BIND, and Comcast has kept dnssec-failed.org
@@ -28,13 +16,7 @@ export interface ResolverSelftestNames {
  */
 export const SELFTEST_DEFAULTS: ResolverSelftestNames = { secureName: 'isc.org', bogusName: 'dnssec-failed.org' };
 
-/** `ResolverConfig` as `readResolver` returns it: with the self-test names when the file sets one. */
-export type ResolverConfigWithSelftest = ResolverConfig & { readonly selftest?: ResolverSelftestNames };
-
-/** The self-test names of a loaded configuration, or the defaults. */
-export function resolverSelftestNames(resolver: ResolverConfig): ResolverSelftestNames {
-  return (resolver as ResolverConfigWithSelftest).selftest ?? SELFTEST_DEFAULTS;
-}
+export const RESOLVER_DEFAULTS: ResolverConfig = { timeoutMs: 5_000, attempts: 2, trustAd: false, selftest: SELFTEST_DEFAULTS };
 
 const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?$/;
 
@@ -66,7 +48,7 @@ export function normaliseNameserver(text: string): string | undefined {
   return isIP(host) === 6 ? `[${host}]:${portNumber}` : `${host}:${portNumber}`;
 }
 
-export function readResolver(reader: ConfigReader, root: TomlTable): ResolverConfigWithSelftest {
+export function readResolver(reader: ConfigReader, root: TomlTable): ResolverConfig {
   const section = child(root, 'resolver');
   if (section === undefined) return RESOLVER_DEFAULTS;
   const table = reader.table(section.node, 'resolver');
@@ -107,11 +89,10 @@ export function readResolver(reader: ConfigReader, root: TomlTable): ResolverCon
   };
   const secureName = selftestName('selftest-secure-name');
   const bogusName = selftestName('selftest-bogus-name');
-  const selftest = secureName === undefined && bogusName === undefined ? undefined
-    : { secureName: secureName ?? SELFTEST_DEFAULTS.secureName, bogusName: bogusName ?? SELFTEST_DEFAULTS.bogusName };
+  const selftest = { secureName: secureName ?? SELFTEST_DEFAULTS.secureName, bogusName: bogusName ?? SELFTEST_DEFAULTS.bogusName };
   return {
     ...(nameservers === undefined ? {} : { nameservers }),
-    ...(selftest === undefined ? {} : { selftest }),
+    selftest,
     timeoutMs: timeout === undefined ? RESOLVER_DEFAULTS.timeoutMs : reader.duration(timeout, join('resolver', 'timeout')) ?? RESOLVER_DEFAULTS.timeoutMs,
     attempts: attempts === undefined ? RESOLVER_DEFAULTS.attempts : reader.integer(attempts, 'resolver.attempts', 1, 10) ?? RESOLVER_DEFAULTS.attempts,
     trustAd: trustAd === undefined ? false : reader.boolean(trustAd, 'resolver.trust-ad') ?? false,

@@ -43,12 +43,21 @@ export interface RuleSet {
   readonly builtIn: boolean;
 }
 
+/** The names `mxsec dns selftest` asks about (see `src/dns/selftest.ts`). */
+export interface ResolverSelftestNames {
+  /** A long-lived DNSSEC-signed name: a validating resolver answers it with AD. */
+  readonly secureName: string;
+  /** A name whose signatures are broken on purpose: a validating resolver answers SERVFAIL. */
+  readonly bogusName: string;
+}
+
 export interface ResolverConfig {
   /** `host:port`; undefined means the nameservers of /etc/resolv.conf. */
   readonly nameservers?: readonly string[];
   readonly timeoutMs: number;
   readonly attempts: number;
   readonly trustAd: boolean;
+  readonly selftest: ResolverSelftestNames;
 }
 
 export interface TrustConfig {
