@@ -94,7 +94,8 @@ export async function runSession(input: SessionInput): Promise<SessionResult> {
         security = 'none';
         break;
       case 'starttls': {
-        const upgraded = await session.startTls<TlsUpgradeResult>((raw) => startTlsClient(raw, { servername: input.mxHost, trust: input.trust, timeoutMs: input.tlsTimeoutMs }));
+        // `timeout.tls` bounds both the STARTTLS exchange and the handshake.
+        const upgraded = await session.startTls<TlsUpgradeResult>((raw) => startTlsClient(raw, { servername: input.mxHost, trust: input.trust, timeoutMs: input.tlsTimeoutMs }), input.tlsTimeoutMs);
         if (!upgraded.ok) {
           const failure = upgraded.upgrade !== undefined && !upgraded.upgrade.ok
             ? classify({ kind: 'tls-handshake', failure: upgraded.upgrade.failure })

@@ -111,14 +111,15 @@ export class SmtpSession {
   /**
    * RFC 3207: sends STARTTLS and, on 220, hands the raw socket to `upgrade` (which does the handshake and
    * its own timeout). Any byte already received after the 220 is an injection attempt (CVE-2011-0411
-   * class): it is never parsed as a reply and the connection is destroyed. On success the session
+   * class): it is never parsed as a reply and the connection is destroyed. `replyTimeoutMs` bounds the
+   * wait for the reply to STARTTLS (the TLS strategy's `timeout.tls`; default: the EHLO timeout). On success the session
    * continues over TLS with no capabilities; the caller must EHLO again.
    */
-  async startTls<T extends UpgradeResult>(upgrade: (raw: Socket) => Promise<T>): Promise<StartTlsResult<T>> {
+  async startTls<T extends UpgradeResult>(upgrade: (raw: Socket) => Promise<T>, replyTimeoutMs?: number): Promise<StartTlsResult<T>> {
     if (this.conn.unreadBytes > 0 && !this.dead) {
       return this.kill(smtpFailure('protocol', 'starttls', 'unsolicited data from the server before STARTTLS'));
     }
-    const reply = await this.command('starttls', STARTTLS);
+    const reply = await this.command('starttls', STARTTLS, replyTimeoutMs);
     if (!reply.ok) return reply;
     if (reply.reply.code !== 220) return this.refused('starttls', reply.reply);
     const raw = this.conn.detach();
@@ -211,16 +212,16 @@ export class SmtpSession {
     this.conn.destroy();
   }
 
-  private async command(phase: SmtpPhase, line: string): Promise<ReplyResult> {
+  private async command(phase: SmtpPhase, line: string, timeoutMs?: number): Promise<ReplyResult> {
     if (this.dead) return this.deadFailure(phase);
     this.log.client(line);
     this.conn.write(line);
-    return this.read(phase);
+    return this.read(phase, timeoutMs);
   }
 
-  private async read(phase: SmtpPhase): Promise<ReplyResult> {
+  private async read(phase: SmtpPhase, timeoutMs?: number): Promise<ReplyResult> {
     if (this.dead) return this.deadFailure(phase);
-    const result = await this.conn.read(phase, timeoutFor(this.timeouts, phase));
+    const result = await this.conn.read(phase, timeoutMs ?? timeoutFor(this.timeouts, phase));
     if (!result.ok) this.kill(result.failure);
     return result;
   }

@@ -147,6 +147,21 @@ describe('starttls = "optional" (the built-in default strategy)', () => {
   });
 });
 
+describe('timeout.tls', () => {
+  // The EHLO timeout is ten minutes here: only `timeout.tls` can end this test within its own limit.
+  test('bounds the wait for the reply to STARTTLS, not only the handshake', { timeout: 60_000 }, async () => {
+    const stalled = await env.ca.issue({ dnsNames: ['mx.valid.test'] });
+    await env.server('127.0.0.19', { tls: { key: stalled.keyPem, cert: stalled.chainPem }, delays: { starttls: 'stall' } });
+    env.dns.zone['stall.test'] = { MX: [{ preference: 10, exchange: 'mx.stall.test' }] };
+    env.dns.zone['mx.stall.test'] = { A: ['127.0.0.19'] };
+    const deps = env.deps('[queue.tls.default.timeout]\ntls = "1s"\n');
+    const r = await deliverToDomain({ ...deps, timeouts: { ...deps.timeouts, ehlo: 600_000 } },
+      { from: 'sender@sender.test', domain: 'stall.test', recipients: ['user@stall.test'], body: BODY, context: INITIAL_CONTEXT });
+    assert.deepEqual([only(r).status, only(r).lastError], ['temporary', 'tls']);
+    assert.match(r.attempts[0]?.error?.message ?? '', /starttls/i);
+  });
+});
+
 describe('starttls = "require"', () => {
   test('valid certificate: delivered over TLS', async () => {
     const r = await send('valid.test', REQUIRE);
