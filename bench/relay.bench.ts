@@ -3,24 +3,32 @@
  * what the submission listener pays before its 250), end-to-end deliveries per second from the queue
  * through the scheduler to a local TLS sink (DNS, STARTTLS with a validated certificate, one SMTP
  * transaction per message, no connection reuse), and the resident memory of 100,000 queued messages in
- * the memory store and in SQLite. SMTP submission throughput belongs to the listener's benchmark.
+ * the memory store and in SQLite, and SMTP submissions accepted per second by the running submission
+ * listener (in-process, SQLite store; one session per message: connect, EHLO, MAIL, RCPT, DATA, QUIT),
+ * one client and eight concurrent clients, each against the raw SQLite enqueue rate of the same run as
+ * its baseline: the gap is what SMTP and the Received header cost on top of the durable commit.
  * Measurements, not assertions. Run alone with `npx tsx bench/relay.bench.ts`.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { DEFAULT_SERVER_LIMITS } from '../src/config/server.js';
 import { MemoryStore } from '../src/queue/memory-store.js';
 import { openSqliteStore } from '../src/queue/sqlite-store.js';
 import type { QueueStore } from '../src/queue/store.js';
 import { createRelay } from '../src/relay/relay.js';
+import { startSubmissionServer } from '../src/server/index.js';
 import { mustParse, startDeliveryEnv } from '../src/testing/delivery-env.js';
+import { submitMessage } from '../src/testing/serve-process.js';
 import type { BenchResult } from './types.js';
 
 const BODY = new TextEncoder().encode(`From: app@sender.test\r\nTo: user@sink.test\r\nSubject: bench\r\n\r\n${'x'.repeat(400)}\r\n`);
 const ENQUEUES = 2_000;
 const DELIVERIES = 400;
 const QUEUED = 100_000;
+const SUBMISSIONS = 1_000;
+const ENQUEUE_NAME = 'relay.enqueue sqlite (durable commit per message)';
 
 function message(n: number) {
   return { returnPath: '', recipients: [{ address: `user${n}@sink.test` }], body: BODY, createdAt: Date.now(), expiresAt: null };
@@ -39,6 +47,34 @@ async function enqueueRate(dir: string): Promise<number> {
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   await store.close();
   return ENQUEUES / seconds;
+}
+
+/** Messages per second accepted (250 after the commit) by the submission listener from `clients` clients at once. */
+async function submissionRate(dir: string, clients: number): Promise<number> {
+  const store = sqlite(dir);
+  const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  const started = await startSubmissionServer({
+    config: { listeners: [{ name: 'bench', bind: [{ host: '127.0.0.1', port: 0 }], auth: 'none' }], users: [], limits: DEFAULT_SERVER_LIMITS },
+    store, logger: quiet, hostname: 'bench.mxsec.test',
+  });
+  if (!started.ok) throw new Error(started.message);
+  const port = started.server.listeners[0]?.port ?? 0;
+  const body = new TextDecoder().decode(BODY);
+  let next = 0;
+  const client = async (): Promise<void> => {
+    for (let n = next++; n < SUBMISSIONS; n = next++) {
+      const sent = await submitMessage('127.0.0.1', port, { from: 'app@sender.test', to: [`user${n}@sink.test`], body });
+      if (!sent.ok) throw new Error(`submission ${n} failed: ${sent.reason}`);
+    }
+  };
+  try {
+    const start = process.hrtime.bigint();
+    await Promise.all(Array.from({ length: clients }, client));
+    return SUBMISSIONS / (Number(process.hrtime.bigint() - start) / 1e9);
+  } finally {
+    await started.server.close();
+    await store.close();
+  }
 }
 
 async function deliveryRate(dir: string): Promise<number> {
@@ -77,7 +113,11 @@ export async function run(): Promise<BenchResult[]> {
   const dir = await mkdtemp(join(tmpdir(), 'mxsec-relay-bench-'));
   try {
     const results: BenchResult[] = [];
-    results.push({ name: 'relay.enqueue sqlite (durable commit per message)', unit: 'msg/s', value: Math.round(await enqueueRate(dir)) });
+    results.push({ name: ENQUEUE_NAME, unit: 'msg/s', value: Math.round(await enqueueRate(dir)) });
+    for (const clients of [1, 8]) {
+      const value = Math.round(await submissionRate(join(dir, `submit-${clients}`), clients));
+      results.push({ name: `relay.submit SMTP to the listener, session per message, ${clients} client${clients === 1 ? '' : 's'}`, unit: 'msg/s', value, baseline: ENQUEUE_NAME });
+    }
     results.push({ name: `relay.deliver end-to-end to a STARTTLS sink (${DELIVERIES} messages, concurrency 16)`, unit: 'msg/s', value: Math.round(await deliveryRate(dir)) });
     // SQLite first: the memory store's heap is not returned to the OS promptly and would inflate the other figure.
     results.push({ name: `relay.rss ${QUEUED} queued, sqlite store`, unit: 'MiB', value: Math.round(await rssWith(sqlite(join(dir, 'rss')))) });

@@ -102,7 +102,7 @@ export function spawnServe(configFile: string, options: { cwd?: string; env?: No
   const notify = (): void => {
     for (const l of [...listeners]) l();
   };
-  createInterface({ input: child.stdout! }).on('line', (line) => {
+  createInterface({ input: child.stdout }).on('line', (line) => {
     try {
       logs.push(JSON.parse(line) as LogLine);
     } catch {
@@ -110,7 +110,7 @@ export function spawnServe(configFile: string, options: { cwd?: string; env?: No
     }
     notify();
   });
-  child.stderr!.on('data', (chunk: Buffer) => {
+  child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString('utf8');
   });
   const exited = exitOf(child);
@@ -176,8 +176,8 @@ export function runMxsecProcess(argv: readonly string[], cwd = REPO_ROOT): Promi
   remember(child);
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   // 'close' (not 'exit') so both pipes are drained before the output is read.
   return new Promise((resolve) => child.once('close', (code, signal) => resolve({ exit: { code, signal }, stdout, stderr })));
 }
