@@ -5,7 +5,7 @@
  * flight get `[queue.worker] grace-period`, the rest is left to its leases. SIGHUP reloads the
  * configuration: strategies, schedules and worker limits apply from the next attempt; an invalid file
  * keeps the running configuration and logs every diagnostic. Listener and storage settings take effect
- * at the next start. Exits 0 after a clean stop, 78 for a bad configuration, 75 when the queue or the
+ * at the next start. Cached MTA-STS policies are refreshed hourly when due. Exits 0 after a clean stop, 78 for a bad configuration, 75 when the queue or the
  * listener cannot start (a service manager should retry).
  */
 import { hostname } from 'node:os';
@@ -17,6 +17,7 @@ import { createRuntime } from '../delivery/runtime.js';
 import type { Runtime } from '../delivery/runtime.js';
 import { openSqliteStore } from '../queue/sqlite-store.js';
 import { createRelay } from '../relay/relay.js';
+import { startPolicyRefresh } from '../relay/policy-refresh.js';
 import { CONFIG_OPTION, loadForCommand, parse } from './common.js';
 import type { Command } from './common.js';
 import { EXIT } from './exit-codes.js';
@@ -82,6 +83,12 @@ export const serveCommand: Command = async (argv, out: Out) => {
     return EXIT.tempfail;
   }
   relay.scheduler.start();
+  // RFC 8461 3.3: cached MTA-STS policies are refreshed before they lapse, not only when mail is due.
+  const policyRefresh = startPolicyRefresh({
+    deps: () => runtime.mtaStsDeps,
+    timeoutMs: () => config.tls.strategies.get('default')?.timeoutMtaStsMs ?? 300_000,
+    logger,
+  });
   logger.info({ event: 'started', owner: relay.owner, listeners: server.server.listeners, config: config.file, dataDir: config.storage.dataDir }, 'mxsec relay started');
 
   let reloading = Promise.resolve();
@@ -109,6 +116,7 @@ export const serveCommand: Command = async (argv, out: Out) => {
 
   logger.info({ event: 'stopping', signal }, 'stopping: no new messages are accepted');
   await server.server.close();
+  await policyRefresh.stop();
   await reloading;
   const stopped = await relay.scheduler.stop(config.worker.gracePeriodMs);
   logger.info({ event: 'stopped', ...stopped }, stopped.abandoned + stopped.dropped === 0 ? 'stopped cleanly' : 'stopped; unfinished work returns when its leases expire');
