@@ -45,6 +45,7 @@ export function deliveriesJson(deliveries: readonly DomainDelivery[]): unknown {
       security: a.security,
       error: a.error === null ? null : { class: a.error.lastError, severity: a.error.severity, code: a.error.status, tlsrpt: a.error.tlsRpt ?? null, message: a.error.message },
       tlsrpt: a.tlsRpt ?? null,
+      policy: a.policy,
       report_only: a.reportOnly === undefined ? null : { reason: a.reportOnly.reason, tlsrpt: a.reportOnly.result ?? null, message: a.reportOnly.message },
       reasons: a.reasons,
     }))),

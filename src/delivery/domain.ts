@@ -21,6 +21,7 @@ import type { HostPlan } from '../policy/host-plan.js';
 import { reportFallback, selectStrategy } from '../policy/select.js';
 import type { Selection } from '../policy/select.js';
 import type { TlsStrategy } from '../config/types.js';
+import { reportedPolicy } from '../tlsrpt/policy.js';
 import { resolveRoute } from './route.js';
 import type { Route, RouteHost } from './route.js';
 import { needsSmtputf8, runSession } from './session.js';
@@ -48,6 +49,7 @@ export interface DeliveryDeps {
 
 /** Everything decided about one MX host before connecting; shared by delivery and `mxsec check`. */
 export interface HostDecision {
+  readonly domain: string;
   readonly host: RouteHost;
   readonly selection: Selection<TlsStrategy>;
   readonly dane: DanePlan;
@@ -81,7 +83,7 @@ export async function decideHost(
   const lookup = strategy.mtaSts === 'disable' ? undefined : await mtaSts(strategy.timeoutMtaStsMs);
   const mtaStsPlan = planMtaSts(strategy.mtaSts, lookup);
   const plan = planHost({ strategyName: selection.name, strategy, mxHost: host.name, dane, mtaSts: mtaStsPlan });
-  return { host, selection, dane, mtaSts: mtaStsPlan, plan };
+  return { domain, host, selection, dane, mtaSts: mtaStsPlan, plan };
 }
 
 /** Why a domain has no usable route. A bogus MX RRset is a DNSSEC failure (RFC 7672 2.2): temporary, never a downgrade. */
@@ -103,6 +105,7 @@ function attemptOf(decision: HostDecision, ip: string | undefined, session: Sess
     ...(ip === undefined ? {} : { ip }),
     strategy: decision.selection.name,
     rule: decision.selection.rule,
+    policy: reportedPolicy(decision.domain, decision.host.name, decision.dane, decision.mtaSts),
     reasons: [...decision.plan.reasons, ...(session?.notes ?? [])],
     tls: session?.tls ?? null,
     security: session?.outcome === undefined ? null : session.security,

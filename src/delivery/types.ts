@@ -8,6 +8,7 @@ import type { LastError, SecurityLevel, TlsRptResult } from '../core/outcome.js'
 import type { EvalContext } from '../expr/index.js';
 import type { MtaStsFailure } from '../mtasts/requirement.js';
 import type { DeliveryFailure } from '../policy/failure.js';
+import type { ReportedPolicy } from '../tlsrpt/policy.js';
 import type { TlsFacts } from '../tls/types.js';
 
 export type RecipientStatus = 'delivered' | 'temporary' | 'permanent';
@@ -42,6 +43,8 @@ export interface HostAttempt {
   readonly reportOnly?: MtaStsFailure;
   /** TLS-RPT result of the session: `success` or the failure type. */
   readonly tlsRpt?: TlsRptResult;
+  /** The policy the attempt was made under, as TLS-RPT reports it (RFC 8460 4.4). */
+  readonly policy: ReportedPolicy;
   readonly transcript?: readonly string[];
 }
 

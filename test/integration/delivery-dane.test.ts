@@ -115,6 +115,11 @@ describe('DANE authenticates the host (RFC 7672 section 3.1)', () => {
     assert.equal(only(r).status, 'delivered');
     assert.equal(r.attempts[0]?.security, 'dane');
     assert.equal(r.attempts[0]?.tlsRpt, 'success');
+    // RFC 8460 4.4: the attempt is reported under the TLSA policy of the MX host, records as policy strings.
+    const policy = r.attempts[0]?.policy;
+    assert.equal(policy?.type, 'tlsa');
+    assert.equal(policy?.domain, 'mx.ee.dane.test');
+    assert.match(policy?.strings[0] ?? '', /^3 1 1 [0-9A-F]{64}$/);
     assert.equal(server('mx.ee.dane.test').messages.at(-1)?.tls, true);
   });
 

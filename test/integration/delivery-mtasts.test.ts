@@ -137,6 +137,9 @@ describe('RFC 8461 mode enforce', () => {
     assert.equal(r.attempts[0]?.security, 'mta-sts');
     assert.equal(r.attempts[0]?.tlsRpt, 'success');
     assert.match(r.attempts[0]?.tls?.version ?? '', /^TLSv1\.[23]$/);
+    // RFC 8460 4.4: reported under the STS policy of the domain, with its text and MX patterns.
+    const policy = r.attempts[0]?.policy;
+    assert.deepEqual(policy?.type === 'sts' ? [policy.domain, policy.mxPatterns, policy.strings.includes('mode: enforce')] : policy, ['exact.sts.test', ['mx.exact.sts.test'], true]);
     assert.ok(r.attempts[0]?.reasons.some((x) => /MTA-STS enforce: mx\.exact\.sts\.test matches 'mx\.exact\.sts\.test'/.test(x)));
     assert.equal(policies.fetches('exact.sts.test'), fetchesBefore + 1, 'the policy was fetched from the policy host');
     assert.equal(server('exact.sts.test').messages.at(-1)?.tls, true);
