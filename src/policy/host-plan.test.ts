@@ -15,8 +15,10 @@ import type { DanePlan } from '../dane/requirement.js';
 import type { MtaStsPlan } from '../mtasts/requirement.js';
 import { planHost } from './host-plan.js';
 import type { HostPlan } from './host-plan.js';
+import { fixture } from '../testing/paths.js';
 
-const GOLDEN = new URL('../../test/fixtures/golden/host-plan.txt', import.meta.url);
+// From the repository, whether the test runs from src/ or from dist/.
+const GOLDEN = fixture('golden', 'host-plan.txt');
 const MX = 'mx1.example.test';
 const MODES: readonly Mode[] = ['optional', 'require', 'disable'];
 

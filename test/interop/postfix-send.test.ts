@@ -28,6 +28,7 @@ import { receivedTls, startPostfix } from './harness/postfix.js';
 import type { PostfixInstance, PostfixListener } from './harness/postfix.js';
 import { interopAvailable } from './harness/require.js';
 import { waitUntil } from './harness/run.js';
+import { fixture } from '../../src/testing/paths.js';
 
 const DNS = { authoritative: '127.0.0.56', resolver: '127.0.0.57' } as const;
 const ZONE = 'pf.test';
@@ -47,7 +48,7 @@ const VARIANTS = {
   invalid: ['[queue.tls.default]', 'allow-invalid-certs = true'],
   invalidRequire: ['[queue.tls.default]', 'allow-invalid-certs = true', 'starttls = "require"'],
   /** Stalwart's documented "Handling TLS Errors" example, verbatim (test/fixtures/reference). */
-  reference: [readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'reference', 'handling-tls-errors.toml'), 'utf8')],
+  reference: [readFileSync(fixture('reference', 'handling-tls-errors.toml'), 'utf8')],
 } as const;
 type Variant = keyof typeof VARIANTS;
 const RETRY_AFTER_TLS = ['--var', 'retry_num=1', '--var', 'last_error=tls'];
