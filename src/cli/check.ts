@@ -24,7 +24,6 @@ import { decideHost, routeFailure } from '../delivery/domain.js';
 import type { DeliveryDeps, HostDecision } from '../delivery/domain.js';
 import { resolveRoute } from '../delivery/route.js';
 import type { Route } from '../delivery/route.js';
-import { createRuntime } from '../delivery/runtime.js';
 import { runSession } from '../delivery/session.js';
 import type { SessionResult } from '../delivery/session.js';
 import type { DnsResult, TlsaRecord } from '../dns/types.js';
@@ -32,7 +31,7 @@ import { findMatchingPattern } from '../mtasts/match.js';
 import { resolveMtaSts } from '../mtasts/resolve.js';
 import type { MtaStsLookup } from '../mtasts/resolve.js';
 import { describeTlsFacts } from '../tls/describe.js';
-import { CONFIG_OPTION, contextFromVars, loadForCommand, parse, UsageError } from './common.js';
+import { CONFIG_OPTION, UsageError, contextFromVars, loadForCommand, parse, runtimeForCommand } from './common.js';
 import type { Command } from './common.js';
 import { EXIT } from './exit-codes.js';
 import { describePolicy, describeTxt, policyJson, problemJson, rememberingResolver, txtJson } from './mta-sts.js';
@@ -189,13 +188,8 @@ export const checkCommand: Command = async (argv, out) => {
   const context = { ...contextFromVars(values.var), rcpt_domain: domain };
   const { config } = await loadForCommand(values.config, out);
   if (config === undefined) return EXIT.config;
-  const made = await createRuntime(config);
-  if (!made.ok) {
-    line(out.stderr, `mxsec: ${made.message}`);
-    return EXIT.config;
-  }
-  const runtime = made.runtime;
-  for (const warning of runtime.warnings) line(out.stderr, paint(out.stderr, 'yellow', `warning: ${warning}`));
+  const runtime = await runtimeForCommand(config, out);
+  if (runtime === undefined) return EXIT.config;
   try {
     const resolver = rememberingResolver(runtime.resolver);
     const deps: DeliveryDeps = {

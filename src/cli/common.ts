@@ -9,6 +9,8 @@ import { formatDiagnostic } from '../config/diagnostics.js';
 import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../config/load.js';
 import type { LoadResult } from '../config/load.js';
 import type { MxsecConfig } from '../config/types.js';
+import { createRuntime } from '../delivery/runtime.js';
+import type { Runtime } from '../delivery/runtime.js';
 import { completeContext, INITIAL_CONTEXT, parseVarAssignment } from '../policy/context.js';
 import type { EvalContext, Value } from '../expr/index.js';
 import { EXIT } from './exit-codes.js';
@@ -62,4 +64,18 @@ export async function runCommand(command: Command, argv: readonly string[], out:
     }
     throw error;
   }
+}
+
+/**
+ * Builds the delivery runtime for a one-shot command, printing its warnings; undefined (after printing
+ * why) when it cannot be built, which the caller reports as a configuration error (78).
+ */
+export async function runtimeForCommand(config: MxsecConfig, out: Out): Promise<Runtime | undefined> {
+  const made = await createRuntime(config);
+  if (!made.ok) {
+    line(out.stderr, `mxsec: ${made.message}`);
+    return undefined;
+  }
+  for (const warning of made.runtime.warnings) line(out.stderr, paint(out.stderr, 'yellow', `warning: ${warning}`));
+  return made.runtime;
 }

@@ -15,7 +15,6 @@ import { join } from 'node:path';
 import { didYouMean } from '../config/diagnostics.js';
 import type { MxsecConfig } from '../config/types.js';
 import { formatDuration } from '../core/duration.js';
-import { createRuntime } from '../delivery/runtime.js';
 import { normalizeName } from '../dns/names.js';
 import type { DnsResult, RecordType, Resolver } from '../dns/types.js';
 import { openSqlitePolicyCache, POLICY_CACHE_FILE } from '../mtasts/cache-sqlite.js';
@@ -27,7 +26,7 @@ import { severityOf } from '../mtasts/requirement.js';
 import { needsProactiveRefresh, resolveMtaSts } from '../mtasts/resolve.js';
 import type { MtaStsLookup, MtaStsProblem } from '../mtasts/resolve.js';
 import { isStsCandidate } from '../mtasts/parse-txt.js';
-import { CONFIG_OPTION, loadForCommand, parse, UsageError } from './common.js';
+import { CONFIG_OPTION, UsageError, loadForCommand, parse, runtimeForCommand } from './common.js';
 import type { Command } from './common.js';
 import { EXIT } from './exit-codes.js';
 import type { ExitCode } from './exit-codes.js';
@@ -193,15 +192,10 @@ const flush = async (argv: readonly string[], out: Out): Promise<ExitCode> => {
 const fetch = async (argv: readonly string[], out: Out): Promise<ExitCode> => {
   const { domain, json, config } = await withConfig(argv, 'fetch', out);
   if (config === undefined) return EXIT.config;
-  const made = await createRuntime(config);
-  if (!made.ok) {
-    line(out.stderr, `mxsec: ${made.message}`);
-    return EXIT.config;
-  }
-  const runtime = made.runtime;
+  const runtime = await runtimeForCommand(config, out);
+  if (runtime === undefined) return EXIT.config;
   try {
-    for (const warning of runtime.warnings) line(out.stderr, paint(out.stderr, 'yellow', `warning: ${warning}`));
-    // Storing the policy is the point of this command: without the persistent cache it would be lost.
+      // Storing the policy is the point of this command: without the persistent cache it would be lost.
     if (!runtime.persistentCache) {
       line(out.stderr, `mxsec: mta-sts fetch stores policies in ${join(config.storage.dataDir, POLICY_CACHE_FILE)}, which cannot be opened`);
       return EXIT.config;

@@ -5,11 +5,10 @@
  * 75 when any failed temporarily, 69 when all that remain failed permanently, 78 on configuration errors,
  * 64 on usage errors.
  */
-import { createRuntime } from '../delivery/runtime.js';
 import { deliverToDomain } from '../delivery/domain.js';
 import type { DomainDelivery } from '../delivery/types.js';
 import { describeTlsFacts } from '../tls/describe.js';
-import { CONFIG_OPTION, contextFromVars, loadForCommand, parse, UsageError } from './common.js';
+import { CONFIG_OPTION, UsageError, contextFromVars, loadForCommand, parse, runtimeForCommand } from './common.js';
 import type { Command } from './common.js';
 import { EXIT } from './exit-codes.js';
 import type { ExitCode } from './exit-codes.js';
@@ -85,13 +84,8 @@ export const sendCommand: Command = async (argv, out) => {
   if (config === undefined) return EXIT.config;
   const message = await readAll(out.stdin, MAX_MESSAGE_BYTES);
   if (!message.ok) throw new UsageError(message.message);
-  const made = await createRuntime(config);
-  if (!made.ok) {
-    line(out.stderr, `mxsec: ${made.message}`);
-    return EXIT.config;
-  }
-  const runtime = made.runtime;
-  for (const warning of runtime.warnings) line(out.stderr, paint(out.stderr, 'yellow', `warning: ${warning}`));
+  const runtime = await runtimeForCommand(config, out);
+  if (runtime === undefined) return EXIT.config;
   try {
     const byDomain = new Map<string, string[]>();
     for (const rcpt of values.to) byDomain.set(domainOf(rcpt), [...(byDomain.get(domainOf(rcpt)) ?? []), rcpt]);

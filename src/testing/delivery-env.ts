@@ -6,6 +6,8 @@
  * with `startPolicyServer({ address: '127.0.0.x', port: env.port })` is reached by name through the zone.
  * Each `deps()` call has its own empty policy cache, so tests do not see each other's policies.
  */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseConfig } from '../config/load.js';
 import type { MxsecConfig } from '../config/types.js';
 import type { DeliveryDeps } from '../delivery/domain.js';
@@ -83,4 +85,24 @@ export async function startDeliveryEnv(zone: TestZone, options: { ad?: boolean }
       await dns.close();
     },
   };
+}
+
+/**
+ * Writes a configuration file for running CLI commands against the environment: its DNS server, its
+ * shared SMTP/HTTPS port, its test CA (as `tls.ca-file`) and a data directory, all inside `dir`, plus
+ * `extra` TOML lines. Returns the path of the file.
+ */
+export async function writeCliConfig(env: DeliveryEnv, dir: string, extra: readonly string[] = []): Promise<string> {
+  const caFile = join(dir, 'ca.pem');
+  await writeFile(caFile, env.ca.certPem);
+  const config = join(dir, 'mxsec.toml');
+  await writeFile(config, [
+    '[resolver]', `nameservers = ["${env.dns.nameserver}"]`, 'timeout = "5s"',
+    '[delivery]', `port = ${env.port}`, `mta-sts-port = ${env.port}`,
+    '[tls]', `ca-file = ${JSON.stringify(caFile)}`,
+    '[storage]', `data-dir = ${JSON.stringify(join(dir, 'data'))}`,
+    ...extra,
+    '',
+  ].join('\n'));
+  return config;
 }

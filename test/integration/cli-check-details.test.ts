@@ -10,11 +10,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../src/testing/capture.js';
-import { startDeliveryEnv } from '../../src/testing/delivery-env.js';
+import { startDeliveryEnv, writeCliConfig } from '../../src/testing/delivery-env.js';
 import type { DeliveryEnv } from '../../src/testing/delivery-env.js';
 import type { TestTlsa, TestZone } from '../../src/testing/dns-server.js';
 import { policyText, startPolicyServer } from '../../src/testing/https-policy-server.js';
@@ -72,18 +72,10 @@ before(async () => {
   stsSite = { cert: await env.ca.issue({ dnsNames: ['mta-sts.sts.details.test'] }), response: policyText('enforce', ['mx.sts.details.test']) };
   policies = await startPolicyServer({ address: '127.0.0.3', port: env.port, sites: { 'sts.details.test': stsSite } });
   dir = await mkdtemp(join(tmpdir(), 'mxsec-cli-check-details-'));
-  const caFile = join(dir, 'ca.pem');
-  await writeFile(caFile, env.ca.certPem);
-  config = join(dir, 'mxsec.toml');
-  await writeFile(config, [
-    '[resolver]', `nameservers = ["${env.dns.nameserver}"]`, 'timeout = "5s"',
-    '[delivery]', `port = ${env.port}`, `mta-sts-port = ${env.port}`,
-    '[tls]', `ca-file = ${JSON.stringify(caFile)}`,
-    '[storage]', `data-dir = ${JSON.stringify(join(dir, 'data'))}`,
+  config = await writeCliConfig(env, dir, [
     '[queue.tls.nodane]', 'dane = "disable"',
     '[queue.strategy]', 'tls = [ { if = "retry_num > 5", then = "\'nodane\'" }, { else = "\'default\'" } ]',
-    '',
-  ].join('\n'));
+  ]);
 });
 
 after(async () => {

@@ -13,7 +13,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../src/testing/capture.js';
-import { startDeliveryEnv } from '../../src/testing/delivery-env.js';
+import { startDeliveryEnv, writeCliConfig } from '../../src/testing/delivery-env.js';
 import type { DeliveryEnv } from '../../src/testing/delivery-env.js';
 import { policyText, startPolicyServer } from '../../src/testing/https-policy-server.js';
 import type { TestPolicyServer } from '../../src/testing/https-policy-server.js';
@@ -56,16 +56,7 @@ before(async () => {
     },
   });
   dir = await mkdtemp(join(tmpdir(), 'mxsec-cli-mtasts-'));
-  const caFile = join(dir, 'ca.pem');
-  await writeFile(caFile, env.ca.certPem);
-  config = join(dir, 'mxsec.toml');
-  await writeFile(config, [
-    '[resolver]', `nameservers = ["${env.dns.nameserver}"]`, 'timeout = "5s"',
-    '[delivery]', `port = ${env.port}`, `mta-sts-port = ${env.port}`,
-    '[tls]', `ca-file = ${JSON.stringify(caFile)}`,
-    '[storage]', `data-dir = ${JSON.stringify(join(dir, 'data'))}`,
-    '',
-  ].join('\n'));
+  config = await writeCliConfig(env, dir);
 });
 
 after(async () => {
