@@ -1,8 +1,9 @@
 /**
  * Benchmark of the relay: how fast the queue accepts messages (one durable SQLite commit per message,
  * what the submission listener pays before its 250), end-to-end deliveries per second from the queue
- * through the scheduler to a local TLS sink (DNS, STARTTLS with a validated certificate, one SMTP
- * transaction per message, no connection reuse), and the resident memory of 100,000 queued messages in
+ * through the scheduler to a local TLS sink (DNS, STARTTLS with a validated certificate), once with one
+ * connection per message and once with connection reuse (RSET between messages, `[queue.worker]`
+ * defaults: 20 messages per connection), the first as the second's baseline, and the resident memory of 100,000 queued messages in
  * the memory store and in SQLite, and SMTP submissions accepted per second by the running submission
  * listener (in-process, SQLite store; one session per message: connect, EHLO, MAIL, RCPT, DATA, QUIT),
  * one client and eight concurrent clients, each against the raw SQLite enqueue rate of the same run as
@@ -77,14 +78,14 @@ async function submissionRate(dir: string, clients: number): Promise<number> {
   }
 }
 
-async function deliveryRate(dir: string): Promise<number> {
+async function deliveryRate(dir: string, reuse: boolean): Promise<number> {
   const env = await startDeliveryEnv({ 'sink.test': { MX: [{ preference: 10, exchange: 'mx.sink.test' }] }, 'mx.sink.test': { A: ['127.0.0.51'] } });
   try {
     const cert = await env.ca.issue({ dnsNames: ['mx.sink.test'] });
     const sink = await env.server('127.0.0.51', { tls: { key: cert.keyPem, cert: cert.chainPem } });
-    const toml = '[queue.tls.default]\nstarttls = "require"\n[queue.worker]\nconcurrency = 16\nconcurrency-per-domain = 16\n';
+    const toml = `[queue.tls.default]\nstarttls = "require"\n[queue.worker]\nconcurrency = 16\nconcurrency-per-domain = 16\nconnection-reuse = ${String(reuse)}\n`;
     const config = mustParse(toml);
-    const store = sqlite(join(dir, 'deliver'));
+    const store = sqlite(join(dir, reuse ? 'deliver-reuse' : 'deliver'));
     const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
     const relay = createRelay({ store, config: () => config, delivery: () => env.deps(toml, { config }), logger: quiet });
     for (let n = 0; n < DELIVERIES; n++) await relay.store.enqueue(message(n));
@@ -92,6 +93,7 @@ async function deliveryRate(dir: string): Promise<number> {
     await relay.scheduler.drain();
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     if (sink.messages.length !== DELIVERIES) throw new Error(`only ${sink.messages.length} of ${DELIVERIES} delivered`);
+    await relay.close();
     await store.close();
     return DELIVERIES / seconds;
   } finally {
@@ -118,7 +120,9 @@ export async function run(): Promise<BenchResult[]> {
       const value = Math.round(await submissionRate(join(dir, `submit-${clients}`), clients));
       results.push({ name: `relay.submit SMTP to the listener, session per message, ${clients} client${clients === 1 ? '' : 's'}`, unit: 'msg/s', value, baseline: ENQUEUE_NAME });
     }
-    results.push({ name: `relay.deliver end-to-end to a STARTTLS sink (${DELIVERIES} messages, concurrency 16)`, unit: 'msg/s', value: Math.round(await deliveryRate(dir)) });
+    const deliverName = `relay.deliver end-to-end to a STARTTLS sink (${DELIVERIES} messages, concurrency 16), connection per message`;
+    results.push({ name: deliverName, unit: 'msg/s', value: Math.round(await deliveryRate(dir, false)) });
+    results.push({ name: `relay.deliver end-to-end to a STARTTLS sink (${DELIVERIES} messages, concurrency 16), connection reuse`, unit: 'msg/s', value: Math.round(await deliveryRate(dir, true)), baseline: deliverName });
     // SQLite first: the memory store's heap is not returned to the OS promptly and would inflate the other figure.
     results.push({ name: `relay.rss ${QUEUED} queued, sqlite store`, unit: 'MiB', value: Math.round(await rssWith(sqlite(join(dir, 'rss')))) });
     results.push({ name: `relay.rss ${QUEUED} queued, memory store`, unit: 'MiB', value: Math.round(await rssWith(new MemoryStore())) });

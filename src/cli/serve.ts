@@ -2,7 +2,7 @@
  * `mxsec serve [--config F]`: the relay. Opens the SQLite queue in `storage.data-dir`, wires the delivery
  * runtime, starts the SMTP submission listener and the delivery loop, and logs JSON lines (pino) to
  * stdout. SIGTERM and SIGINT stop gracefully: the listener closes first (no new 250s), deliveries in
- * flight get `[queue.worker] grace-period`, the rest is left to its leases. SIGHUP reloads the
+ * flight get `[queue.worker] grace-period`, pooled idle connections get QUIT, the rest is left to its leases. SIGHUP reloads the
  * configuration: strategies, schedules and worker limits apply from the next attempt; an invalid file
  * keeps the running configuration and logs every diagnostic. Listener and storage settings take effect
  * at the next start. Cached MTA-STS policies are refreshed hourly when due. Exits 0 after a clean stop, 78 for a bad configuration, 75 when the queue or the
@@ -119,6 +119,8 @@ export const serveCommand: Command = async (argv, out: Out) => {
   await policyRefresh.stop();
   await reloading;
   const stopped = await relay.scheduler.stop(config.worker.gracePeriodMs);
+  // Idle connections kept for reuse end with QUIT (RFC 5321 4.1.1.10) rather than a dropped socket.
+  await relay.close();
   logger.info({ event: 'stopped', ...stopped }, stopped.abandoned + stopped.dropped === 0 ? 'stopped cleanly' : 'stopped; unfinished work returns when its leases expire');
   for (const r of [...retired, runtime]) r.close();
   await opened.value.close();

@@ -8,6 +8,9 @@
  * that built-in, others from `remote`. The default selector is Stalwart's without its local-domain rule
  * (mxsec delivers nothing locally): DSNs on `dsn`, reports on `report`, everything else on `remote`.
  * `default` exists because a computed name that matches no schedule falls back to it (as for TLS).
+ *
+ * Connection reuse (`connection-reuse`, `reuse-max-messages`, `reuse-idle-timeout`,
+ * `reuse-max-connections`) is read here too, into `WorkerConfig.connectionReuse`.
  */
 import { parseDuration } from '../core/duration.js';
 import { checkSchedule, DEFAULT_SCHEDULES } from '../queue/schedule.js';
@@ -15,7 +18,9 @@ import type { Expiry, ScheduleSettings } from '../queue/schedule.js';
 import { join } from './reader.js';
 import type { ConfigReader } from './reader.js';
 import type { TomlNode, TomlTable } from './toml.js';
-import type { Schedule, WorkerConfig } from './types.js';
+import type { ConnectionReuse, Schedule, WorkerConfig } from './types.js';
+
+export const DEFAULT_CONNECTION_REUSE: ConnectionReuse = { enabled: true, maxMessages: 20, idleMs: 5_000, maxConnections: 32 };
 
 /** Stalwart's default `queue.strategy.schedule`, minus `is_local_domain` (no local delivery here). */
 export const DEFAULT_SCHEDULE_RULES = [
@@ -30,10 +35,14 @@ export const DEFAULT_WORKER: WorkerConfig = {
   leaseMs: 30 * 60_000,
   pollIntervalMs: 5_000,
   gracePeriodMs: 30_000,
+  connectionReuse: DEFAULT_CONNECTION_REUSE,
 };
 
 const KEYS = ['description', 'queue-name', 'retry', 'notify', 'expire', 'max-attempts'] as const;
-const WORKER_KEYS = ['concurrency', 'concurrency-per-domain', 'lease', 'poll-interval', 'grace-period'] as const;
+const WORKER_KEYS = [
+  'concurrency', 'concurrency-per-domain', 'lease', 'poll-interval', 'grace-period',
+  'connection-reuse', 'reuse-max-messages', 'reuse-idle-timeout', 'reuse-max-connections',
+] as const;
 
 function builtIns(): Map<string, Schedule> {
   const out = new Map<string, Schedule>();
@@ -114,7 +123,7 @@ export function readSchedules(reader: ConfigReader, queue: TomlTable | undefined
   return out;
 }
 
-/** Reads `[queue.worker]`: concurrency limits, lease, poll interval and stop grace period. */
+/** Reads `[queue.worker]`: concurrency limits, lease, poll interval, stop grace period, connection reuse. */
 export function readWorker(reader: ConfigReader, queue: TomlTable | undefined): WorkerConfig {
   const node = queue?.entries.get('worker')?.node;
   const table = node === undefined ? undefined : reader.table(node, 'queue.worker');
@@ -129,12 +138,30 @@ export function readWorker(reader: ConfigReader, queue: TomlTable | undefined): 
     const n = get(key);
     return n === undefined ? fallback : reader.duration(n, join('queue.worker', key)) ?? fallback;
   };
+  const reuseNode = get('connection-reuse');
+  const reuseDefaults = DEFAULT_CONNECTION_REUSE;
+  const idleNode = get('reuse-idle-timeout');
+  const maxConnectionsNode = get('reuse-max-connections');
+  const connectionReuse: ConnectionReuse = {
+    enabled: reuseNode === undefined ? reuseDefaults.enabled : reader.boolean(reuseNode, 'queue.worker.connection-reuse') ?? reuseDefaults.enabled,
+    maxMessages: int('reuse-max-messages', reuseDefaults.maxMessages),
+    idleMs: ms('reuse-idle-timeout', reuseDefaults.idleMs),
+    // 0 is allowed here: it keeps no idle connection, the same as `connection-reuse = false`.
+    maxConnections: maxConnectionsNode === undefined ? reuseDefaults.maxConnections
+      : reader.integer(maxConnectionsNode, 'queue.worker.reuse-max-connections', 0, 10_000) ?? reuseDefaults.maxConnections,
+  };
+  // A server may drop an idle client after a few minutes (RFC 5321 4.5.3.2.7 lets it); holding a
+  // connection longer than that only buys failed RSETs.
+  if (idleNode !== undefined && connectionReuse.idleMs > 300_000) {
+    reader.warning('queue.worker.reuse-idle-timeout', idleNode.position, 'servers commonly close idle clients after a few minutes; a longer idle timeout mostly keeps dead connections');
+  }
   const worker: WorkerConfig = {
     concurrency: int('concurrency', DEFAULT_WORKER.concurrency),
     concurrencyPerDomain: int('concurrency-per-domain', DEFAULT_WORKER.concurrencyPerDomain),
     leaseMs: ms('lease', DEFAULT_WORKER.leaseMs),
     pollIntervalMs: ms('poll-interval', DEFAULT_WORKER.pollIntervalMs),
     gracePeriodMs: ms('grace-period', DEFAULT_WORKER.gracePeriodMs),
+    connectionReuse,
   };
   // A lease shorter than a delivery lets a crashed node's work come back while it might still be sent;
   // this process never re-runs its own in-flight work, but a second node would. Short leases are for tests.

@@ -84,6 +84,17 @@ export interface Schedule extends ScheduleSettings {
 }
 
 /** `[queue.worker]`: how the relay's delivery loop claims and runs work. */
+/** `[queue.worker]` connection reuse between messages for one host (RFC 5321 4.1.1.5). */
+export interface ConnectionReuse {
+  readonly enabled: boolean;
+  /** Transactions per connection, the first included. */
+  readonly maxMessages: number;
+  /** Idle time after which a pooled connection is closed with QUIT. */
+  readonly idleMs: number;
+  /** Idle connections kept at once, all hosts together. */
+  readonly maxConnections: number;
+}
+
 export interface WorkerConfig {
   /** Deliveries in flight at once, all domains together. */
   readonly concurrency: number;
@@ -95,6 +106,7 @@ export interface WorkerConfig {
   readonly pollIntervalMs: number;
   /** How long a stop waits for deliveries in flight before abandoning them to their leases. */
   readonly gracePeriodMs: number;
+  readonly connectionReuse: ConnectionReuse;
 }
 
 export interface StorageConfig {

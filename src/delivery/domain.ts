@@ -4,6 +4,10 @@
  * MTA-STS plans, decide the host plan, and try the host's addresses until a session reaches the
  * transaction. A temporary failure at one host moves on to the next; a reply to the envelope decides
  * the recipients it names. Whatever is still pending at the end takes the last host failure.
+ *
+ * With a `pool` in the dependencies, a session is first sought in the pool under the key of this host,
+ * address and plan (see `pool.ts`), and a fresh session whose transaction ended cleanly goes back to it.
+ * A pooled session that turns out dead is replaced by a fresh connection inside the same attempt.
  */
 import type { MxsecConfig } from '../config/types.js';
 import { lookupTlsa } from '../dane/lookup.js';
@@ -24,8 +28,11 @@ import type { TlsStrategy } from '../config/types.js';
 import { reportedPolicy } from '../tlsrpt/policy.js';
 import { resolveRoute } from './route.js';
 import type { Route, RouteHost } from './route.js';
-import { needsSmtputf8, runSession } from './session.js';
-import type { SessionResult } from './session.js';
+import { factsOf, needsSmtputf8, runSession, sendReused } from './session.js';
+import type { SessionFacts, SessionInput, SessionMessage, SessionResult } from './session.js';
+import { poolKey } from './pool.js';
+import type { ConnectionPool } from './pool.js';
+import type { SmtpSession } from '../smtp/session.js';
 import type { SmtpTimeouts } from '../smtp/timeouts.js';
 import type { TrustStore } from '../tls/trust-store.js';
 import { outcomesFromTransaction, pendingOutcome } from './outcomes.js';
@@ -45,7 +52,12 @@ export interface DeliveryDeps {
   readonly port: number;
   readonly maxMxHosts?: number;
   readonly maxAddressesPerHost?: number;
+  /** Idle sessions to reuse between messages (the relay's); absent: one connection per delivery. */
+  readonly pool?: SessionPool;
 }
+
+/** The pool of SMTP sessions with the facts each proved when it was opened. */
+export type SessionPool = ConnectionPool<SmtpSession, SessionFacts>;
 
 /** Everything decided about one MX host before connecting; shared by delivery and `mxsec check`. */
 export interface HostDecision {
@@ -97,6 +109,37 @@ export function routeFailure(route: Exclude<Route, { kind: 'hosts' }>, domain: s
       }
       return classify({ kind: 'route-dns', failure: route.failure });
   }
+}
+
+/**
+ * One session for `message` at `ip`: a pooled one when the pool holds a live session under the same
+ * key, else a fresh one (which goes back to the pool if its transaction ended cleanly).
+ */
+async function sessionAt(deps: DeliveryDeps, decision: HostDecision, ip: string, message: SessionMessage): Promise<SessionResult> {
+  const plan = decision.plan;
+  if (plan.kind !== 'connect') throw new Error('sessionAt needs a connect plan');
+  const input: SessionInput = {
+    ip, port: deps.port, mxHost: decision.host.name, plan, ehloName: deps.ehloName, timeouts: deps.timeouts,
+    tlsTimeoutMs: decision.selection.strategy.timeoutTlsMs, trust: deps.trust, now: deps.now, message,
+  };
+  const pool = deps.pool;
+  if (pool === undefined) return runSession(input);
+  const key = poolKey({
+    mxHost: decision.host.name, ip, port: deps.port, strategy: decision.selection.name, plan, mtaSts: decision.mtaSts,
+    ehloName: deps.ehloName, timeouts: deps.timeouts, trust: deps.trust,
+  });
+  const pooled = await pool.acquire(key);
+  if (pooled !== undefined) {
+    const messages = pooled.messages + 1;
+    const reused = await sendReused(pooled.session, pooled.meta, messages, message, true);
+    if (reused.kind === 'done') {
+      if (reused.result.kept !== undefined) pool.release(key, { session: reused.result.kept, meta: pooled.meta, messages });
+      return reused.result;
+    }
+  }
+  const fresh = await runSession({ ...input, keep: true });
+  if (fresh.kept !== undefined) pool.release(key, { session: fresh.kept, meta: factsOf(fresh), messages: 1 });
+  return fresh;
 }
 
 function attemptOf(decision: HostDecision, ip: string | undefined, session: SessionResult | undefined, error: DeliveryFailure | null): HostAttempt {
@@ -162,10 +205,8 @@ export async function deliverToDomain(deps: DeliveryDeps, request: DeliveryReque
       continue;
     }
     for (const ip of host.addresses) {
-      const session = await runSession({
-        ip, port: deps.port, mxHost: host.name, plan: decision.plan, ehloName: deps.ehloName, timeouts: deps.timeouts,
-        tlsTimeoutMs: decision.selection.strategy.timeoutTlsMs, trust: deps.trust, now: deps.now,
-        message: { from: sender, recipients: pending, body: request.body, smtputf8: needsSmtputf8([sender, ...pending]), eightBit: request.body.some((b) => b > 0x7f) },
+      const session = await sessionAt(deps, decision, ip, {
+        from: sender, recipients: pending, body: request.body, smtputf8: needsSmtputf8([sender, ...pending]), eightBit: request.body.some((b) => b > 0x7f),
       });
       const index = attempts.length;
       if (session.outcome === undefined) {

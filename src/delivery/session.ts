@@ -3,6 +3,13 @@
  * the STARTTLS decision, the handshake and its judgement, EHLO again, and (unless `probeOnly`) the mail
  * transaction. Every outcome is a value: either a transaction outcome with the security level reached,
  * or a classified failure saying whether the next address or host may be tried.
+ *
+ * Reuse (RFC 5321 4.1.1.5): with `keep`, a session whose transaction ended cleanly is not closed but
+ * handed back as `kept` with the facts it proved (`SessionFacts`), for the caller to pool. `sendReused`
+ * carries the next message over such a session (the pool already sent RSET) and reports the original
+ * session's TLS facts and security again, noting "reused connection". When the reused session turns out
+ * to be dead before the server could have taken the message, the result is `stale` and the caller
+ * opens a fresh connection: a stale session never fails a message.
  */
 import type { SecurityLevel, TlsRptResult } from '../core/outcome.js';
 import type { MtaStsFailure } from '../mtasts/requirement.js';
@@ -30,7 +37,26 @@ export interface SessionInput {
   readonly trust: TrustStore;
   readonly now: () => Date;
   /** The message to send; absent for `mxsec check`, which stops after TLS. */
-  readonly message?: { readonly from: string; readonly recipients: readonly string[]; readonly body: Uint8Array; readonly smtputf8: boolean; readonly eightBit: boolean };
+  readonly message?: SessionMessage;
+  /** Keep the session open after a transaction that ended cleanly and return it as `kept`. */
+  readonly keep?: boolean;
+}
+
+export interface SessionMessage {
+  readonly from: string;
+  readonly recipients: readonly string[];
+  readonly body: Uint8Array;
+  readonly smtputf8: boolean;
+  readonly eightBit: boolean;
+}
+
+/** What a session proved when it was opened; reported again for every message it carries. */
+export interface SessionFacts {
+  readonly tls: TlsFacts | null;
+  readonly security: SecurityLevel | null;
+  readonly starttlsOffered: boolean | null;
+  readonly notes: readonly string[];
+  readonly reportOnly?: MtaStsFailure;
 }
 
 export interface SessionResult {
@@ -45,6 +71,17 @@ export interface SessionResult {
   readonly failure?: DeliveryFailure;
   /** Set when a transaction ran (recipients may still have been refused one by one). */
   readonly outcome?: TransactionOutcome;
+  /** With `keep`: the live session after a clean transaction; the caller pools it or QUITs it. */
+  readonly kept?: SmtpSession;
+}
+
+/**
+ * True when the transaction left the session idle in a known state: a 2yz reply after the message
+ * data, or 250 to the RSET that cleared a failed transaction. Anything else is not reused.
+ */
+export function endedCleanly(outcome: TransactionOutcome): boolean {
+  if (outcome.data.status === 'accepted') return outcome.data.reply.code >= 200 && outcome.data.reply.code < 300;
+  return outcome.rset?.code === 250;
 }
 
 function needsSmtputf8(addresses: readonly string[]): boolean {
@@ -61,8 +98,8 @@ export async function runSession(input: SessionInput): Promise<SessionResult> {
   let offered: boolean | null = null;
   let reportOnly: MtaStsFailure | undefined = input.plan.stsReportOnly;
   // Set once connected; `done` reads the transcript from it.
-  const live: { session?: SmtpSession } = {};
-  const done = (extra: { failure?: DeliveryFailure; outcome?: TransactionOutcome }): SessionResult => {
+  const live: { session?: SmtpSession; kept?: boolean } = {};
+  const done = (extra: { failure?: DeliveryFailure; outcome?: TransactionOutcome; kept?: SmtpSession }): SessionResult => {
     const transcript = live.session?.transcript() ?? [];
     const tlsRpt: TlsRptResult | undefined = extra.failure?.tlsRpt ?? (security !== null && security !== 'none' ? 'success' : undefined);
     return {
@@ -117,8 +154,51 @@ export async function runSession(input: SessionInput): Promise<SessionResult> {
     if (input.message === undefined) return done({});
     const sent = await session.send({ ...input.message });
     if (!sent.ok) return done({ failure: classify({ kind: 'smtp', failure: sent.failure }) });
-    return done({ outcome: sent.outcome });
+    if (input.keep !== true || !endedCleanly(sent.outcome)) return done({ outcome: sent.outcome });
+    live.kept = true;
+    return done({ outcome: sent.outcome, kept: session });
   } finally {
-    await session.quit();
+    if (live.kept !== true) await session.quit();
   }
+}
+
+/** The facts of a finished session, as the pool keeps them. */
+export function factsOf(result: SessionResult): SessionFacts {
+  return {
+    tls: result.tls, security: result.security, starttlsOffered: result.starttlsOffered, notes: result.notes,
+    ...(result.reportOnly === undefined ? {} : { reportOnly: result.reportOnly }),
+  };
+}
+
+export type ReusedResult =
+  /** Nothing of this message can have been accepted and the session is dead: open a fresh one. */
+  | { readonly kind: 'stale' }
+  | { readonly kind: 'done'; readonly result: SessionResult };
+
+/**
+ * Sends `message` over a pooled session on which RSET just succeeded. The result repeats the facts the
+ * session proved when it was opened, plus a note. TLS-RPT counts sessions (RFC 8460 4.4), so a reused
+ * connection reports no second `success`. With `keep`, a clean transaction hands the session back as
+ * `kept`; otherwise the session is closed with QUIT before returning.
+ */
+export async function sendReused(session: SmtpSession, facts: SessionFacts, messageNumber: number, message: SessionMessage, keep: boolean): Promise<ReusedResult> {
+  const sent = await session.send({ ...message });
+  // The connection died before any reply to this transaction's MAIL or RCPT: the server never got
+  // the data, so a fresh connection may carry the message without risk of a duplicate.
+  if (!sent.ok && sent.failure.kind === 'closed' && (sent.failure.phase === 'mail-from' || sent.failure.phase === 'rcpt-to')) {
+    await session.quit();
+    return { kind: 'stale' };
+  }
+  const base: SessionResult = {
+    ...facts,
+    notes: [...facts.notes, `reused connection (message ${messageNumber} on it, after RSET)`],
+    transcript: session.transcript(),
+  };
+  if (!sent.ok) {
+    await session.quit();
+    return { kind: 'done', result: { ...base, failure: classify({ kind: 'smtp', failure: sent.failure }) } };
+  }
+  if (keep && endedCleanly(sent.outcome)) return { kind: 'done', result: { ...base, outcome: sent.outcome, kept: session } };
+  await session.quit();
+  return { kind: 'done', result: { ...base, outcome: sent.outcome } };
 }

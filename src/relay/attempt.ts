@@ -4,9 +4,11 @@
  * records the attempt, and writes one JSON log line per attempt. Never throws for an operational problem:
  * a message deleted meanwhile is skipped, a DSN that cannot be enqueued leaves the attempt unrecorded
  * (the lease runs out and the recipients are tried again, so no DSN is lost), and a lost lease is logged.
+ * With a session pool and `[queue.worker] connection-reuse` on, consecutive messages for one MX host
+ * share a connection (see `delivery/pool.ts` for when a session may be reused).
  */
 import type { MxsecConfig } from '../config/types.js';
-import type { DeliveryDeps } from '../delivery/domain.js';
+import type { DeliveryDeps, SessionPool } from '../delivery/domain.js';
 import { deliverToDomain } from '../delivery/domain.js';
 import type { DomainDelivery } from '../delivery/types.js';
 import type { EvalContext } from '../expr/index.js';
@@ -39,6 +41,8 @@ export interface AttemptDeps {
   readonly unique: () => string;
   /** Told after a DSN was enqueued, so the loop can pick it up without waiting for a poll. */
   readonly onEnqueued?: () => void;
+  /** Idle sessions shared between deliveries; used while `[queue.worker] connection-reuse` is on. */
+  readonly pool?: SessionPool;
 }
 
 function logAttempt(deps: AttemptDeps, claim: Claim, schedule: string, delivery: DomainDelivery, decisions: readonly RecipientDecision[], dsnId: string | null): void {
@@ -74,7 +78,9 @@ async function runBatch(deps: AttemptDeps, claim: Claim, message: QueuedMessage,
   const context = recipientContext(message, first, deps.now());
   const schedule = selectStrategy(config.schedule.selector, config.schedule.schedules, context);
   reportFallback(schedule, config.schedule.selector.key);
-  const delivery = await deliverToDomain(deps.delivery(context), {
+  const base = deps.delivery(context);
+  const pool = deps.pool !== undefined && config.worker.connectionReuse.enabled ? deps.pool : undefined;
+  const delivery = await deliverToDomain(pool === undefined ? base : { ...base, pool }, {
     from: message.returnPath, domain: claim.domain, recipients: batch.map((r) => r.address), body: message.body, context,
   });
   const at = deps.now();

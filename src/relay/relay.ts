@@ -2,12 +2,16 @@
  * Assembles the relay from its parts: a queue store that wakes the delivery loop whenever a message is
  * enqueued (by the submission listener or as a DSN), the scheduler, and the per-claim delivery. What it
  * needs from outside (configuration, delivery dependencies, clock, timer, logger) is passed in, so
- * `mxsec serve`, the integration tests and the benchmark build the same relay. Never throws.
+ * `mxsec serve`, the integration tests and the benchmark build the same relay. The relay owns a pool of
+ * idle SMTP sessions (connection reuse, limits from `[queue.worker]`, read at every release);
+ * `close()` QUITs them and must follow `scheduler.stop()`. Never throws.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { MxsecConfig } from '../config/types.js';
-import type { DeliveryDeps } from '../delivery/domain.js';
+import type { DeliveryDeps, SessionPool } from '../delivery/domain.js';
+import { ConnectionPool } from '../delivery/pool.js';
+import type { PoolTimer } from '../delivery/pool.js';
 import type { EvalContext } from '../expr/index.js';
 import type { QueueStore } from '../queue/store.js';
 import { runClaim } from './attempt.js';
@@ -30,6 +34,8 @@ export interface RelayOptions {
   readonly reportingMta?: string;
   /** Randomness for DSN boundaries; default `crypto.randomBytes`. */
   readonly unique?: () => string;
+  /** Expires idle pooled connections; default unreferenced Node timers. */
+  readonly poolTimer?: PoolTimer;
 }
 
 export interface Relay {
@@ -37,6 +43,10 @@ export interface Relay {
   readonly store: QueueStore;
   readonly scheduler: Scheduler;
   readonly owner: string;
+  /** Idle SMTP sessions kept for the next message to the same host. */
+  readonly pool: SessionPool;
+  /** QUITs every pooled session; later deliveries close their sessions at once. Call after `scheduler.stop()`. */
+  close(): Promise<void>;
 }
 
 /** A store whose successful enqueues call `onEnqueued`; every other method is the inner store's. */
@@ -62,6 +72,10 @@ export function createRelay(options: RelayOptions): Relay {
   // `wake` is only called after construction (an enqueue or a DSN), when `scheduler` is set.
   const wake = (): void => scheduler.wake();
   const store = wakingStore(options.store, wake);
+  const pool: SessionPool = new ConnectionPool({
+    limits: () => options.config().worker.connectionReuse,
+    ...(options.poolTimer === undefined ? {} : { timer: options.poolTimer }),
+  });
   const scheduler: Scheduler = new Scheduler({
     store,
     worker: () => options.config().worker,
@@ -79,7 +93,8 @@ export function createRelay(options: RelayOptions): Relay {
       reportingMta: options.reportingMta ?? options.config().connection.strategies.get('default')?.ehloHostname ?? hostname(),
       unique: options.unique ?? (() => randomBytes(8).toString('hex')),
       onEnqueued: wake,
+      pool,
     }, claim),
   });
-  return { store, scheduler, owner };
+  return { store, scheduler, owner, pool, close: () => pool.close() };
 }

@@ -195,6 +195,11 @@ export class SmtpSession {
 
   /** RFC 5321 4.1.1.5: aborts the current transaction. */
   async rset(): Promise<ReplyResult> {
+    // Anything the server sent while the connection was idle (a 421 before it hangs up, or garbage)
+    // would otherwise be read as the reply to RSET: such a session is not reusable.
+    if (this.conn.unreadBytes > 0 && !this.dead) {
+      return this.kill(smtpFailure('protocol', 'rset', 'the server sent data while the connection was idle'));
+    }
     const read = await this.command('rset', RSET);
     if (!read.ok) return read;
     return read.reply.code === 250 ? read : this.refused('rset', read.reply);

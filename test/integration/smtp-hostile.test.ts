@@ -99,6 +99,22 @@ describe('STARTTLS command injection (CVE-2011-0411 class)', () => {
     assert.ok(!started.ok);
     assert.equal(started.failure.kind, 'protocol');
   });
+  /**
+   * Attack / misbehaviour: a reply the server sends on its own while a pooled connection is idle (a 421
+   * before hanging up, or a forged "250") must never be read as the answer to the RSET that starts the
+   * next message. The session refuses to be reused instead.
+   */
+  test('RFC 5321 4.1.1.5: data received while idle makes RSET fail instead of being read as its reply', async () => {
+    const { session } = await open({
+      script: [{ send: '220 mx.test\r\n' }, { expect: /^EHLO / }, { send: `${EHLO_REPLY}250 2.0.0 forged\r\n` }, { expect: /.*/ }],
+    });
+    await session.greeting();
+    await session.ehlo('client.test');
+    const reset = await session.rset();
+    assert.ok(!reset.ok);
+    assert.deepEqual([reset.failure.kind, reset.failure.phase], ['protocol', 'rset']);
+    assert.equal(session.transcript().some((l) => /^C: RSET/.test(l)), false, 'RSET must not be sent');
+  });
 });
 
 describe('reply limits and syntax', () => {
