@@ -7,8 +7,8 @@
  * References measured in the same run, against the same machine:
  * - bare TLS handshakes per second (`tls.connect` to a `tls.createServer` holding a certificate of the
  *   same kind from the same test CA, client options from `src/tls/profile.ts` and the delivery's own
- *   trust store): the ceiling of anything that does one handshake per message; and the same with a
- *   server context built per connection, which is what the test SMTP sink does at each STARTTLS;
+ *   trust store): the ceiling of anything that does one handshake per message (the test SMTP sink, like
+ *   the handshake sink, builds its server context once);
  * - plaintext deliveries per second (a sink that offers no STARTTLS, same configuration and pipeline).
  *
  * The resolver caches answers for their TTL, so after the first delivery every DNS lookup (MX, A,
@@ -21,7 +21,7 @@
  * closed at the end, whatever happens. Run alone with `npx tsx bench/delivery.bench.ts`.
  */
 
-import net from 'node:net';
+import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { pathToFileURL } from 'node:url';
@@ -39,7 +39,7 @@ import type { TestCert } from '../src/testing/pki.js';
 import { clientConnectionOptions } from '../src/tls/profile.js';
 import type { TrustStore } from '../src/tls/trust-store.js';
 import { formatTable, round } from './report.js';
-import { nanosecondsPerCall, secondsSince } from './timing.js';
+import { secondsSince } from './timing.js';
 import type { BenchResult } from './types.js';
 
 const SEQUENTIAL = 200;
@@ -97,23 +97,12 @@ async function rate(count: number, concurrency: number, task: () => Promise<void
   return count / secondsSince(start);
 }
 
-/**
- * A TLS server that completes the handshake and closes: nothing but the handshake is measured. With
- * `contextPerConnection` it builds a secure context for every connection, as the test SMTP sink does
- * at each STARTTLS, so that the ceiling carries the same server-side work as the deliveries.
- */
-async function startHandshakeSink(cert: TestCert, contextPerConnection: boolean): Promise<{ server: net.Server; port: number }> {
-  const options = { key: cert.keyPem, cert: cert.chainPem };
-  const server = contextPerConnection
-    ? net.createServer((raw) => {
-      const socket = new tls.TLSSocket(raw, { isServer: true, secureContext: tls.createSecureContext(options) });
-      socket.on('error', () => socket.destroy());
-      socket.once('secure', () => socket.end());
-    })
-    : tls.createServer(options, (socket) => {
-      socket.on('error', () => socket.destroy());
-      socket.end();
-    });
+/** A TLS server that completes the handshake and closes: nothing but the handshake is measured. */
+async function startHandshakeSink(cert: TestCert): Promise<{ server: net.Server; port: number }> {
+  const server = tls.createServer({ key: cert.keyPem, cert: cert.chainPem }, (socket) => {
+    socket.on('error', () => socket.destroy());
+    socket.end();
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, HANDSHAKE_SINK, () => resolve());
@@ -150,14 +139,7 @@ function coldDeps(env: DeliveryEnv): DeliveryDeps {
   });
 }
 
-interface Sinks {
-  /** Port of the bare handshake sink (one server context). */
-  readonly bare: number;
-  /** Port of the handshake sink that builds a context per connection, like the SMTP sink. */
-  readonly likeSmtpSink: number;
-}
-
-async function measure(env: DeliveryEnv, cert: TestCert, sinks: Sinks): Promise<BenchResult[]> {
+async function measure(env: DeliveryEnv, handshakeSink: number): Promise<BenchResult[]> {
   const deps = env.deps('');
   const results: BenchResult[] = [];
   const push = (name: string, unit: string, value: number, baseline?: string): void => {
@@ -167,26 +149,18 @@ async function measure(env: DeliveryEnv, cert: TestCert, sinks: Sinks): Promise<
   for (let i = 0; i < WARMUP; i++) {
     await deliver(deps, TLS_DOMAIN, 'tls');
     await deliver(deps, PLAIN_DOMAIN, 'plaintext');
-    await handshake(sinks.bare, deps.trust);
-    await handshake(sinks.likeSmtpSink, deps.trust);
+    await handshake(handshakeSink, deps.trust);
   }
-
-  // The test sink builds a secure context on every STARTTLS; the handshake sink builds one once.
-  const contextUs = nanosecondsPerCall(20, 200, () => tls.createSecureContext({ key: cert.keyPem, cert: cert.chainPem })) / 1_000;
-  push('tls.createSecureContext (test SMTP sink, per STARTTLS)', 'µs', contextUs);
 
   for (const [label, count, concurrency] of [['sequential', SEQUENTIAL, 1], [`concurrency ${CONCURRENCY}`, CONCURRENT, CONCURRENCY]] as const) {
     const handshakeName = `tls.handshake ${label}`;
-    const likeSinkName = `tls.handshake ${label}, context per connection`;
     const plainName = `delivery plaintext ${label} (DNS cached)`;
-    push(handshakeName, 'handshakes/s', await rate(count, concurrency, () => handshake(sinks.bare, deps.trust)));
-    push(likeSinkName, 'handshakes/s', await rate(count, concurrency, () => handshake(sinks.likeSmtpSink, deps.trust)));
+    push(handshakeName, 'handshakes/s', await rate(count, concurrency, () => handshake(handshakeSink, deps.trust)));
     push(plainName, 'deliveries/s', await rate(count, concurrency, () => deliver(deps, PLAIN_DOMAIN, 'plaintext')));
     const before = env.dns.queries.all.length;
     const starttls = await rate(count, concurrency, () => deliver(deps, TLS_DOMAIN, 'tls'));
     const queries = (env.dns.queries.all.length - before) / count;
     push(`delivery starttls ${label} (DNS cached)`, 'deliveries/s', starttls, handshakeName);
-    push(`delivery starttls ${label} (DNS cached) vs handshake, context per connection`, 'deliveries/s', starttls, likeSinkName);
     push(`delivery starttls ${label} (DNS cached) vs plaintext`, 'deliveries/s', starttls, plainName);
     push(`delivery starttls ${label} (DNS cached): DNS queries`, 'queries/delivery', queries);
   }
@@ -207,11 +181,9 @@ export async function run(): Promise<BenchResult[]> {
     const cert = await env.ca.issue({ dnsNames: [TLS_MX] });
     await env.server(TLS_SINK, { tls: { key: cert.keyPem, cert: cert.chainPem } });
     await env.server(PLAIN_SINK, {});
-    const bare = await startHandshakeSink(cert, false);
-    closers.push(() => closeServer(bare.server));
-    const likeSmtpSink = await startHandshakeSink(cert, true);
-    closers.push(() => closeServer(likeSmtpSink.server));
-    return await measure(env, cert, { bare: bare.port, likeSmtpSink: likeSmtpSink.port });
+    const sink = await startHandshakeSink(cert);
+    closers.push(() => closeServer(sink.server));
+    return await measure(env, sink.port);
   } finally {
     for (const close of closers.reverse()) await close();
   }
