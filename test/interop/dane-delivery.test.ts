@@ -14,7 +14,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCli } from '../../src/testing/capture.js';
@@ -28,6 +28,7 @@ import type { DnssecInstance } from './harness/dnssec.js';
 import { receivedTls, startPostfix } from './harness/postfix.js';
 import type { PostfixInstance } from './harness/postfix.js';
 import { interopAvailable } from './harness/require.js';
+import { writeMxsecConfigs } from './harness/mxsec-config.js';
 
 interface AttemptJson {
   readonly mx: string;
@@ -51,11 +52,6 @@ interface Sent {
   readonly why: string;
 }
 
-const BASE = (dir: string, caFile: string): string[] => [
-  '[resolver]', `nameservers = ["${ADDR.resolver}:53"]`, 'timeout = "10s"',
-  '[tls]', `ca-file = ${JSON.stringify(caFile)}`,
-  '[storage]', `data-dir = ${JSON.stringify(path.join(dir, 'data'))}`,
-];
 const VARIANTS = {
   base: [],
   daneRequired: ['[queue.tls.default]', 'dane = "require"'],
@@ -75,13 +71,7 @@ describe('DANE interop: mxsec with unbound + nsd (signed zones) and real Postfix
     before(async () => {
       const fixtures = await buildFixtures();
       dir = mkdtempSync(path.join(tmpdir(), 'mxsec-dane-interop-'));
-      const caFile = path.join(dir, 'ca.pem');
-      writeFileSync(caFile, fixtures.ca.certPem);
-      for (const [name, lines] of Object.entries(VARIANTS)) {
-        const file = path.join(dir, `${name}.toml`);
-        writeFileSync(file, [...BASE(dir, caFile), ...lines, ''].join('\n'));
-        configs.set(name as Variant, file);
-      }
+      for (const [name, file] of writeMxsecConfigs(dir, { resolver: ADDR.resolver, caPem: fixtures.ca.certPem }, VARIANTS)) configs.set(name, file);
       dns = await startDnssec({ zones: fixtures.zones, authoritativeAddress: ADDR.authoritative, resolverAddress: ADDR.resolver });
       postfix = await startPostfix({ domains: fixtures.domains, listeners: fixtures.listeners });
     });

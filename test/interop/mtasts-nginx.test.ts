@@ -22,7 +22,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCli } from '../../src/testing/capture.js';
@@ -37,6 +37,7 @@ import type { NginxInstance, NginxSite, ServedFile } from './harness/nginx.js';
 import { receivedTls, startPostfix } from './harness/postfix.js';
 import type { PostfixInstance, PostfixListener } from './harness/postfix.js';
 import { interopAvailable } from './harness/require.js';
+import { writeMxsecConfigs } from './harness/mxsec-config.js';
 
 const DNS = { authoritative: '127.0.0.56', resolver: '127.0.0.57' } as const;
 const ZONE = 'mtasts.test';
@@ -176,15 +177,7 @@ describe('MTA-STS interop: mxsec with nginx policy hosts, nsd + unbound, and rea
       }
 
       dir = mkdtempSync(path.join(tmpdir(), 'mxsec-mtasts-interop-'));
-      const caFile = path.join(dir, 'ca.pem');
-      writeFileSync(caFile, ca.certPem);
-      const base = ['[resolver]', `nameservers = ["${DNS.resolver}:53"]`, 'timeout = "10s"',
-        '[tls]', `ca-file = ${JSON.stringify(caFile)}`, '[storage]', `data-dir = ${JSON.stringify(path.join(dir, 'data'))}`];
-      for (const [name, lines] of Object.entries(VARIANTS)) {
-        const file = path.join(dir, `${name}.toml`);
-        writeFileSync(file, [...base, ...lines, ''].join('\n'));
-        configs.set(name as Variant, file);
-      }
+      for (const [name, file] of writeMxsecConfigs(dir, { resolver: DNS.resolver, caPem: ca.certPem }, VARIANTS)) configs.set(name, file);
       dns = await startDnssec({ authoritativeAddress: DNS.authoritative, resolverAddress: DNS.resolver, zones: [{ name: ZONE, security: 'unsigned', records }] });
       postfix = await startPostfix({ domains: names.map(domainOf), listeners });
       for (const [host, list] of sites) nginx.set(host, await startNginx({ sites: list }));

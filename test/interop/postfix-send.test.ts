@@ -16,7 +16,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCli } from '../../src/testing/capture.js';
@@ -29,6 +29,7 @@ import type { PostfixInstance, PostfixListener } from './harness/postfix.js';
 import { interopAvailable } from './harness/require.js';
 import { waitUntil } from './harness/run.js';
 import { fixture } from '../../src/testing/paths.js';
+import { writeMxsecConfigs } from './harness/mxsec-config.js';
 
 const DNS = { authoritative: '127.0.0.56', resolver: '127.0.0.57' } as const;
 const ZONE = 'pf.test';
@@ -132,15 +133,7 @@ describe('mxsec send and check against a real Postfix, every STARTTLS strategy s
         { name: `mx.${kind}`, type: 'A' as const, data: address(kind) },
       ]);
       dir = mkdtempSync(path.join(tmpdir(), 'mxsec-postfix-send-'));
-      const caFile = path.join(dir, 'ca.pem');
-      writeFileSync(caFile, ca.certPem);
-      const base = ['[resolver]', `nameservers = ["${DNS.resolver}:53"]`, 'timeout = "10s"',
-        '[tls]', `ca-file = ${JSON.stringify(caFile)}`, '[storage]', `data-dir = ${JSON.stringify(path.join(dir, 'data'))}`];
-      for (const [name, lines] of Object.entries(VARIANTS)) {
-        const file = path.join(dir, `${name}.toml`);
-        writeFileSync(file, [...lines, ...base, ''].join('\n'));
-        configs.set(name as Variant, file);
-      }
+      for (const [name, file] of writeMxsecConfigs(dir, { resolver: DNS.resolver, caPem: ca.certPem }, VARIANTS)) configs.set(name, file);
       dns = await startDnssec({ authoritativeAddress: DNS.authoritative, resolverAddress: DNS.resolver, zones: [{ name: ZONE, security: 'unsigned', records }] });
       postfix = await startPostfix({ domains: KINDS.map(domainOf), listeners });
     });
