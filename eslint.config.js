@@ -25,8 +25,9 @@ export default tseslint.config(
   },
   {
     // Pure policy code: no sockets, DNS, files or HTTP. Adapters live elsewhere.
-    files: ['src/expr/**/*.ts', 'src/policy/**/*.ts', 'src/dane/verify*.ts', 'src/mtasts/parse*.ts',
-      'src/mtasts/match*.ts', 'src/smtp/protocol/**/*.ts', 'src/tlsrpt/**/*.ts'],
+    files: ['src/expr/**/*.ts', 'src/policy/**/*.ts', 'src/dane/verify*.ts', 'src/dane/requirement.ts', 'src/dane/records.ts',
+      'src/mtasts/parse*.ts', 'src/mtasts/match*.ts', 'src/mtasts/requirement.ts', 'src/smtp/protocol/**/*.ts',
+      'src/server/protocol/**/*.ts', 'src/dsn/**/*.ts', 'src/relay/context.ts', 'src/relay/decide.ts', 'src/tlsrpt/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {
       'no-restricted-imports': ['error', { paths: ioModules.map((name) => ({ name, message: 'policy code is pure: do I/O in an adapter' })) }],
