@@ -34,6 +34,7 @@ import { describeTlsFacts } from '../tls/describe.js';
 import { CONFIG_OPTION, UsageError, contextFromVars, loadForCommand, parse, runtimeForCommand } from './common.js';
 import type { Command } from './common.js';
 import { EXIT } from './exit-codes.js';
+import { tlsJson } from './json.js';
 import { describePolicy, describeTxt, policyJson, problemJson, rememberingResolver, txtJson } from './mta-sts.js';
 import { line, paint } from './output.js';
 import type { Out } from './output.js';
@@ -170,7 +171,7 @@ function hostJson(r: HostReport, route: Extract<Route, { kind: 'hosts' }>): unkn
     sessions: r.sessions.map((s) => ({
       ip: s.ip,
       starttls_offered: s.result.starttlsOffered,
-      tls: s.result.tls === null ? null : { version: s.result.tls.version, cipher: s.result.tls.cipher, pkix: s.result.tls.pkix, chain: s.result.tls.chain.map((c) => ({ subject: c.subject, issuer: c.issuer, dns_names: c.dnsNames, not_before: c.notBefore, not_after: c.notAfter, spki_sha256: c.spkiSha256 })) },
+      tls: tlsJson(s.result.tls),
       security: s.result.failure === undefined ? s.result.security : null,
       // What an MTA-STS testing policy would have refused (RFC 8461 section 5): delivered, but reported.
       dane: daneJson(s.dane, d),

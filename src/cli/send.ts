@@ -11,6 +11,7 @@ import { describeTlsFacts } from '../tls/describe.js';
 import { CONFIG_OPTION, UsageError, contextFromVars, loadForCommand, parse, runtimeForCommand } from './common.js';
 import type { Command } from './common.js';
 import { EXIT } from './exit-codes.js';
+import { deliveriesJson } from './json.js';
 import type { ExitCode } from './exit-codes.js';
 import { line, paint } from './output.js';
 import type { Out } from './output.js';
@@ -29,26 +30,6 @@ export function exitFor(deliveries: readonly DomainDelivery[]): ExitCode {
   if (statuses.every((s) => s === 'delivered')) return EXIT.ok;
   if (statuses.includes('temporary')) return EXIT.tempfail;
   return EXIT.unavailable;
-}
-
-export function deliveriesJson(deliveries: readonly DomainDelivery[]): unknown {
-  return {
-    recipients: deliveries.flatMap((d) => d.recipients.map((r) => ({ address: r.address, status: r.status, last_error: r.lastError, code: r.code, reply: r.reply ?? null, message: r.message }))),
-    attempts: deliveries.flatMap((d) => d.attempts.map((a) => ({
-      domain: d.domain,
-      mx: a.mx,
-      ip: a.ip ?? null,
-      strategy: a.strategy,
-      rule: a.rule,
-      tls: a.tls === null ? null : { version: a.tls.version, cipher: a.tls.cipher, pkix: a.tls.pkix, chain: a.tls.chain.map((c) => ({ subject: c.subject, issuer: c.issuer, dns_names: c.dnsNames, not_before: c.notBefore, not_after: c.notAfter, spki_sha256: c.spkiSha256 })) },
-      security: a.security,
-      error: a.error === null ? null : { class: a.error.lastError, severity: a.error.severity, code: a.error.status, tlsrpt: a.error.tlsRpt ?? null, message: a.error.message },
-      tlsrpt: a.tlsRpt ?? null,
-      policy: a.policy,
-      report_only: a.reportOnly === undefined ? null : { reason: a.reportOnly.reason, tlsrpt: a.reportOnly.result ?? null, message: a.reportOnly.message },
-      reasons: a.reasons,
-    }))),
-  };
 }
 
 export function printDeliveries(deliveries: readonly DomainDelivery[], out: Out): void {

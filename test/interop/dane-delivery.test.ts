@@ -29,21 +29,8 @@ import { receivedTls, startPostfix } from './harness/postfix.js';
 import type { PostfixInstance } from './harness/postfix.js';
 import { interopAvailable } from './harness/require.js';
 import { writeMxsecConfigs } from './harness/mxsec-config.js';
+import type { AttemptJson, SendJson } from '../../src/cli/json.js';
 
-interface AttemptJson {
-  readonly mx: string;
-  readonly ip: string | null;
-  readonly strategy: string;
-  readonly security: string | null;
-  readonly tls: { readonly version: string; readonly pkix: unknown } | null;
-  readonly error: { readonly class: string; readonly severity: string; readonly code: string; readonly tlsrpt: string | null; readonly message: string } | null;
-  readonly tlsrpt: string | null;
-  readonly reasons: readonly string[];
-}
-interface SendJson {
-  readonly recipients: readonly { readonly status: string; readonly last_error: string; readonly code: string; readonly message: string }[];
-  readonly attempts: readonly AttemptJson[];
-}
 interface Sent {
   readonly code: number;
   readonly out: SendJson;

@@ -38,6 +38,7 @@ import { receivedTls, startPostfix } from './harness/postfix.js';
 import type { PostfixInstance, PostfixListener } from './harness/postfix.js';
 import { interopAvailable } from './harness/require.js';
 import { writeMxsecConfigs } from './harness/mxsec-config.js';
+import type { AttemptJson, SendJson } from '../../src/cli/json.js';
 
 const DNS = { authoritative: '127.0.0.56', resolver: '127.0.0.57' } as const;
 const ZONE = 'mtasts.test';
@@ -106,21 +107,6 @@ const VARIANTS = {
 type Variant = keyof typeof VARIANTS;
 const RETRY_AFTER_TLS = ['--var', 'retry_num=1', '--var', 'last_error=tls'];
 
-interface AttemptJson {
-  readonly mx: string;
-  readonly ip: string | null;
-  readonly strategy: string;
-  readonly security: string | null;
-  readonly tls: { readonly version: string } | null;
-  readonly error: { readonly class: string; readonly severity: string; readonly code: string; readonly tlsrpt: string | null; readonly message: string } | null;
-  readonly tlsrpt: string | null;
-  readonly report_only: { readonly reason: string; readonly tlsrpt: string | null; readonly message: string } | null;
-  readonly reasons: readonly string[];
-}
-interface SendJson {
-  readonly recipients: readonly { readonly status: string; readonly last_error: string; readonly code: string }[];
-  readonly attempts: readonly AttemptJson[];
-}
 interface Sent {
   readonly code: number;
   readonly out: SendJson;

@@ -30,6 +30,7 @@ import { interopAvailable } from './harness/require.js';
 import { waitUntil } from './harness/run.js';
 import { fixture } from '../../src/testing/paths.js';
 import { writeMxsecConfigs } from './harness/mxsec-config.js';
+import type { SendJson } from '../../src/cli/json.js';
 
 const DNS = { authoritative: '127.0.0.56', resolver: '127.0.0.57' } as const;
 const ZONE = 'pf.test';
@@ -83,18 +84,6 @@ const TABLE: readonly { variant: Variant; args?: readonly string[]; strategy: st
   { variant: 'reference', args: RETRY_AFTER_TLS, strategy: 'invalid-tls', expect: INVALID },
 ];
 
-interface AttemptJson {
-  readonly mx: string;
-  readonly ip: string | null;
-  readonly strategy: string;
-  readonly security: string | null;
-  readonly tls: { readonly version: string } | null;
-  readonly error: { readonly class: string; readonly severity: string; readonly code: string; readonly tlsrpt: string | null } | null;
-}
-interface SendJson {
-  readonly recipients: readonly { readonly status: string; readonly last_error: string; readonly code: string }[];
-  readonly attempts: readonly AttemptJson[];
-}
 interface CheckJson {
   readonly hosts: readonly {
     readonly mx: string;
