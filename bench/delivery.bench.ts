@@ -26,7 +26,7 @@ import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { pathToFileURL } from 'node:url';
 import { deliverToDomain } from '../src/delivery/domain.js';
-import type { DeliveryDeps } from '../src/delivery/domain.js';
+import type { DeliveryDeps } from '../src/delivery/deps.js';
 import type { DomainDelivery } from '../src/delivery/types.js';
 import { createResolver } from '../src/dns/client.js';
 import { MemoryPolicyCache } from '../src/mtasts/cache.js';

@@ -12,19 +12,16 @@
  * Every DNS question is asked once (`rememberingResolver`), so the detail shown is what was decided on.
  * Exit 0 when every host would accept delivery, 75 when some would not, 69 when the domain takes no mail.
  */
-import { classify } from '../policy/failure.js';
+import { classify, noAddressCause, tlsRptOf } from '../policy/failure.js';
 import type { DeliveryFailure } from '../policy/failure.js';
-import { lookupTlsa, tlsaQueryName } from '../dane/lookup.js';
+import { tlsaQueryName } from '../dane/lookup.js';
 import type { TlsaLookup } from '../dane/lookup.js';
 import { describeRecord, policyString, unusableReason, usageName } from '../dane/records.js';
 import type { UnusableReason } from '../dane/records.js';
-import { verifyDane } from '../dane/verify.js';
 import type { DaneVerdict } from '../dane/verify.js';
-import { decideHost, routeFailure } from '../delivery/domain.js';
-import type { DeliveryDeps, HostDecision } from '../delivery/domain.js';
-import { resolveRoute } from '../delivery/route.js';
-import type { Route } from '../delivery/route.js';
-import { runSession } from '../delivery/session.js';
+import { attemptDomain } from '../delivery/domain.js';
+import type { DeliveryDeps } from '../delivery/deps.js';
+import type { HostDecision, HostRoute } from '../delivery/host-facts.js';
 import type { SessionResult } from '../delivery/session.js';
 import type { DnsResult, TlsaRecord } from '../dns/types.js';
 import { findMatchingPattern } from '../mtasts/match.js';
@@ -41,18 +38,16 @@ import type { Out } from './output.js';
 
 interface HostReport {
   readonly decision: HostDecision;
-  /** The TLSA lookup as the plan saw it (asked again from the remembering resolver; also when DANE is disabled). */
-  readonly tlsa: TlsaLookup;
-  readonly sessions: { readonly ip: string; readonly result: SessionResult; readonly dane: DaneVerdict | undefined }[];
+  readonly sessions: { readonly ip: string; readonly result: SessionResult }[];
   readonly verdict: { readonly deliver: true; readonly security: string } | { readonly deliver: false; readonly failure: DeliveryFailure };
 }
 
-function verdictOf(decision: HostDecision, sessions: HostReport['sessions']): HostReport['verdict'] {
-  if (decision.plan.kind === 'skip') return { deliver: false, failure: decision.plan.failure };
-  const good = sessions.find((s) => s.result.failure === undefined);
-  if (good !== undefined) return { deliver: true, security: good.result.security ?? 'none' };
-  const failure = sessions.at(-1)?.result.failure ?? classify({ kind: 'no-address', host: decision.host.name, ...(decision.host.addressError === undefined ? {} : { failure: decision.host.addressError }) });
-  return { deliver: false, failure };
+function verdictOf(decision: HostDecision, failure: DeliveryFailure | undefined, sessions: HostReport['sessions']): HostReport['verdict'] {
+  if (failure !== undefined) return { deliver: false, failure };
+  for (const s of sessions) if (s.result.kind !== 'failed') return { deliver: true, security: s.result.kind === 'probed' ? s.result.verdict.level : 'none' };
+  const last = sessions.at(-1)?.result;
+  const host = decision.facts.host;
+  return { deliver: false, failure: last?.kind === 'failed' ? last.failure : classify(noAddressCause(host.name, host.addressError)) };
 }
 
 const SELECTOR = ['Cert', 'SPKI'] as const;
@@ -102,12 +97,6 @@ function describeTlsa(tlsa: TlsaLookup): string {
   }
 }
 
-/** Which TLSA record the server's chain matched, or why none did (RFC 7672 section 3.1). */
-function daneVerdictOf(tlsa: TlsaLookup, result: SessionResult, now: Date): DaneVerdict | undefined {
-  if (tlsa.kind !== 'secure' || tlsa.usable.length === 0 || result.tls === null) return undefined;
-  return verifyDane({ records: tlsa.usable, chain: result.tls.chain.map((c) => c.der), referenceNames: tlsa.referenceNames, now });
-}
-
 function daneJson(verdict: DaneVerdict | undefined, decision: HostDecision): unknown {
   if (verdict === undefined) return null;
   const enforced = decision.dane.kind === 'authenticate';
@@ -121,7 +110,7 @@ function describeDane(verdict: DaneVerdict, decision: HostDecision): string {
   return verdict.ok ? `DANE: ${verdict.usage} matched ${describeRecord(verdict.matched)}${note}` : `DANE: no TLSA record matched (${verdict.reason}): ${verdict.message}${note}`;
 }
 
-function mxDnssecOf(route: Extract<Route, { kind: 'hosts' }>): string {
+function mxDnssecOf(route: HostRoute): string {
   return route.implicit ? 'implicit' : route.mxDnssec;
 }
 
@@ -153,18 +142,30 @@ function printSts(out: Out, domain: string, lookup: MtaStsLookup, txt: DnsResult
   }
 }
 
-function hostJson(r: HostReport, route: Extract<Route, { kind: 'hosts' }>): unknown {
+/** The TLSA lookup of a probe: always asked (see `gatherHostFacts`). */
+function tlsaOf(decision: HostDecision): TlsaLookup {
+  const tlsa = decision.facts.tlsa;
+  if (tlsa === undefined) throw new Error('a probe always looks TLSA up');
+  return tlsa;
+}
+
+function sessionSecurity(result: SessionResult): string | null {
+  return result.kind === 'failed' ? null : result.kind === 'probed' ? result.verdict.level : null;
+}
+
+function hostJson(r: HostReport, route: HostRoute): unknown {
   const d = r.decision;
-  const tlsa = r.tlsa;
+  const { host, selection } = d.facts;
+  const tlsa = tlsaOf(d);
   return {
-    mx: d.host.name,
-    preference: d.host.preference,
-    addresses: d.host.addresses,
-    dnssec: d.host.dnssec,
+    mx: host.name,
+    preference: host.preference,
+    addresses: host.addresses,
+    dnssec: host.dnssec,
     dnssec_mx: mxDnssecOf(route),
-    tlsa: { name: tlsaName(tlsa, d.host.name), result: tlsa.kind, message: describeTlsa(tlsa), records: tlsa.kind === 'secure' ? tlsa.records.map(tlsaRecordJson) : [] },
-    strategy: d.selection.name,
-    rule: d.selection.rule,
+    tlsa: { name: tlsaName(tlsa, host.name), result: tlsa.kind, message: describeTlsa(tlsa), records: tlsa.kind === 'secure' ? tlsa.records.map(tlsaRecordJson) : [] },
+    strategy: selection.name,
+    rule: selection.rule,
     dane: d.dane.kind,
     mta_sts: d.mtaSts.kind,
     reasons: d.plan.reasons,
@@ -172,11 +173,11 @@ function hostJson(r: HostReport, route: Extract<Route, { kind: 'hosts' }>): unkn
       ip: s.ip,
       starttls_offered: s.result.starttlsOffered,
       tls: tlsJson(s.result.tls),
-      security: s.result.failure === undefined ? s.result.security : null,
+      security: sessionSecurity(s.result),
+      dane: daneJson(s.result.dane, d),
       // What an MTA-STS testing policy would have refused (RFC 8461 section 5): delivered, but reported.
-      dane: daneJson(s.dane, d),
-      report_only: s.result.reportOnly === undefined ? null : { reason: s.result.reportOnly.reason, tlsrpt: s.result.reportOnly.result ?? null, message: s.result.reportOnly.message },
-      error: s.result.failure === undefined ? null : { class: s.result.failure.lastError, code: s.result.failure.status, message: s.result.failure.message },
+      report_only: s.result.reportOnly === undefined ? null : { reason: s.result.reportOnly.reason, tlsrpt: tlsRptOf(s.result.reportOnly) ?? null, message: s.result.reportOnly.message },
+      error: s.result.kind !== 'failed' ? null : { class: s.result.failure.lastError, code: s.result.failure.status, message: s.result.failure.message },
     })),
     verdict: r.verdict.deliver ? { deliver: true, security: r.verdict.security } : { deliver: false, class: r.verdict.failure.lastError, severity: r.verdict.failure.severity, code: r.verdict.failure.status, message: r.verdict.failure.message },
   };
@@ -193,57 +194,60 @@ export const checkCommand: Command = async (argv, out) => {
   if (runtime === undefined) return EXIT.config;
   try {
     const resolver = rememberingResolver(runtime.resolver);
+    const lookups = new Map<string, Promise<MtaStsLookup>>();
     const deps: DeliveryDeps = {
       ...runtime.deps(runtime.connectionFor(context)),
       resolver,
-      mtaSts: (name, timeoutMs) => resolveMtaSts({ ...runtime.mtaStsDeps, resolver }, name, { timeoutMs }),
+      // Asked once per domain, so the policy shown below is the one the hosts were decided on.
+      mtaSts: (name, timeoutMs) => {
+        const known = lookups.get(name) ?? resolveMtaSts({ ...runtime.mtaStsDeps, resolver }, name, { timeoutMs });
+        lookups.set(name, known);
+        return known;
+      },
     };
-    const route = await resolveRoute(deps.resolver, domain, { random: deps.random });
     const o = out.stdout;
-    if (route.kind !== 'hosts') {
-      const failure = routeFailure(route, domain);
-      if (values.json === true) line(o, JSON.stringify({ domain, route: route.kind, verdict: { deliver: false, class: failure.lastError, severity: failure.severity, code: failure.status, message: failure.message } }, null, 2));
-      else line(o, paint(o, 'red', `${domain}: ${failure.message} (${failure.severity} ${failure.status})`));
-      return failure.severity === 'permanent' ? EXIT.unavailable : EXIT.tempfail;
-    }
-    let mtaSts: Promise<MtaStsLookup> | undefined;
-    const stsOnce = (timeoutMs: number) => (mtaSts ??= deps.mtaSts(domain, timeoutMs));
-    const reports: HostReport[] = [];
-    for (const host of route.hosts) {
-      const decision = await decideHost(deps, route, host, domain, context, stsOnce);
-      // The same question decideHost asked (answered from memory), or the first one when DANE is disabled.
-      const tlsa = await lookupTlsa(resolver, { name: host.name, mxDnssec: route.mxDnssec, addressDnssec: host.dnssec, implicitMx: route.implicit, nextHop: domain, ...(host.cnameChain === undefined ? {} : { cnameChain: host.cnameChain }) });
-      const sessions: HostReport['sessions'] = [];
-      if (decision.plan.kind === 'connect') {
-        for (const ip of host.addresses) {
-          const result = await runSession({ ip, port: deps.port, mxHost: host.name, plan: decision.plan, ehloName: deps.ehloName, timeouts: deps.timeouts, tlsTimeoutMs: decision.selection.strategy.timeoutTlsMs, trust: deps.trust, now: deps.now });
-          sessions.push({ ip, result, dane: daneVerdictOf(tlsa, result, deps.now()) });
+    const reports: (HostReport & { failure?: DeliveryFailure })[] = [];
+    let route: HostRoute | undefined;
+    for await (const event of attemptDomain(deps, { domain, context })) {
+      if (event.kind === 'route') {
+        if (event.route.kind === 'hosts') {
+          route = event.route;
+          continue;
         }
+        const failure = event.failure ?? classify({ reason: 'local', message: 'no route' });
+        if (values.json === true) line(o, JSON.stringify({ domain, route: event.route.kind, verdict: { deliver: false, class: failure.lastError, severity: failure.severity, code: failure.status, message: failure.message } }, null, 2));
+        else line(o, paint(o, 'red', `${domain}: ${failure.message} (${failure.severity} ${failure.status})`));
+        return failure.severity === 'permanent' ? EXIT.unavailable : EXIT.tempfail;
       }
-      reports.push({ decision, tlsa, sessions, verdict: verdictOf(decision, sessions) });
+      if (event.kind === 'host') reports.push({ decision: event.decision, sessions: [], verdict: { deliver: false, failure: classify({ reason: 'local', message: 'not probed' }) }, ...(event.failure === undefined ? {} : { failure: event.failure }) });
+      else reports.at(-1)?.sessions.push({ ip: event.ip, result: event.session });
     }
+    if (route === undefined) return EXIT.software;
+    const judged: HostReport[] = reports.map((r) => ({ ...r, verdict: verdictOf(r.decision, r.failure, r.sessions) }));
     // The domain's policy is shown even when every strategy disables MTA-STS (then it is looked up only here).
-    const sts = await stsOnce(deps.config.tls.strategies.get('default')?.timeoutMtaStsMs ?? 60_000);
+    const sts = await deps.mtaSts(domain, deps.config.tls.strategies.get('default')?.timeoutMtaStsMs ?? 60_000);
     const txt = await resolver.query(`_mta-sts.${domain}`, 'TXT');
     const mxNames = route.hosts.map((h) => h.name);
     if (values.json === true) {
-      line(o, JSON.stringify({ domain, route: 'hosts', mx_dnssec: route.mxDnssec, implicit_mx: route.implicit, mta_sts: stsJson(sts, txt, mxNames, Date.now()), hosts: reports.map((r) => hostJson(r, route)) }, null, 2));
+      line(o, JSON.stringify({ domain, route: 'hosts', mx_dnssec: route.mxDnssec, implicit_mx: route.implicit, mta_sts: stsJson(sts, txt, mxNames, Date.now()), hosts: judged.map((r) => hostJson(r, route)) }, null, 2));
     } else {
       line(o, `${paint(o, 'bold', domain)}: ${route.implicit ? 'no MX records, the domain is its own mail host' : `${route.hosts.length} MX host(s)`}, MX DNSSEC ${route.mxDnssec}`);
       printSts(out, domain, sts, txt, mxNames);
-      for (const r of reports) {
+      for (const r of judged) {
         const d = r.decision;
-        line(o, `\n${paint(o, 'bold', d.host.name)} (preference ${d.host.preference}, ${d.host.addresses.join(', ') || 'no address'}, DNSSEC ${d.host.dnssec})`);
-        line(o, `  DNSSEC: MX RRset ${mxDnssecOf(route)}, addresses ${d.host.dnssec}`);
-        line(o, `  TLSA ${tlsaName(r.tlsa, d.host.name)}: ${describeTlsa(r.tlsa)}`);
-        if (r.tlsa.kind === 'secure') {
-          for (const record of r.tlsa.records) {
+        const { host, selection } = d.facts;
+        const tlsa = tlsaOf(d);
+        line(o, `\n${paint(o, 'bold', host.name)} (preference ${host.preference}, ${host.addresses.join(', ') || 'no address'}, DNSSEC ${host.dnssec})`);
+        line(o, `  DNSSEC: MX RRset ${mxDnssecOf(route)}, addresses ${host.dnssec}`);
+        line(o, `  TLSA ${tlsaName(tlsa, host.name)}: ${describeTlsa(tlsa)}`);
+        if (tlsa.kind === 'secure') {
+          for (const record of tlsa.records) {
             const reason = unusableReason(record);
             const text = policyString(record);
             line(o, `    ${text.length > 80 ? `${text.slice(0, 77)}...` : text} (${describeRecord(record).replace(/^\S+ \S+ \S+ \(|\)$/g, '')}): ${reason === undefined ? 'usable' : `unusable, ${unusableText(reason)}`}`);
           }
         }
-        line(o, `  strategy '${d.selection.name}' by rule #${d.selection.rule.index + 1}${d.selection.rule.condition === undefined ? ' (else)' : `: ${d.selection.rule.condition}`}`);
+        line(o, `  strategy '${selection.name}' by rule #${selection.rule.index + 1}${selection.rule.condition === undefined ? ' (else)' : `: ${selection.rule.condition}`}`);
         for (const reason of d.plan.reasons) line(o, paint(o, 'dim', `  - ${reason}`));
         for (const s of r.sessions) {
           line(o, `  ${s.ip}: STARTTLS ${s.result.starttlsOffered === null ? 'unknown' : s.result.starttlsOffered ? 'offered' : 'not offered'}`);
@@ -251,16 +255,16 @@ export const checkCommand: Command = async (argv, out) => {
             line(o, `    ${describeTlsFacts(s.result.tls)}`);
             for (const c of s.result.tls.chain) line(o, paint(o, 'dim', `    cert: ${c.subject} (issuer ${c.issuer}; DNS ${c.dnsNames.join(', ') || '-'}; ${c.notBefore} to ${c.notAfter}; SPKI SHA-256 ${c.spkiSha256})`));
           }
-          if (s.dane !== undefined) line(o, paint(o, s.dane.ok ? 'green' : 'red', `    ${describeDane(s.dane, d)}`));
+          if (s.result.dane !== undefined) line(o, paint(o, s.result.dane.ok ? 'green' : 'red', `    ${describeDane(s.result.dane, d)}`));
           if (s.result.reportOnly !== undefined) line(o, paint(o, 'yellow', `    MTA-STS testing (reported only): ${s.result.reportOnly.message}`));
-          if (s.result.failure !== undefined) line(o, paint(o, 'red', `    ${s.result.failure.message}`));
+          if (s.result.kind === 'failed') line(o, paint(o, 'red', `    ${s.result.failure.message}`));
         }
         line(o, r.verdict.deliver
           ? paint(o, 'green', `  verdict: would deliver at security level ${r.verdict.security}`)
           : paint(o, 'red', `  verdict: would refuse (${r.verdict.failure.severity} ${r.verdict.failure.status} [${r.verdict.failure.lastError}]): ${r.verdict.failure.message}`));
       }
     }
-    return reports.every((r) => r.verdict.deliver) ? EXIT.ok : EXIT.tempfail;
+    return judged.every((r) => r.verdict.deliver) ? EXIT.ok : EXIT.tempfail;
   } finally {
     runtime.close();
   }

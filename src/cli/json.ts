@@ -4,6 +4,7 @@
  * Keys are snake_case, absent values are `null`.
  */
 import type { DomainDelivery } from '../delivery/types.js';
+import { tlsRptOf } from '../policy/failure.js';
 import type { PkixVerdict, TlsFacts } from '../tls/types.js';
 import type { ReportedPolicy } from '../tlsrpt/policy.js';
 
@@ -75,7 +76,7 @@ export function deliveriesJson(deliveries: readonly DomainDelivery[]): SendJson 
       error: a.error === null ? null : { class: a.error.lastError, severity: a.error.severity, code: a.error.status, tlsrpt: a.error.tlsRpt ?? null, message: a.error.message },
       tlsrpt: a.tlsRpt ?? null,
       policy: a.policy,
-      report_only: a.reportOnly === undefined ? null : { reason: a.reportOnly.reason, tlsrpt: a.reportOnly.result ?? null, message: a.reportOnly.message },
+      report_only: a.reportOnly === undefined ? null : { reason: a.reportOnly.reason, tlsrpt: tlsRptOf(a.reportOnly) ?? null, message: a.reportOnly.message },
       reasons: a.reasons,
     }))),
   };

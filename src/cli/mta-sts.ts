@@ -20,9 +20,8 @@ import type { DnsResult, RecordType, Resolver } from '../dns/types.js';
 import { openSqlitePolicyCache, POLICY_CACHE_FILE } from '../mtasts/cache-sqlite.js';
 import type { SqlitePolicyCache } from '../mtasts/cache-sqlite.js';
 import type { PolicyCacheEntry } from '../mtasts/cache.js';
-import { fetchErrorResultType } from '../mtasts/fetch-result.js';
 import { policyUrl } from '../mtasts/fetch.js';
-import { severityOf } from '../mtasts/requirement.js';
+import { POLICY_FETCH_RESULTS, severityOf } from '../policy/failure.js';
 import { needsProactiveRefresh, resolveMtaSts } from '../mtasts/resolve.js';
 import type { MtaStsLookup, MtaStsProblem } from '../mtasts/resolve.js';
 import { isStsCandidate } from '../mtasts/parse-txt.js';
@@ -83,7 +82,7 @@ export function problemJson(problem: MtaStsProblem): Record<string, unknown> {
   switch (problem.stage) {
     case 'dns': return { stage: 'dns', kind: problem.failure.kind, message: problem.message, tlsrpt: null };
     case 'txt': return { stage: 'txt', kind: problem.reason, message: problem.message, tlsrpt: null };
-    case 'fetch': return { stage: 'fetch', kind: problem.error.kind, message: problem.message, tlsrpt: fetchErrorResultType(problem.error) };
+    case 'fetch': return { stage: 'fetch', kind: problem.error.kind, message: problem.message, tlsrpt: POLICY_FETCH_RESULTS[problem.error.kind] };
   }
 }
 
@@ -230,7 +229,7 @@ const fetch = async (argv: readonly string[], out: Out): Promise<ExitCode> => {
     }
     const message = lookup.kind === 'none' ? `no MTA-STS policy: ${lookup.message}`
       : problem === undefined ? 'the cached policy was kept' : `${problem.stage} failed: ${problem.message}`;
-    const tlsrpt = problem?.stage === 'fetch' ? ` [TLS-RPT ${fetchErrorResultType(problem.error)}]` : '';
+    const tlsrpt = problem?.stage === 'fetch' ? ` [TLS-RPT ${POLICY_FETCH_RESULTS[problem.error.kind]}]` : '';
     line(o, paint(o, 'red', `${domain}: ${message}${tlsrpt}`));
     // RFC 8461 5.1: a failed refresh never removes a policy that has not expired.
     if (lookup.kind === 'policy') line(o, paint(o, 'yellow', `the cached policy ${describePolicy(lookup)} stays in force until ${new Date(lookup.expiresAt).toISOString()}`));

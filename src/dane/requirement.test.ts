@@ -5,6 +5,14 @@ import type { DnssecStatus, TlsaRecord } from '../dns/types.js';
 import type { TlsaLookup } from './lookup.js';
 import type { DanePlan } from './requirement.js';
 import { daneRequirement, judgeDane } from './requirement.js';
+import { classify } from '../policy/failure.js';
+import type { DaneFailure } from './requirement.js';
+
+/** What the failure table makes of a DANE failure: [severity, last_error, TLS-RPT type]. */
+function row(failure: DaneFailure): unknown[] {
+  const f = classify(failure);
+  return [f.severity, f.lastError, f.tlsRpt];
+}
 
 const EE: TlsaRecord = { usage: 3, selector: 1, matchingType: 1, data: new Uint8Array(32).fill(0xab) };
 const PKIX: TlsaRecord = { usage: 1, selector: 1, matchingType: 1, data: new Uint8Array(32).fill(0xcd) };
@@ -28,7 +36,10 @@ function summary(plan: DanePlan): string {
     case 'authenticate': return 'authenticate';
     case 'tls-unauthenticated': return 'tls-mandatory';
     case 'none': return 'none';
-    case 'fail': return `${plan.severity} ${plan.lastError} ${plan.tlsRpt}`;
+    case 'fail': {
+      const f = classify(plan.failure);
+      return `${f.severity} ${f.lastError} ${f.tlsRpt ?? ''}`;
+    }
   }
 }
 
@@ -91,13 +102,13 @@ describe('judgeDane: the observed handshake against the plan', () => {
   test('RFC 7672 2.2: a DANE mismatch fails the host temporarily (next MX, message deferred)', () => {
     const judged = judgeDane(authenticate, { ok: false, reason: 'no-match', message: 'nothing matched' });
     assert.equal(judged.kind, 'failure');
-    assert.deepEqual(judged.kind === 'failure' ? [judged.severity, judged.lastError, judged.tlsRpt] : [], ['temporary', 'dane', 'validation-failure']);
+    assert.deepEqual(judged.kind === 'failure' ? row(judged.failure) : [], ['temporary', 'dane', 'validation-failure']);
   });
 
   test('RFC 7672 2.2: no STARTTLS at a host with TLSA records is starttls-not-supported', () => {
     for (const plan of [authenticate, mandatory]) {
       const judged = judgeDane(plan, 'no-starttls');
-      assert.deepEqual(judged.kind === 'failure' ? [judged.severity, judged.tlsRpt] : judged.kind, ['temporary', 'starttls-not-supported']);
+      assert.deepEqual(judged.kind === 'failure' ? row(judged.failure).filter((_, i) => i !== 1) : judged.kind, ['temporary', 'starttls-not-supported']);
     }
   });
 
@@ -113,6 +124,6 @@ describe('judgeDane: the observed handshake against the plan', () => {
   test('RFC 7672 2.2: a plan that already failed stays failed', () => {
     const failed = daneRequirement({ mode: 'require', mxDnssec: 'insecure', tlsa: LOOKUPS.usable });
     const judged = judgeDane(failed, { ok: true, matched: EE, usage: 'DANE-EE' });
-    assert.deepEqual(judged.kind === 'failure' ? [judged.severity, judged.tlsRpt] : judged.kind, ['permanent', 'dane-required']);
+    assert.deepEqual(judged.kind === 'failure' ? row(judged.failure).filter((_, i) => i !== 1) : judged.kind, ['permanent', 'dane-required']);
   });
 });

@@ -1,157 +1,151 @@
 /**
- * Delivers one message to the recipients of one domain (RFC 5321 section 5.1): resolve the route, then
- * for each MX host in order select the TLS strategy with `mx` in the context, build the DANE and
- * MTA-STS plans, decide the host plan, and try the host's addresses until a session reaches the
- * transaction. A temporary failure at one host moves on to the next; a reply to the envelope decides
- * the recipients it names. Whatever is still pending at the end takes the last host failure.
+ * The one per-domain loop (RFC 5321 section 5.1), shared by `mxsec send`, the relay and `mxsec check`:
+ * resolve the route, then for each MX host in order gather its facts and decide its plan
+ * (`host-facts.ts`), and open sessions to its addresses. `attemptDomain` yields each step as an event
+ * and leaves stopping to its consumer: `deliverToDomain` stops once a transaction ran (the server
+ * answered for every recipient) and turns the events into a `DomainDelivery`; a probe (`check`) sends
+ * no message, stops each session before MAIL FROM and visits every host and address.
  *
  * With a `pool` in the dependencies, a session is first sought in the pool under the key of this host,
  * address and plan (see `pool.ts`), and a fresh session whose transaction ended cleanly goes back to it.
  * A pooled session that turns out dead is replaced by a fresh connection inside the same attempt.
+ * Never throws for remote or DNS problems.
  */
-import type { MxsecConfig } from '../config/types.js';
-import { lookupTlsa } from '../dane/lookup.js';
-import { daneRequirement } from '../dane/requirement.js';
-import type { DanePlan } from '../dane/requirement.js';
-import type { Resolver } from '../dns/types.js';
 import type { EvalContext } from '../expr/index.js';
-import { planMtaSts } from '../mtasts/requirement.js';
-import type { MtaStsPlan } from '../mtasts/requirement.js';
 import type { MtaStsLookup } from '../mtasts/resolve.js';
-import { classify } from '../policy/failure.js';
+import { classify, noAddressCause } from '../policy/failure.js';
 import type { DeliveryFailure } from '../policy/failure.js';
-import { planHost } from '../policy/host-plan.js';
-import type { HostPlan } from '../policy/host-plan.js';
-import { reportFallback, selectStrategy } from '../policy/select.js';
-import type { Selection } from '../policy/select.js';
-import type { TlsStrategy } from '../config/types.js';
 import { reportedPolicy } from '../tlsrpt/policy.js';
-import { resolveRoute } from './route.js';
-import type { Route, RouteHost } from './route.js';
-import { factsOf, needsSmtputf8, runSession, sendReused } from './session.js';
-import type { SessionFacts, SessionInput, SessionMessage, SessionResult } from './session.js';
-import { poolKey } from './pool.js';
-import type { ConnectionPool } from './pool.js';
-import type { SmtpSession } from '../smtp/session.js';
-import type { SmtpTimeouts } from '../smtp/timeouts.js';
-import type { TrustStore } from '../tls/trust-store.js';
+import type { DeliveryDeps } from './deps.js';
+import { decideHost, gatherHostFacts } from './host-facts.js';
+import type { HostDecision } from './host-facts.js';
 import { outcomesFromTransaction, pendingOutcome } from './outcomes.js';
+import { poolKey } from './pool.js';
+import { resolveRoute } from './route.js';
+import type { Route } from './route.js';
+import { factsOf, needsSmtputf8, runSession, sendReused } from './session.js';
+import type { SessionInput, SessionMessage, SessionResult } from './session.js';
 import type { DeliveryRequest, DomainDelivery, HostAttempt, RecipientOutcome } from './types.js';
 
-export interface DeliveryDeps {
-  readonly config: MxsecConfig;
-  readonly resolver: Resolver;
-  readonly trust: TrustStore;
-  /** MTA-STS discovery for a domain, bounded by the strategy's `timeout.mta-sts`. */
-  readonly mtaSts: (domain: string, timeoutMs: number) => Promise<MtaStsLookup>;
-  readonly now: () => Date;
-  readonly random: () => number;
-  readonly ehloName: string;
-  readonly timeouts: SmtpTimeouts;
-  /** 25 except in tests. */
-  readonly port: number;
-  readonly maxMxHosts?: number;
-  readonly maxAddressesPerHost?: number;
-  /** Idle sessions to reuse between messages (the relay's); absent: one connection per delivery. */
-  readonly pool?: SessionPool;
-}
+/** One step of the per-domain loop. */
+export type DomainEvent =
+  /** Always first. With `failure`, the domain has no usable route and nothing follows. */
+  | { readonly kind: 'route'; readonly route: Route; readonly failure?: DeliveryFailure }
+  /** A host was decided. With `failure` (skipped by its plan, or no address), no session follows for it. */
+  | { readonly kind: 'host'; readonly decision: HostDecision; readonly failure?: DeliveryFailure }
+  | { readonly kind: 'session'; readonly decision: HostDecision; readonly ip: string; readonly session: SessionResult };
 
-/** The pool of SMTP sessions with the facts each proved when it was opened. */
-export type SessionPool = ConnectionPool<SmtpSession, SessionFacts>;
-
-/** Everything decided about one MX host before connecting; shared by delivery and `mxsec check`. */
-export interface HostDecision {
+export interface DomainTarget {
   readonly domain: string;
-  readonly host: RouteHost;
-  readonly selection: Selection<TlsStrategy>;
-  readonly dane: DanePlan;
-  readonly mtaSts: MtaStsPlan;
-  readonly plan: HostPlan;
+  /** The strategy context of the recipients (see `completeContext`). */
+  readonly context: EvalContext;
+  /** Absent for a probe: sessions stop where MAIL FROM would be sent. */
+  readonly message?: SessionMessage;
 }
 
-/** Memoises the per-domain MTA-STS discovery across hosts: it is a property of the domain. */
-function mtaStsOnce(deps: DeliveryDeps, domain: string): (timeoutMs: number) => Promise<MtaStsLookup> {
-  let pending: Promise<MtaStsLookup> | undefined;
-  return (timeoutMs) => (pending ??= deps.mtaSts(domain, timeoutMs));
-}
-
-/** Selects the strategy for a host and builds its plans (DNS and HTTPS lookups as the strategy needs). */
-export async function decideHost(
-  deps: DeliveryDeps,
-  route: Extract<Route, { kind: 'hosts' }>,
-  host: RouteHost,
-  domain: string,
-  context: EvalContext,
-  mtaSts: (timeoutMs: number) => Promise<MtaStsLookup>,
-): Promise<HostDecision> {
-  const selection = selectStrategy(deps.config.tls.selector, deps.config.tls.strategies, { ...context, mx: host.name, remote_ip: host.addresses[0] ?? '' });
-  reportFallback(selection, deps.config.tls.selector.key);
-  const strategy = selection.strategy;
-  let dane: DanePlan = { kind: 'none', reason: 'dane is disabled' };
-  if (strategy.dane !== 'disable') {
-    const tlsa = await lookupTlsa(deps.resolver, { name: host.name, mxDnssec: route.mxDnssec, addressDnssec: host.dnssec, implicitMx: route.implicit, nextHop: domain, ...(host.cnameChain === undefined ? {} : { cnameChain: host.cnameChain }) });
-    dane = daneRequirement({ mode: strategy.dane, mxDnssec: route.mxDnssec, tlsa });
-  }
-  const lookup = strategy.mtaSts === 'disable' ? undefined : await mtaSts(strategy.timeoutMtaStsMs);
-  const mtaStsPlan = planMtaSts(strategy.mtaSts, lookup);
-  const plan = planHost({ strategyName: selection.name, strategy, mxHost: host.name, dane, mtaSts: mtaStsPlan });
-  return { domain, host, selection, dane, mtaSts: mtaStsPlan, plan };
+/**
+ * The context the strategies of one delivery see: the caller's (queue counters, `--var`), completed
+ * with the envelope facts of this delivery, which are the deliverer's to know.
+ */
+export function completeContext(request: DeliveryRequest, domain: string): EvalContext {
+  const sender = request.from;
+  return {
+    ...request.context,
+    rcpt: request.recipients[0] ?? '', rcpt_domain: domain, sender, sender_domain: sender.slice(sender.lastIndexOf('@') + 1).toLowerCase(),
+    size: request.body.length,
+  };
 }
 
 /** Why a domain has no usable route. A bogus MX RRset is a DNSSEC failure (RFC 7672 2.2): temporary, never a downgrade. */
 export function routeFailure(route: Exclude<Route, { kind: 'hosts' }>, domain: string): DeliveryFailure {
   switch (route.kind) {
-    case 'null-mx': return classify({ kind: 'null-mx', domain });
-    case 'nxdomain': return classify({ kind: 'nxdomain', domain });
+    case 'null-mx': return classify({ reason: 'null-mx', message: `${domain} accepts no mail (null MX, RFC 7505)` });
+    case 'nxdomain': return classify({ reason: 'nxdomain', message: `the domain ${domain} does not exist` });
     case 'dns-error':
-      if (route.failure.kind === 'bogus') {
-        return classify({ kind: 'dane', severity: 'temporary', lastError: 'dane', tlsRpt: 'dnssec-invalid', message: `DNSSEC validation of the MX RRset of ${domain} failed: ${route.failure.message}` });
-      }
-      return classify({ kind: 'route-dns', failure: route.failure });
+      if (route.failure.kind === 'bogus') return classify({ reason: 'mx-bogus', message: `DNSSEC validation of the MX RRset of ${domain} failed: ${route.failure.message}` });
+      return classify({ reason: 'mx-lookup-failed', message: `MX lookup failed: ${route.failure.kind}: ${route.failure.message}` });
+  }
+}
+
+/** Walks the domain's route; see the module header. */
+export async function* attemptDomain(deps: DeliveryDeps, target: DomainTarget): AsyncGenerator<DomainEvent, void, undefined> {
+  const domain = target.domain.toLowerCase();
+  const route = await resolveRoute(deps.resolver, domain, {
+    random: deps.random,
+    ...(deps.maxMxHosts === undefined ? {} : { maxMxHosts: deps.maxMxHosts }),
+    ...(deps.maxAddressesPerHost === undefined ? {} : { maxAddressesPerHost: deps.maxAddressesPerHost }),
+  });
+  if (route.kind !== 'hosts') {
+    yield { kind: 'route', route, failure: routeFailure(route, domain) };
+    return;
+  }
+  yield { kind: 'route', route };
+  // MTA-STS discovery is a property of the domain: asked once, shared by its hosts.
+  let sts: Promise<MtaStsLookup> | undefined;
+  const mtaSts = (timeoutMs: number): Promise<MtaStsLookup> => (sts ??= deps.mtaSts(domain, timeoutMs));
+  const probe = target.message === undefined;
+  for (const host of route.hosts) {
+    const decision = decideHost(await gatherHostFacts(deps, { domain, route, host, context: target.context, mtaSts, probe }));
+    const plan = decision.plan;
+    if (plan.kind === 'skip') {
+      yield { kind: 'host', decision, failure: plan.failure };
+      continue;
+    }
+    if (host.addresses.length === 0) {
+      yield { kind: 'host', decision, failure: classify(noAddressCause(host.name, host.addressError)) };
+      continue;
+    }
+    yield { kind: 'host', decision };
+    const tlsa = decision.facts.tlsa;
+    const input: Omit<SessionInput, 'ip'> = {
+      port: deps.port, mxHost: host.name, plan, ehloName: deps.ehloName, timeouts: deps.timeouts,
+      tlsTimeoutMs: decision.facts.selection.strategy.timeoutTlsMs, trust: deps.trust, now: deps.now,
+      // A probe shows what the TLSA records would say of the chain, enforced or not.
+      ...(probe && tlsa?.kind === 'secure' && tlsa.usable.length > 0 ? { observeDane: { kind: 'authenticate', usable: tlsa.usable, referenceNames: tlsa.referenceNames, policyStrings: [] } } : {}),
+    };
+    for (const ip of host.addresses) {
+      const session = target.message === undefined ? await runSession({ ...input, ip }) : await sessionAt(deps, decision, { ...input, ip, message: target.message });
+      yield { kind: 'session', decision, ip, session };
+    }
   }
 }
 
 /**
- * One session for `message` at `ip`: a pooled one when the pool holds a live session under the same
- * key, else a fresh one (which goes back to the pool if its transaction ended cleanly).
+ * One session for the message at `input.ip`: a pooled one when the pool holds a live session under the
+ * same key, else a fresh one (which goes back to the pool if its transaction ended cleanly).
  */
-async function sessionAt(deps: DeliveryDeps, decision: HostDecision, ip: string, message: SessionMessage): Promise<SessionResult> {
-  const plan = decision.plan;
-  if (plan.kind !== 'connect') throw new Error('sessionAt needs a connect plan');
-  const input: SessionInput = {
-    ip, port: deps.port, mxHost: decision.host.name, plan, ehloName: deps.ehloName, timeouts: deps.timeouts,
-    tlsTimeoutMs: decision.selection.strategy.timeoutTlsMs, trust: deps.trust, now: deps.now, message,
-  };
+async function sessionAt(deps: DeliveryDeps, decision: HostDecision, input: SessionInput & { readonly message: SessionMessage }): Promise<SessionResult> {
   const pool = deps.pool;
   if (pool === undefined) return runSession(input);
   const key = poolKey({
-    mxHost: decision.host.name, ip, port: deps.port, strategy: decision.selection.name, plan, mtaSts: decision.mtaSts,
+    mxHost: input.mxHost, ip: input.ip, port: deps.port, strategy: decision.facts.selection.name, plan: input.plan, mtaSts: decision.mtaSts,
     ehloName: deps.ehloName, timeouts: deps.timeouts, trust: deps.trust,
   });
   const pooled = await pool.acquire(key);
   if (pooled !== undefined) {
     const messages = pooled.messages + 1;
-    const reused = await sendReused(pooled.session, pooled.meta, messages, message, true);
+    const reused = await sendReused(pooled.session, pooled.meta, messages, input.message, true);
     if (reused.kind === 'done') {
-      if (reused.result.kept !== undefined) pool.release(key, { session: reused.result.kept, meta: pooled.meta, messages });
+      if (reused.result.kind === 'transaction' && reused.result.kept !== undefined) pool.release(key, { session: reused.result.kept, meta: pooled.meta, messages });
       return reused.result;
     }
   }
   const fresh = await runSession({ ...input, keep: true });
-  if (fresh.kept !== undefined) pool.release(key, { session: fresh.kept, meta: factsOf(fresh), messages: 1 });
+  if (fresh.kind === 'transaction' && fresh.kept !== undefined) pool.release(key, { session: fresh.kept, meta: factsOf(fresh), messages: 1 });
   return fresh;
 }
 
 function attemptOf(decision: HostDecision, ip: string | undefined, session: SessionResult | undefined, error: DeliveryFailure | null): HostAttempt {
+  const { facts } = decision;
   return {
-    mx: decision.host.name,
+    mx: facts.host.name,
     ...(ip === undefined ? {} : { ip }),
-    strategy: decision.selection.name,
-    rule: decision.selection.rule,
-    policy: reportedPolicy(decision.domain, decision.host.name, decision.dane, decision.mtaSts),
+    strategy: facts.selection.name,
+    rule: facts.selection.rule,
+    policy: reportedPolicy(facts.domain, facts.host.name, decision.dane, decision.mtaSts),
     reasons: [...decision.plan.reasons, ...(session?.notes ?? [])],
     tls: session?.tls ?? null,
-    security: session?.outcome === undefined ? null : session.security,
+    security: session?.kind === 'transaction' ? session.verdict.level : null,
     error,
     ...(session?.reportOnly === undefined ? {} : { reportOnly: session.reportOnly }),
     ...(error?.tlsRpt !== undefined ? { tlsRpt: error.tlsRpt } : session?.tlsRpt === undefined ? {} : { tlsRpt: session.tlsRpt }),
@@ -162,67 +156,47 @@ function attemptOf(decision: HostDecision, ip: string | undefined, session: Sess
 /** Delivers `request` to its domain's MX hosts; never throws for remote or DNS problems. */
 export async function deliverToDomain(deps: DeliveryDeps, request: DeliveryRequest): Promise<DomainDelivery> {
   const domain = request.domain.toLowerCase();
-  const route = await resolveRoute(deps.resolver, domain, {
-    random: deps.random,
-    ...(deps.maxMxHosts === undefined ? {} : { maxMxHosts: deps.maxMxHosts }),
-    ...(deps.maxAddressesPerHost === undefined ? {} : { maxAddressesPerHost: deps.maxAddressesPerHost }),
-  });
-  if (route.kind !== 'hosts') {
-    const failure = routeFailure(route, domain);
-    return { domain, attempts: [], recipients: request.recipients.map((address) => pendingOutcome(address, failure, undefined)) };
-  }
   const attempts: HostAttempt[] = [];
   const decided = new Map<string, RecipientOutcome>();
-  let pending = [...request.recipients];
   // The recipients still pending at the end take the last failure; if any host failed temporarily the
   // outcome is temporary (a later attempt may reach it), and then the last temporary failure explains it.
-  let lastFailure: DeliveryFailure = classify({ kind: 'no-address', host: domain });
+  let lastFailure: DeliveryFailure = classify(noAddressCause(domain));
   let lastTemporary: DeliveryFailure | undefined;
   const fail = (failure: DeliveryFailure): void => {
     lastFailure = failure;
     if (failure.severity === 'temporary') lastTemporary = failure;
   };
-  const mtaSts = mtaStsOnce(deps, domain);
   const sender = request.from;
-  const base: EvalContext = {
-    ...request.context,
-    rcpt: request.recipients[0] ?? '', rcpt_domain: domain, sender, sender_domain: sender.slice(sender.lastIndexOf('@') + 1).toLowerCase(),
-    size: request.body.length,
+  const pending = request.recipients;
+  const message: SessionMessage = {
+    from: sender, recipients: pending, body: request.body, smtputf8: needsSmtputf8([sender, ...pending]), eightBit: request.body.some((b) => b > 0x7f),
   };
-
-  hosts: for (const host of route.hosts) {
-    if (pending.length === 0) break;
-    const decision = await decideHost(deps, route, host, domain, base, mtaSts);
-    if (decision.plan.kind === 'skip') {
-      attempts.push(attemptOf(decision, undefined, undefined, decision.plan.failure));
-      fail(decision.plan.failure);
+  for await (const event of attemptDomain(deps, { domain, context: completeContext(request, domain), message })) {
+    if (event.kind === 'route') {
+      const failure = event.failure;
+      if (failure !== undefined) return { domain, attempts: [], recipients: pending.map((address) => pendingOutcome(address, failure, undefined)) };
       continue;
     }
-    if (host.addresses.length === 0) {
-      const failure = classify({ kind: 'no-address', host: host.name, ...(host.addressError === undefined ? {} : { failure: host.addressError }) });
-      attempts.push(attemptOf(decision, undefined, undefined, failure));
+    if (event.kind === 'host') {
+      if (event.failure === undefined) continue;
+      attempts.push(attemptOf(event.decision, undefined, undefined, event.failure));
+      fail(event.failure);
+      continue;
+    }
+    const { session } = event;
+    if (session.kind !== 'transaction') {
+      const failure = session.kind === 'failed' ? session.failure : classify({ reason: 'local', message: 'a session with a message ended as a probe' });
+      attempts.push(attemptOf(event.decision, event.ip, session, failure));
       fail(failure);
       continue;
     }
-    for (const ip of host.addresses) {
-      const session = await sessionAt(deps, decision, ip, {
-        from: sender, recipients: pending, body: request.body, smtputf8: needsSmtputf8([sender, ...pending]), eightBit: request.body.some((b) => b > 0x7f),
-      });
-      const index = attempts.length;
-      if (session.outcome === undefined) {
-        const failure = session.failure ?? classify({ kind: 'local', message: 'session ended without an outcome' });
-        attempts.push(attemptOf(decision, ip, session, failure));
-        fail(failure);
-        continue;
-      }
-      attempts.push(attemptOf(decision, ip, session, null));
-      for (const outcome of outcomesFromTransaction(session.outcome, index)) decided.set(outcome.address, outcome);
-      pending = pending.filter((a) => !decided.has(a));
-      // A transaction ran: the server answered for every recipient, so no other host is tried now.
-      break hosts;
-    }
+    const index = attempts.length;
+    attempts.push(attemptOf(event.decision, event.ip, session, null));
+    for (const outcome of outcomesFromTransaction(session.outcome, index)) decided.set(outcome.address, outcome);
+    // A transaction ran: the server answered for every recipient, so no other host is tried now.
+    break;
   }
   const final = lastTemporary ?? lastFailure;
-  for (const address of pending) decided.set(address, pendingOutcome(address, final, attempts.length === 0 ? undefined : attempts.length - 1));
-  return { domain, attempts, recipients: request.recipients.map((a) => decided.get(a) ?? pendingOutcome(a, lastFailure, undefined)) };
+  for (const address of pending) if (!decided.has(address)) decided.set(address, pendingOutcome(address, final, attempts.length === 0 ? undefined : attempts.length - 1));
+  return { domain, attempts, recipients: pending.map((a) => decided.get(a) ?? pendingOutcome(a, lastFailure, undefined)) };
 }

@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { ConnectionPool, DEFAULT_POOL_LIMITS, poolKey } from './pool.js';
 import type { PoolKeyInput, PoolLimits, PoolTimer } from './pool.js';
 import { DEFAULT_SMTP_TIMEOUTS } from '../smtp/timeouts.js';
+import type { TlsaRecord } from '../dns/types.js';
+import type { Authentication } from '../policy/host-plan.js';
 
 class FakeSession {
   rsets = 0;
@@ -164,10 +166,14 @@ const RECORD = { usage: 3, selector: 1, matchingType: 1, data: new Uint8Array([1
 const OTHER_RECORD = { usage: 2, selector: 0, matchingType: 1, data: new Uint8Array([9, 9]) };
 const TRUST = {};
 
+function dane(usable: TlsaRecord[], referenceNames: string[]): Authentication {
+  return { kind: 'dane', plan: { kind: 'authenticate', usable, referenceNames, policyStrings: [] } };
+}
+
 function keyInput(over: Partial<PoolKeyInput> = {}): PoolKeyInput {
   return {
     mxHost: 'mx.example.test', ip: '192.0.2.1', port: 25, strategy: 'default',
-    plan: { kind: 'connect', tls: 'required', authentication: 'dane', dane: { usable: [RECORD, OTHER_RECORD], referenceNames: ['mx.example.test'] }, stsTesting: false, reasons: ['ignored'] },
+    plan: { kind: 'connect', tls: 'required', authentication: dane([RECORD, OTHER_RECORD], ['mx.example.test']), sts: 'off', reasons: ['ignored'] },
     mtaSts: { kind: 'disabled' }, ehloName: 'client.test', timeouts: DEFAULT_SMTP_TIMEOUTS, trust: TRUST,
     ...over,
   };
@@ -181,7 +187,7 @@ describe('poolKey', () => {
   const base = poolKey(keyInput());
 
   test('equal inputs give equal keys; reasons, host name case and record order do not matter', () => {
-    const plan = { kind: 'connect' as const, tls: 'required' as const, authentication: 'dane' as const, dane: { usable: [OTHER_RECORD, RECORD], referenceNames: ['MX.example.test'] }, stsTesting: false, reasons: [] };
+    const plan = { kind: 'connect' as const, tls: 'required' as const, authentication: dane([OTHER_RECORD, RECORD], ['MX.example.test']), sts: 'off' as const, reasons: [] };
     assert.equal(poolKey(keyInput({ mxHost: 'MX.Example.Test', plan })), base);
   });
 
@@ -193,16 +199,14 @@ describe('poolKey', () => {
 
   test('RFC 7672 2.2: other TLSA records or reference names are another key', () => {
     const plan = keyInput().plan;
-    assert.notEqual(poolKey(keyInput({ plan: { ...plan, dane: { usable: [RECORD], referenceNames: ['mx.example.test'] } } })), base);
-    assert.notEqual(poolKey(keyInput({ plan: { ...plan, dane: { usable: [RECORD, OTHER_RECORD], referenceNames: ['mx.example.test', 'example.test'] } } })), base);
+    assert.notEqual(poolKey(keyInput({ plan: { ...plan, authentication: dane([RECORD], ['mx.example.test']) } })), base);
+    assert.notEqual(poolKey(keyInput({ plan: { ...plan, authentication: dane([RECORD, OTHER_RECORD], ['mx.example.test', 'example.test']) } })), base);
   });
 
   test('a different TLS requirement or authentication kind is another key', () => {
     const plan = keyInput().plan;
     assert.notEqual(poolKey(keyInput({ plan: { ...plan, tls: 'opportunistic' } })), base);
-    const { dane: _dane, ...noDane } = plan;
-    void _dane;
-    assert.notEqual(poolKey(keyInput({ plan: { ...noDane, authentication: 'pkix' } })), poolKey(keyInput({ plan: { ...noDane, authentication: 'none' } })));
+    assert.notEqual(poolKey(keyInput({ plan: { ...plan, authentication: { kind: 'pkix' } } })), poolKey(keyInput({ plan: { ...plan, authentication: { kind: 'none' } } })));
   });
 
   test('RFC 8461 4.1: other MTA-STS patterns or mode are another key; pattern order is not', () => {

@@ -18,7 +18,7 @@
  */
 import type { SmtpTimeouts } from '../smtp/timeouts.js';
 import type { MtaStsPlan } from '../mtasts/requirement.js';
-import type { ConnectPlan } from '../policy/verdict.js';
+import type { ConnectPlan } from '../policy/host-plan.js';
 
 /** What the pool needs of a session: RSET before reuse, and a QUIT that never fails when retiring it. */
 export interface Reusable {
@@ -187,16 +187,17 @@ const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
  */
 export function poolKey(input: PoolKeyInput): string {
   const { plan, mtaSts } = input;
-  const dane = plan.dane === undefined ? null : {
-    records: plan.dane.usable.map((r) => `${r.usage} ${r.selector} ${r.matchingType} ${hex(r.data)}`).sort(),
-    names: [...plan.dane.referenceNames].map((n) => n.toLowerCase()).sort(),
+  const auth = plan.authentication;
+  const dane = auth.kind !== 'dane' ? null : {
+    records: auth.plan.usable.map((r) => `${r.usage} ${r.selector} ${r.matchingType} ${hex(r.data)}`).sort(),
+    names: [...auth.plan.referenceNames].map((n) => n.toLowerCase()).sort(),
   };
   const sts = mtaSts.kind === 'enforce' || mtaSts.kind === 'testing'
     ? { mode: mtaSts.kind, patterns: [...mtaSts.patterns].map((p) => p.toLowerCase()).sort() }
     : { mode: mtaSts.kind };
   return JSON.stringify([
     input.mxHost.toLowerCase(), input.ip, input.port, input.strategy,
-    plan.tls, plan.authentication, plan.stsTesting, dane, sts,
+    plan.tls, auth.kind, plan.sts !== 'off', dane, sts,
     input.ehloName, input.timeouts, identityOf(input.trust),
   ]);
 }

@@ -23,7 +23,7 @@ import { selectStrategy } from '../policy/select.js';
 import type { EvalContext } from '../expr/index.js';
 import type { ConnectionStrategy } from '../config/types.js';
 import { describeTrustStoreError, loadTrustStore } from '../tls/trust-store.js';
-import type { DeliveryDeps } from './domain.js';
+import type { DeliveryDeps } from './deps.js';
 
 export interface Runtime {
   readonly resolver: Resolver;

@@ -1,8 +1,9 @@
 /**
  * One SMTP session to one address of one MX host under a decided host plan: connect, greeting, EHLO,
- * the STARTTLS decision, the handshake and its judgement, EHLO again, and (unless `probeOnly`) the mail
- * transaction. Every outcome is a value: either a transaction outcome with the security level reached,
- * or a classified failure saying whether the next address or host may be tried.
+ * the STARTTLS decision, the handshake and its judgement, EHLO again, and (unless it is a probe without
+ * a message) the mail transaction. Every outcome is a `SessionResult` value: a transaction with the
+ * verdict that allowed it, a probe's verdict, or a classified failure saying whether the next address
+ * or host may be tried. MAIL FROM is only sent through `transact`, which demands the verdict.
  *
  * Reuse (RFC 5321 4.1.1.5): with `keep`, a session whose transaction ended cleanly is not closed but
  * handed back as `kept` with the facts it proved (`SessionFacts`), for the caller to pool. `sendReused`
@@ -11,14 +12,16 @@
  * to be dead before the server could have taken the message, the result is `stale` and the caller
  * opens a fresh connection: a stale session never fails a message.
  */
-import type { SecurityLevel, TlsRptResult } from '../core/outcome.js';
+import type { TlsRptResult } from '../core/outcome.js';
+import type { DaneVerdict } from '../dane/verify.js';
 import type { MtaStsFailure } from '../mtasts/requirement.js';
-import { classify } from '../policy/failure.js';
+import { classify, handshakeCause, smtpCause } from '../policy/failure.js';
 import type { DeliveryFailure } from '../policy/failure.js';
-import { decideStarttls, judgeTls } from '../policy/verdict.js';
-import type { ConnectPlan } from '../policy/verdict.js';
+import type { ConnectPlan, DaneAuthentication } from '../policy/host-plan.js';
+import { decideStarttls, judgeTls, observeDane } from '../policy/verdict.js';
+import type { PeerVerdict } from '../policy/verdict.js';
 import { connectSmtp } from '../smtp/connect.js';
-import type { SmtpSession } from '../smtp/session.js';
+import type { SendResult, SmtpSession } from '../smtp/session.js';
 import type { TransactionOutcome } from '../smtp/protocol/transaction.js';
 import type { SmtpTimeouts } from '../smtp/timeouts.js';
 import { startTlsClient } from '../tls/handshake.js';
@@ -40,6 +43,8 @@ export interface SessionInput {
   readonly message?: SessionMessage;
   /** Keep the session open after a transaction that ended cleanly and return it as `kept`. */
   readonly keep?: boolean;
+  /** A probe only: TLSA records to check the chain against although the plan does not enforce DANE. */
+  readonly observeDane?: DaneAuthentication;
 }
 
 export interface SessionMessage {
@@ -50,30 +55,36 @@ export interface SessionMessage {
   readonly eightBit: boolean;
 }
 
-/** What a session proved when it was opened; reported again for every message it carries. */
-export interface SessionFacts {
+/** What a session observed, whatever its end. */
+interface Observed {
   readonly tls: TlsFacts | null;
-  readonly security: SecurityLevel | null;
   readonly starttlsOffered: boolean | null;
   readonly notes: readonly string[];
+  readonly transcript: readonly string[];
+  /** What an MTA-STS testing policy would have refused (reported, not enforced). */
   readonly reportOnly?: MtaStsFailure;
+  /** TLS-RPT result of the session (RFC 8460 4.4): `success` once TLS met the plan, or the failure's type. */
+  readonly tlsRpt?: TlsRptResult;
+  /** Which TLSA record the chain matched, or why none did, when TLSA records were checked. */
+  readonly dane?: DaneVerdict;
 }
 
-export interface SessionResult {
-  readonly tls: TlsFacts | null;
-  readonly security: SecurityLevel | null;
-  readonly starttlsOffered: boolean | null;
-  readonly notes: readonly string[];
-  readonly reportOnly?: MtaStsFailure;
-  readonly tlsRpt?: TlsRptResult;
-  readonly transcript: readonly string[];
-  /** Set when the session failed before or during the transaction. */
-  readonly failure?: DeliveryFailure;
-  /** Set when a transaction ran (recipients may still have been refused one by one). */
-  readonly outcome?: TransactionOutcome;
-  /** With `keep`: the live session after a clean transaction; the caller pools it or QUITs it. */
-  readonly kept?: SmtpSession;
-}
+export type SessionResult =
+  /** The session failed before or during the transaction. */
+  | (Observed & { readonly kind: 'failed'; readonly failure: DeliveryFailure })
+  /** A probe (no message) that reached the point where MAIL FROM would be sent. */
+  | (Observed & { readonly kind: 'probed'; readonly verdict: PeerVerdict })
+  /** A transaction ran (recipients may still have been refused one by one). */
+  | (Observed & {
+    readonly kind: 'transaction';
+    readonly verdict: PeerVerdict;
+    readonly outcome: TransactionOutcome;
+    /** With `keep`: the live session after a clean transaction; the caller pools it or QUITs it. */
+    readonly kept?: SmtpSession;
+  });
+
+/** What a session proved when it was opened; reported again for every message it carries. */
+export type SessionFacts = Pick<Extract<SessionResult, { kind: 'transaction' }>, 'tls' | 'starttlsOffered' | 'notes' | 'reportOnly' | 'dane' | 'verdict'>;
 
 /**
  * True when the transaction left the session idle in a known state: a 2yz reply after the message
@@ -84,89 +95,97 @@ export function endedCleanly(outcome: TransactionOutcome): boolean {
   return outcome.rset?.code === 250;
 }
 
-function needsSmtputf8(addresses: readonly string[]): boolean {
+/** RFC 6531: an address with non-ASCII characters needs SMTPUTF8. */
+export function needsSmtputf8(addresses: readonly string[]): boolean {
   return addresses.some((a) => /[^\p{ASCII}]/u.test(a));
 }
 
-export { needsSmtputf8 };
+/**
+ * The only way this module sends MAIL FROM. The verdict is demanded, not read: holding one proves the
+ * peer was judged against the plan (see `PeerVerdict`), so a path that skipped the judgement cannot
+ * reach the transaction.
+ */
+function transact(session: SmtpSession, _verdict: PeerVerdict, message: SessionMessage): Promise<SendResult> {
+  return session.send({ ...message });
+}
 
 /** Runs one session; never throws for network or protocol problems. */
 export async function runSession(input: SessionInput): Promise<SessionResult> {
   const notes: string[] = [];
   let tls: TlsFacts | null = null;
-  let security: SecurityLevel | null = null;
   let offered: boolean | null = null;
-  let reportOnly: MtaStsFailure | undefined = input.plan.stsReportOnly;
-  // Set once connected; `done` reads the transcript from it.
+  let verdict: PeerVerdict | undefined;
+  let dane: DaneVerdict | undefined;
+  let reportOnly: MtaStsFailure | undefined = input.plan.sts === 'off' ? undefined : input.plan.sts.reportOnly;
+  // Set once connected; `observed` reads the transcript from it.
   const live: { session?: SmtpSession; kept?: boolean } = {};
-  const done = (extra: { failure?: DeliveryFailure; outcome?: TransactionOutcome; kept?: SmtpSession }): SessionResult => {
-    const transcript = live.session?.transcript() ?? [];
-    const tlsRpt: TlsRptResult | undefined = extra.failure?.tlsRpt ?? (security !== null && security !== 'none' ? 'success' : undefined);
+  const observed = (failure?: DeliveryFailure): Observed => {
+    const tlsRpt: TlsRptResult | undefined = failure?.tlsRpt ?? (verdict !== undefined && verdict.level !== 'none' ? 'success' : undefined);
     return {
-      tls, security, starttlsOffered: offered, notes, transcript,
+      tls, starttlsOffered: offered, notes, transcript: live.session?.transcript() ?? [],
       ...(reportOnly === undefined ? {} : { reportOnly }),
       ...(tlsRpt === undefined ? {} : { tlsRpt }),
-      ...extra,
+      ...(dane === undefined ? {} : { dane }),
     };
+  };
+  const failed = (failure: DeliveryFailure): SessionResult => ({ ...observed(failure), kind: 'failed', failure });
+  const accept = (judged: PeerVerdict): PeerVerdict => {
+    notes.push(judged.note);
+    if (judged.reportOnly !== undefined) reportOnly = judged.reportOnly;
+    return judged;
   };
 
   const connected = await connectSmtp({ host: input.ip, port: input.port, timeouts: input.timeouts });
-  if (!connected.ok) return done({ failure: classify({ kind: 'smtp', failure: connected.failure }) });
+  if (!connected.ok) return failed(classify(smtpCause(connected.failure)));
   const session = connected.session;
   live.session = session;
   try {
     const greeting = await session.greeting();
-    if (!greeting.ok) return done({ failure: classify({ kind: 'smtp', failure: greeting.failure }) });
+    if (!greeting.ok) return failed(classify(smtpCause(greeting.failure)));
     let ehlo = await session.ehlo(input.ehloName);
-    if (!ehlo.ok) return done({ failure: classify({ kind: 'smtp', failure: ehlo.failure }) });
+    if (!ehlo.ok) return failed(classify(smtpCause(ehlo.failure)));
     offered = ehlo.capabilities.startTls;
 
     const decision = decideStarttls(input.plan, ehlo.capabilities.startTls, input.mxHost);
     switch (decision.kind) {
       case 'fail':
-        return done({ failure: decision.failure });
+        return failed(decision.failure);
       case 'plaintext':
-        notes.push(decision.note);
-        if (decision.stsReportOnly !== undefined) reportOnly = decision.stsReportOnly;
-        security = 'none';
+        verdict = accept(decision.verdict);
         break;
       case 'starttls': {
         // `timeout.tls` bounds both the STARTTLS exchange and the handshake.
         const upgraded = await session.startTls<TlsUpgradeResult>((raw) => startTlsClient(raw, { servername: input.mxHost, trust: input.trust, timeoutMs: input.tlsTimeoutMs }), input.tlsTimeoutMs);
         if (!upgraded.ok) {
-          const failure = upgraded.upgrade !== undefined && !upgraded.upgrade.ok
-            ? classify({ kind: 'tls-handshake', failure: upgraded.upgrade.failure })
-            : classify({ kind: 'smtp', failure: upgraded.failure });
-          // A refused or broken STARTTLS is a TLS failure whatever the reply said (Stalwart's `tls` class).
-          return done({ failure: { ...failure, lastError: 'tls' } });
+          return failed(classify(upgraded.upgrade !== undefined && !upgraded.upgrade.ok ? handshakeCause(upgraded.upgrade.failure) : smtpCause(upgraded.failure)));
         }
         tls = upgraded.upgrade.facts;
-        const verdict = judgeTls(input.plan, tls, input.now());
-        if (verdict.kind === 'fail') return done({ failure: verdict.failure });
-        security = verdict.level;
-        notes.push(verdict.note);
-        if (verdict.stsReportOnly !== undefined) reportOnly = verdict.stsReportOnly;
+        const judged = judgeTls(input.plan, tls, input.now());
+        dane = judged.dane ?? (input.observeDane === undefined ? undefined : observeDane(input.observeDane, tls, input.now()));
+        if (judged.kind === 'fail') return failed(judged.failure);
+        verdict = accept(judged.verdict);
         ehlo = await session.ehlo(input.ehloName);
-        if (!ehlo.ok) return done({ failure: classify({ kind: 'smtp', failure: ehlo.failure }) });
+        if (!ehlo.ok) return failed(classify(smtpCause(ehlo.failure)));
         break;
       }
     }
-    if (input.message === undefined) return done({});
-    const sent = await session.send({ ...input.message });
-    if (!sent.ok) return done({ failure: classify({ kind: 'smtp', failure: sent.failure }) });
-    if (input.keep !== true || !endedCleanly(sent.outcome)) return done({ outcome: sent.outcome });
+    if (input.message === undefined) return { ...observed(), kind: 'probed', verdict };
+    const sent = await transact(session, verdict, input.message);
+    if (!sent.ok) return failed(classify(smtpCause(sent.failure)));
+    if (input.keep !== true || !endedCleanly(sent.outcome)) return { ...observed(), kind: 'transaction', verdict, outcome: sent.outcome };
     live.kept = true;
-    return done({ outcome: sent.outcome, kept: session });
+    return { ...observed(), kind: 'transaction', verdict, outcome: sent.outcome, kept: session };
   } finally {
     if (live.kept !== true) await session.quit();
   }
 }
 
-/** The facts of a finished session, as the pool keeps them. */
-export function factsOf(result: SessionResult): SessionFacts {
+/** The facts of a finished transaction, as the pool keeps them. */
+export function factsOf(result: Extract<SessionResult, { kind: 'transaction' }>): SessionFacts {
   return {
-    tls: result.tls, security: result.security, starttlsOffered: result.starttlsOffered, notes: result.notes,
+    tls: result.tls, starttlsOffered: result.starttlsOffered, notes: result.notes, verdict: result.verdict,
     ...(result.reportOnly === undefined ? {} : { reportOnly: result.reportOnly }),
+    ...(result.dane === undefined ? {} : { dane: result.dane }),
   };
 }
 
@@ -182,23 +201,20 @@ export type ReusedResult =
  * `kept`; otherwise the session is closed with QUIT before returning.
  */
 export async function sendReused(session: SmtpSession, facts: SessionFacts, messageNumber: number, message: SessionMessage, keep: boolean): Promise<ReusedResult> {
-  const sent = await session.send({ ...message });
+  const sent = await transact(session, facts.verdict, message);
   // The connection died before any reply to this transaction's MAIL or RCPT: the server never got
   // the data, so a fresh connection may carry the message without risk of a duplicate.
   if (!sent.ok && sent.failure.kind === 'closed' && (sent.failure.phase === 'mail-from' || sent.failure.phase === 'rcpt-to')) {
     await session.quit();
     return { kind: 'stale' };
   }
-  const base: SessionResult = {
-    ...facts,
-    notes: [...facts.notes, `reused connection (message ${messageNumber} on it, after RSET)`],
-    transcript: session.transcript(),
-  };
+  const { verdict, ...rest } = facts;
+  const base: Observed = { ...rest, notes: [...facts.notes, `reused connection (message ${messageNumber} on it, after RSET)`], transcript: session.transcript() };
   if (!sent.ok) {
     await session.quit();
-    return { kind: 'done', result: { ...base, failure: classify({ kind: 'smtp', failure: sent.failure }) } };
+    return { kind: 'done', result: { ...base, kind: 'failed', failure: classify(smtpCause(sent.failure)) } };
   }
-  if (keep && endedCleanly(sent.outcome)) return { kind: 'done', result: { ...base, outcome: sent.outcome, kept: session } };
+  if (keep && endedCleanly(sent.outcome)) return { kind: 'done', result: { ...base, kind: 'transaction', verdict, outcome: sent.outcome, kept: session } };
   await session.quit();
-  return { kind: 'done', result: { ...base, outcome: sent.outcome } };
+  return { kind: 'done', result: { ...base, kind: 'transaction', verdict, outcome: sent.outcome } };
 }

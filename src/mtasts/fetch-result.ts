@@ -1,10 +1,9 @@
 /**
  * The outcome of fetching an MTA-STS policy over HTTPS (RFC 8461 section 3.3), shared by the fetcher
  * (`fetch.ts`, the only module here that does I/O) and the pure code that consumes it (`resolve.ts`,
- * `requirement.ts`). Every way a fetch can fail is a `PolicyFetchError` kind; `fetchErrorResultType`
- * maps each kind onto the TLS-RPT result types of RFC 8460 section 4.3 in one exhaustive switch.
+ * `requirement.ts`). Every way a fetch can fail is a `PolicyFetchError` kind; the failure table in
+ * `policy/failure.ts` maps each kind onto the TLS-RPT result types of RFC 8460 section 4.3.
  */
-import type { TlsRptResult } from '../core/outcome.js';
 import type { DnsFailure } from '../dns/types.js';
 import type { PolicyParseError, StsPolicy } from './parse-policy.js';
 
@@ -38,25 +37,3 @@ export type PolicyFetchResult =
 
 /** Fetches the policy of `domain`; implemented by `createPolicyFetcher` and by test fixtures. */
 export type PolicyFetcher = (domain: string, options: { readonly timeoutMs: number }) => Promise<PolicyFetchResult>;
-
-/**
- * The TLS-RPT result type for a failed policy fetch (RFC 8460 section 4.3.2): a refused certificate is
- * `sts-webpki-invalid`, a body that is not a valid policy is `sts-policy-invalid`, everything that kept
- * us from getting a body is `sts-policy-fetch-error`.
- */
-export function fetchErrorResultType(error: PolicyFetchError): TlsRptResult {
-  switch (error.kind) {
-    case 'tls':
-      return 'sts-webpki-invalid';
-    case 'parse':
-    case 'media-type':
-      return 'sts-policy-invalid';
-    case 'dns':
-    case 'connect':
-    case 'status':
-    case 'redirect':
-    case 'too-large':
-    case 'timeout':
-      return 'sts-policy-fetch-error';
-  }
-}

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import type { Mode } from '../core/outcome.js';
 import { parsePolicy } from './parse-policy.js';
 import type { MtaStsLookup } from './resolve.js';
-import { authorizeMx, judgeMtaSts, mtaStsLookupWanted, planMtaSts, severityOf, type MtaStsPlan } from './requirement.js';
+import { classify, severityOf, tlsRptOf } from '../policy/failure.js';
+import { authorizeMx, judgeMtaSts, planMtaSts, type MtaStsPlan } from './requirement.js';
 
 function policyLookup(mode: 'enforce' | 'testing' | 'none'): MtaStsLookup {
   const text = mode === 'none' ? 'version: STSv1\nmode: none\nmax_age: 86400\n' : `version: STSv1\nmode: ${mode}\nmx: mail.example.com\nmx: *.example.net\nmax_age: 86400\n`;
@@ -62,7 +63,7 @@ const golden: readonly [Mode, string, string][] = [
 ];
 
 function summary(plan: MtaStsPlan): string {
-  return plan.kind === 'failed' ? `failed/${plan.failure.severity}/${plan.failure.reason}` : plan.kind;
+  return plan.kind === 'failed' ? `failed/${classify(plan.failure).severity}/${plan.failure.reason}` : plan.kind;
 }
 
 describe('RFC 8461 5.1: the mta-sts strategy setting (golden table)', () => {
@@ -70,14 +71,11 @@ describe('RFC 8461 5.1: the mta-sts strategy setting (golden table)', () => {
     test(`RFC 8461 5.1: mta-sts = ${mode} with ${lookup} gives ${expected}`, () => {
       const plan = planMtaSts(mode, lookups[lookup]);
       assert.equal(summary(plan), expected);
-      if (plan.kind === 'failed') assert.equal(plan.failure.lastError, 'mta-sts');
+      if (plan.kind === 'failed') assert.equal(classify(plan.failure).lastError, 'mta-sts');
     });
   }
 
   test('RFC 8461 5.1: disable means no lookup at all', () => {
-    assert.equal(mtaStsLookupWanted('disable'), false);
-    assert.equal(mtaStsLookupWanted('optional'), true);
-    assert.equal(mtaStsLookupWanted('require'), true);
     assert.deepEqual(planMtaSts('disable', undefined), { kind: 'disabled' });
   });
 
@@ -97,9 +95,9 @@ describe('RFC 8461 5.1: the mta-sts strategy setting (golden table)', () => {
   test('RFC 8460 4.3.2: a failed policy fetch is reported with its result type even when optional', () => {
     const plan = planMtaSts('optional', lookups['bad certificate']);
     assert.ok(plan.kind === 'none');
-    assert.equal(plan.report.failure?.result, 'sts-webpki-invalid');
+    assert.equal(plan.report.failure === undefined ? undefined : tlsRptOf(plan.report.failure), 'sts-webpki-invalid');
     const required = planMtaSts('require', lookups['fetch 404']);
-    assert.equal(required.kind === 'failed' && required.failure.result, 'sts-policy-fetch-error');
+    assert.equal(required.kind === 'failed' && tlsRptOf(required.failure), 'sts-policy-fetch-error');
   });
 
   test('RFC 8461 5: every enforce-time failure is temporary', () => {
@@ -122,20 +120,19 @@ describe('RFC 8461 4.1 and 5: MX authorization and handshake judgement', () => {
   test('RFC 8461 5: under enforce, an MX matching no pattern is refused (validation-failure, temporary)', () => {
     const judgement = authorizeMx(enforce, 'evil.example.org');
     assert.ok(judgement.kind === 'failed');
-    assert.deepEqual([judgement.failure.result, judgement.failure.severity, judgement.failure.reason], ['validation-failure', 'temporary', 'mx-not-in-policy']);
+    assert.deepEqual([tlsRptOf(judgement.failure), classify(judgement.failure).severity, judgement.failure.reason], ['validation-failure', 'temporary', 'mx-not-in-policy']);
   });
 
   test('RFC 8461 5: under testing, an MX matching no pattern is only reported', () => {
     const judgement = authorizeMx(testing, 'evil.example.org');
     assert.equal(judgement.kind, 'report-only');
-    assert.equal(judgement.kind === 'report-only' && judgement.failure.result, 'validation-failure');
+    assert.equal(judgement.kind === 'report-only' && tlsRptOf(judgement.failure), 'validation-failure');
   });
 
   test('RFC 8461 5.1: without a policy any MX is allowed; a failed requirement allows none', () => {
     assert.equal(authorizeMx(none, 'anything.example').kind, 'ok');
     assert.equal(authorizeMx({ kind: 'disabled' }, 'anything.example').kind, 'ok');
     assert.equal(authorizeMx(failed, 'mail.example.com').kind, 'failed');
-    assert.equal(judgeMtaSts(failed, { pkix: { valid: true } }).kind, 'failed');
   });
 
   const handshakes = [
@@ -149,24 +146,20 @@ describe('RFC 8461 4.1 and 5: MX authorization and handshake judgement', () => {
   ] as const;
   for (const [what, handshake, result] of handshakes) {
     test(`RFC 8461 4.2: under enforce, ${what} fails with ${result}`, () => {
-      const judgement = judgeMtaSts(enforce, handshake);
+      const judgement = judgeMtaSts('enforce', handshake);
       assert.ok(judgement.kind === 'failed');
-      assert.equal(judgement.failure.result, result);
-      assert.equal(judgement.failure.severity, 'temporary');
+      assert.equal(tlsRptOf(judgement.failure), result);
+      assert.equal(classify(judgement.failure).severity, 'temporary');
     });
     test(`RFC 8461 5: under testing, ${what} is reported as ${result} but does not fail`, () => {
-      const judgement = judgeMtaSts(testing, handshake);
+      const judgement = judgeMtaSts('testing', handshake);
       assert.equal(judgement.kind, 'report-only');
-      assert.equal(judgement.kind === 'report-only' && judgement.failure.result, result);
+      assert.equal(judgement.kind === 'report-only' && tlsRptOf(judgement.failure), result);
     });
   }
 
   test('RFC 8461 4.2: a valid certificate passes under enforce and testing', () => {
-    assert.deepEqual(judgeMtaSts(enforce, { pkix: { valid: true } }), { kind: 'ok' });
-    assert.deepEqual(judgeMtaSts(testing, { pkix: { valid: true } }), { kind: 'ok' });
-  });
-
-  test('RFC 8461 5.1: without a policy even a plaintext session is acceptable to MTA-STS', () => {
-    assert.deepEqual(judgeMtaSts(none, 'no-starttls'), { kind: 'ok' });
+    assert.deepEqual(judgeMtaSts('enforce', { pkix: { valid: true } }), { kind: 'ok' });
+    assert.deepEqual(judgeMtaSts('testing', { pkix: { valid: true } }), { kind: 'ok' });
   });
 });

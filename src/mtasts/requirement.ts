@@ -11,23 +11,12 @@
  *   discovery mean delivery as without MTA-STS (RFC 8461 section 5.1).
  * - `require`: a valid `enforce` policy must be obtained (fresh or cached), then applied as above.
  *
- * Severity of every failure, one table (`severityOf`), and why:
- * - `txt-lookup-failed` (DNS timeout/SERVFAIL/bogus at `_mta-sts`), `fetch-failed` (any HTTPS, TLS or
- *   parse failure), `multiple-records`, `invalid-record`: temporary. The cause is transient or a
- *   publishing mistake the domain is likely to fix, or an attacker we should outwait, not obey.
- * - `no-record`, `mode-testing`, `mode-none`: permanent. The domain has authoritatively said it does not
- *   enforce MTA-STS; retrying will not change that before the queue lifetime runs out, and a bounce now
- *   tells the sender more than a bounce in five days.
- * - `mx-not-in-policy`, `starttls-not-supported`, `certificate`: temporary. RFC 8461 section 5 forbids
- *   failing a message permanently under `enforce` before checking for an updated policy, which only a
- *   later attempt does.
- * Every failure carries `lastError: 'mta-sts'` for the strategy expressions, and a TLS-RPT result type
- * (RFC 8460 section 4.3) when the failure is one the recipient domain's report should contain.
+ * Failures name their reason only (`MtaStsFailureReason`); what each means (temporary or permanent,
+ * `last_error`, status, TLS-RPT type) is decided in `policy/failure.ts`, with the reasons why.
  */
-import type { Mode, Severity, TlsRptResult } from '../core/outcome.js';
-import type { PkixVerdict } from '../tls/types.js';
-import { pkixResultType } from '../tlsrpt/results.js';
-import { fetchErrorResultType } from './fetch-result.js';
+import type { Mode } from '../core/outcome.js';
+import type { PkixFailureReason, PkixVerdict } from '../tls/types.js';
+import type { PolicyFetchErrorKind } from './fetch-result.js';
 import { findMatchingPattern } from './match.js';
 import type { MtaStsLookup, MtaStsProblem } from './resolve.js';
 
@@ -43,14 +32,11 @@ export type MtaStsFailureReason =
   | 'starttls-not-supported'
   | 'certificate';
 
-export interface MtaStsFailure {
-  readonly reason: MtaStsFailureReason;
-  readonly severity: Severity;
-  readonly lastError: 'mta-sts';
-  /** For TLS-RPT; absent when the failure is our own requirement, not the domain's policy. */
-  readonly result?: TlsRptResult;
-  readonly message: string;
-}
+/** A failure with the facts its TLS-RPT result type depends on (the certificate's, the fetch's). */
+export type MtaStsFailure =
+  | { readonly reason: Exclude<MtaStsFailureReason, 'certificate' | 'fetch-failed'>; readonly message: string }
+  | { readonly reason: 'certificate'; readonly message: string; readonly certificate: PkixFailureReason }
+  | { readonly reason: 'fetch-failed'; readonly message: string; readonly policyFetch: PolicyFetchErrorKind };
 
 /** RFC 8460 section 4.4 facts for a session under an STS policy. */
 export interface StsReportFacts {
@@ -60,11 +46,11 @@ export interface StsReportFacts {
   readonly mxPatterns: readonly string[];
 }
 
-/** RFC 8460 facts when no policy was applied; `failure` when discovery failed in a reportable way. */
+/** RFC 8460 facts when no policy was applied; `failure` when the policy fetch failed (reportable). */
 export interface NoPolicyReportFacts {
   readonly policyType: 'no-policy-found';
   readonly policyDomain: string;
-  readonly failure?: { readonly result: TlsRptResult; readonly message: string };
+  readonly failure?: Extract<MtaStsFailure, { reason: 'fetch-failed' }>;
 }
 
 export type MtaStsPlan =
@@ -81,29 +67,6 @@ export type MtaStsJudgement =
 
 /** What the TLS layer observed at one MX host. */
 export type MtaStsHandshake = 'no-starttls' | { readonly pkix: PkixVerdict };
-
-/** The single classification table; adding a reason without a row fails to compile. */
-export function severityOf(reason: MtaStsFailureReason): Severity {
-  switch (reason) {
-    case 'no-record':
-    case 'mode-testing':
-    case 'mode-none':
-      return 'permanent';
-    case 'txt-lookup-failed':
-    case 'multiple-records':
-    case 'invalid-record':
-    case 'fetch-failed':
-    case 'mx-not-in-policy':
-    case 'starttls-not-supported':
-    case 'certificate':
-      return 'temporary';
-  }
-}
-
-/** False for `disable`: the caller must then skip discovery entirely. */
-export function mtaStsLookupWanted(mode: Mode): boolean {
-  return mode !== 'disable';
-}
 
 /** Turns the strategy's `mta-sts` mode and the discovery result into a plan (RFC 8461 section 5.1). */
 export function planMtaSts(mode: Mode, lookup: MtaStsLookup | undefined): MtaStsPlan {
@@ -132,14 +95,11 @@ export function planMtaSts(mode: Mode, lookup: MtaStsLookup | undefined): MtaSts
     return { kind: 'none', reason: 'no-policy', message: lookup.message, report: noPolicy(lookup.domain) };
   }
 
-  const reportable = problemResult(lookup.problem);
-  if (required) return failed(problemReason(lookup.problem), `MTA-STS required: ${lookup.problem.message}`, reportable);
-  return {
-    kind: 'none',
-    reason: 'lookup-failed',
-    message: lookup.problem.message,
-    report: noPolicy(lookup.domain, reportable === undefined ? undefined : { result: reportable, message: lookup.problem.message }),
-  };
+  const { problem } = lookup;
+  if (required) return { kind: 'failed', failure: problemFailure(problem, `MTA-STS required: ${problem.message}`) };
+  // Only a failed fetch is a fact about the domain's policy that TLS-RPT has a result type for.
+  const reportable = problem.stage === 'fetch' ? { reason: 'fetch-failed' as const, message: problem.message, policyFetch: problem.error.kind } : undefined;
+  return { kind: 'none', reason: 'lookup-failed', message: problem.message, report: noPolicy(lookup.domain, reportable) };
 }
 
 /** RFC 8461 section 4.1: may this MX host be used under the plan? */
@@ -154,64 +114,45 @@ export function authorizeMx(plan: MtaStsPlan, mxHost: string): MtaStsJudgement {
     case 'testing': {
       const pattern = findMatchingPattern(mxHost, plan.patterns);
       if (pattern !== undefined) return { kind: 'ok', pattern };
-      const failure = makeFailure('mx-not-in-policy', `MX ${mxHost} matches no mx pattern of the MTA-STS policy (${plan.patterns.join(', ')})`, 'validation-failure');
+      const failure: MtaStsFailure = { reason: 'mx-not-in-policy', message: `MX ${mxHost} matches no mx pattern of the MTA-STS policy (${plan.patterns.join(', ')})` };
       return plan.kind === 'enforce' ? { kind: 'failed', failure } : { kind: 'report-only', failure };
     }
   }
 }
 
-/** RFC 8461 sections 4.2 and 5: judges the TLS outcome at an MX host under the plan. */
-export function judgeMtaSts(plan: MtaStsPlan, handshake: MtaStsHandshake): MtaStsJudgement {
-  switch (plan.kind) {
-    case 'disabled':
-    case 'none':
-      return { kind: 'ok' };
-    case 'failed':
-      return { kind: 'failed', failure: plan.failure };
-    case 'enforce':
-    case 'testing': {
-      const failure = stsHandshakeFailure(handshake);
-      if (failure === undefined) return { kind: 'ok' };
-      return plan.kind === 'enforce' ? { kind: 'failed', failure } : { kind: 'report-only', failure };
-    }
-  }
+/**
+ * RFC 8461 sections 4.2 and 5: judges the TLS outcome at an MX host under an `enforce` or `testing`
+ * policy: STARTTLS offered and a certificate valid for the MX host, or a failure that `enforce` fails
+ * the host for and `testing` only reports.
+ */
+export function judgeMtaSts(mode: 'enforce' | 'testing', handshake: MtaStsHandshake): MtaStsJudgement {
+  const failure = handshakeFailure(handshake);
+  if (failure === undefined) return { kind: 'ok' };
+  return mode === 'enforce' ? { kind: 'failed', failure } : { kind: 'report-only', failure };
 }
 
-/** The failure an MTA-STS policy sees in a handshake (RFC 8461 section 4.2), or undefined when it passes. */
-export function stsHandshakeFailure(handshake: MtaStsHandshake): MtaStsFailure | undefined {
-  if (handshake === 'no-starttls') {
-    return makeFailure('starttls-not-supported', 'MX does not offer STARTTLS, required by the MTA-STS policy', 'starttls-not-supported');
-  }
+function handshakeFailure(handshake: MtaStsHandshake): MtaStsFailure | undefined {
+  if (handshake === 'no-starttls') return { reason: 'starttls-not-supported', message: 'MX does not offer STARTTLS, required by the MTA-STS policy' };
   const { pkix } = handshake;
   if (pkix.valid) return undefined;
-  return makeFailure('certificate', `MX certificate invalid under the MTA-STS policy: ${pkix.message}`, pkixResultType(pkix.reason));
+  return { reason: 'certificate', message: `MX certificate invalid under the MTA-STS policy: ${pkix.message}`, certificate: pkix.reason };
 }
 
-function problemReason(problem: MtaStsProblem): MtaStsFailureReason {
+function problemFailure(problem: MtaStsProblem, message: string): MtaStsFailure {
   switch (problem.stage) {
     case 'dns':
-      return 'txt-lookup-failed';
+      return { reason: 'txt-lookup-failed', message };
     case 'txt':
-      return problem.reason;
+      return { reason: problem.reason, message };
     case 'fetch':
-      return 'fetch-failed';
+      return { reason: 'fetch-failed', message, policyFetch: problem.error.kind };
   }
 }
 
-/** Only a failed fetch is a fact about the domain's policy that TLS-RPT has a result type for. */
-function problemResult(problem: MtaStsProblem): TlsRptResult | undefined {
-  return problem.stage === 'fetch' ? fetchErrorResultType(problem.error) : undefined;
-}
-
-function noPolicy(domain: string, failure?: { result: TlsRptResult; message: string }): NoPolicyReportFacts {
+function noPolicy(domain: string, failure?: NoPolicyReportFacts['failure']): NoPolicyReportFacts {
   return failure === undefined ? { policyType: 'no-policy-found', policyDomain: domain } : { policyType: 'no-policy-found', policyDomain: domain, failure };
 }
 
-function failed(reason: MtaStsFailureReason, message: string, result?: TlsRptResult): MtaStsPlan {
-  return { kind: 'failed', failure: makeFailure(reason, message, result) };
-}
-
-function makeFailure(reason: MtaStsFailureReason, message: string, result?: TlsRptResult): MtaStsFailure {
-  const base = { reason, severity: severityOf(reason), lastError: 'mta-sts' as const, message };
-  return result === undefined ? base : { ...base, result };
+function failed(reason: Exclude<MtaStsFailureReason, 'certificate' | 'fetch-failed'>, message: string): MtaStsPlan {
+  return { kind: 'failed', failure: { reason, message } };
 }

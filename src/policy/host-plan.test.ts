@@ -52,9 +52,9 @@ function danePlan(kind: DaneKind): DanePlan {
     case 'none':
       return { kind, reason: 'no TLSA records (validated denial)' };
     case 'fail-temporary':
-      return { kind: 'fail', severity: 'temporary', lastError: 'dane', tlsRpt: 'dnssec-invalid', message: 'DNSSEC validation failed', policyStrings: [] };
+      return { kind: 'fail', failure: { reason: 'tlsa-bogus', message: 'DNSSEC validation failed' }, policyStrings: [] };
     case 'fail-permanent':
-      return { kind: 'fail', severity: 'permanent', lastError: 'dane', tlsRpt: 'dane-required', message: 'DANE required but the TLSA answer is not signed', policyStrings: [] };
+      return { kind: 'fail', failure: { reason: 'dane-required', message: 'DANE required but the TLSA answer is not signed' }, policyStrings: [] };
   }
 }
 
@@ -70,9 +70,9 @@ function stsPlan(kind: StsKind): MtaStsPlan {
     case 'testing-match': return { kind: 'testing', patterns: matching, report: report(matching) };
     case 'testing-nomatch': return { kind: 'testing', patterns: other, report: report(other) };
     case 'failed-temporary':
-      return { kind: 'failed', failure: { reason: 'fetch-failed', severity: 'temporary', lastError: 'mta-sts', result: 'sts-policy-fetch-error', message: 'policy fetch failed' } };
+      return { kind: 'failed', failure: { reason: 'fetch-failed', message: 'policy fetch failed', policyFetch: 'status' } };
     case 'failed-permanent':
-      return { kind: 'failed', failure: { reason: 'no-record', severity: 'permanent', lastError: 'mta-sts', message: 'MTA-STS required: no _mta-sts record' } };
+      return { kind: 'failed', failure: { reason: 'no-record', message: 'MTA-STS required: no _mta-sts record' } };
   }
 }
 
@@ -92,7 +92,7 @@ function render(s: TlsStrategy, daneKind: DaneKind, stsKind: StsKind, plan: Host
   const inputs = `starttls=${s.starttls} allow-invalid-certs=${String(s.allowInvalidCerts)} dane=${s.dane} mta-sts=${s.mtaSts} | dane-plan=${daneKind} mta-sts-plan=${stsKind}`;
   const outcome = plan.kind === 'skip'
     ? `skip ${plan.failure.lastError} ${plan.failure.severity} ${plan.failure.status}`
-    : `connect tls=${plan.tls} auth=${plan.authentication} sts-testing=${String(plan.stsTesting)}`;
+    : `connect tls=${plan.tls} auth=${plan.authentication.kind} sts-testing=${String(plan.sts !== 'off')}`;
   return `${inputs} -> ${outcome}`;
 }
 
@@ -146,15 +146,15 @@ describe('planHost precedence properties over every row', () => {
   test('RFC 7672 2.2: DANE authenticate => TLS required, authenticated by DANE (whatever starttls, allow-invalid-certs, MTA-STS say)', () => {
     for (const row of ROWS.filter((r) => r.daneKind === 'authenticate')) {
       const plan = connectPlan(row);
-      assert.deepEqual([plan.tls, plan.authentication, plan.stsTesting], ['required', 'dane', false], row.line);
-      assert.deepEqual(plan.dane?.usable, [EE_RECORD], row.line);
+      assert.deepEqual([plan.tls, plan.authentication.kind, plan.sts !== 'off'], ['required', 'dane', false], row.line);
+      assert.deepEqual(plan.authentication.kind === 'dane' ? plan.authentication.plan.usable : undefined, [EE_RECORD], row.line);
     }
   });
 
   test('RFC 8461 5: MTA-STS enforce with the MX matching and no DANE authentication => TLS required, auth mta-sts', () => {
     for (const row of ROWS.filter((r) => r.stsKind === 'enforce-match' && (r.daneKind === 'none' || r.daneKind === 'tls-unauthenticated'))) {
       const plan = connectPlan(row);
-      assert.deepEqual([plan.tls, plan.authentication], ['required', 'mta-sts'], row.line);
+      assert.deepEqual([plan.tls, plan.authentication.kind], ['required', 'mta-sts'], row.line);
     }
   });
 
@@ -170,7 +170,7 @@ describe('planHost precedence properties over every row', () => {
     const protectedRows = ROWS.filter((r) => r.strategy.allowInvalidCerts && (r.daneKind === 'authenticate' || r.stsKind === 'enforce-match' || r.stsKind === 'enforce-nomatch'));
     assert.ok(protectedRows.length > 0);
     for (const row of protectedRows) {
-      assert.ok(row.plan.kind === 'skip' || row.plan.authentication !== 'none', row.line);
+      assert.ok(row.plan.kind === 'skip' || row.plan.authentication.kind !== 'none', row.line);
     }
   });
 
@@ -221,16 +221,16 @@ describe('planHost precedence properties over every row', () => {
     for (const row of ROWS.filter((r) => r.daneKind === 'none' && ['disabled', 'none', 'testing-match', 'testing-nomatch'].includes(r.stsKind))) {
       const plan = connectPlan(row);
       const tls = { optional: 'opportunistic', require: 'required', disable: 'disabled' }[row.strategy.starttls];
-      assert.deepEqual([plan.tls, plan.authentication], [tls, row.strategy.allowInvalidCerts ? 'none' : 'pkix'], row.line);
+      assert.deepEqual([plan.tls, plan.authentication.kind], [tls, row.strategy.allowInvalidCerts ? 'none' : 'pkix'], row.line);
     }
   });
 
   test('RFC 8461 5: a testing policy is never enforced; a non-matching MX is kept as a report-only failure', () => {
     for (const row of ROWS.filter((r) => r.stsKind.startsWith('testing-') && !r.daneKind.startsWith('fail-'))) {
       const plan = connectPlan(row);
-      assert.equal(plan.stsTesting, row.daneKind !== 'authenticate', row.line);
+      assert.equal(plan.sts !== 'off', row.daneKind !== 'authenticate', row.line);
       const expectReport = row.stsKind === 'testing-nomatch' && row.daneKind !== 'authenticate';
-      assert.equal(plan.stsReportOnly?.reason, expectReport ? 'mx-not-in-policy' : undefined, row.line);
+      assert.equal((plan.sts === 'off' ? undefined : plan.sts.reportOnly?.reason), expectReport ? 'mx-not-in-policy' : undefined, row.line);
     }
   });
 

@@ -11,39 +11,42 @@
  */
 import type { TlsStrategy } from '../config/types.js';
 import type { DanePlan } from '../dane/requirement.js';
-import type { TlsaRecord } from '../dns/types.js';
 import { authorizeMx } from '../mtasts/requirement.js';
 import type { MtaStsFailure, MtaStsPlan } from '../mtasts/requirement.js';
 import { classify } from './failure.js';
 import type { DeliveryFailure } from './failure.js';
 
+/** The DANE plan of a host its TLSA records authenticate. */
+export type DaneAuthentication = Extract<DanePlan, { kind: 'authenticate' }>;
+
 /** What must authenticate the server once TLS is up. */
 export type Authentication =
   /** TLSA records (RFC 7672); PKIX is not consulted. */
-  | 'dane'
-  /** WebPKI validation for the MX host name, required by an MTA-STS enforce policy. */
-  | 'mta-sts'
+  | { readonly kind: 'dane'; readonly plan: DaneAuthentication }
+  /** WebPKI validation for the MX host name, required by an MTA-STS enforce policy with these patterns. */
+  | { readonly kind: 'mta-sts'; readonly patterns: readonly string[] }
   /** WebPKI validation required by the strategy (`allow-invalid-certs = false`). */
-  | 'pkix'
+  | { readonly kind: 'pkix' }
   /** Any certificate is accepted (`allow-invalid-certs = true`); the result is recorded. */
-  | 'none';
+  | { readonly kind: 'none' };
+
+/**
+ * An MTA-STS `testing` policy (RFC 8461 5): its failures are recorded for reports and never enforced;
+ * `reportOnly` when it would already have refused this MX host by name.
+ */
+export type StsTesting = 'off' | { readonly mode: 'testing'; readonly reportOnly?: MtaStsFailure };
 
 export type TlsRequirement = 'required' | 'opportunistic' | 'disabled';
 
-export type HostPlan =
-  | { readonly kind: 'skip'; readonly failure: DeliveryFailure; readonly reasons: readonly string[] }
-  | {
-    readonly kind: 'connect';
-    readonly tls: TlsRequirement;
-    readonly authentication: Authentication;
-    /** Present when `authentication` is `dane`. */
-    readonly dane?: { readonly usable: readonly TlsaRecord[]; readonly referenceNames: readonly string[] };
-    /** An MTA-STS `testing` policy: failures are recorded for reports and never enforced. */
-    readonly stsTesting: boolean;
-    /** A testing policy that would have refused this MX host. */
-    readonly stsReportOnly?: MtaStsFailure;
-    readonly reasons: readonly string[];
-  };
+export type ConnectPlan = {
+  readonly kind: 'connect';
+  readonly tls: TlsRequirement;
+  readonly authentication: Authentication;
+  readonly sts: StsTesting;
+  readonly reasons: readonly string[];
+};
+
+export type HostPlan = { readonly kind: 'skip'; readonly failure: DeliveryFailure; readonly reasons: readonly string[] } | ConnectPlan;
 
 export interface HostPlanInput {
   readonly strategyName: string;
@@ -55,7 +58,7 @@ export interface HostPlanInput {
 
 function baseline(strategy: TlsStrategy): { tls: TlsRequirement; authentication: Authentication } {
   const tls: TlsRequirement = strategy.starttls === 'require' ? 'required' : strategy.starttls === 'optional' ? 'opportunistic' : 'disabled';
-  return { tls, authentication: strategy.allowInvalidCerts ? 'none' : 'pkix' };
+  return { tls, authentication: { kind: strategy.allowInvalidCerts ? 'none' : 'pkix' } };
 }
 
 /** Decides how to secure the connection to one MX host. */
@@ -65,8 +68,8 @@ export function planHost(input: HostPlanInput): HostPlan {
 
   // DANE failures (bogus DNSSEC, lookup errors, `require` without DANE) never downgrade: skip the host.
   if (dane.kind === 'fail') {
-    reasons.push(`DANE: ${dane.message}`);
-    return { kind: 'skip', failure: classify({ kind: 'dane', severity: dane.severity, lastError: dane.lastError, tlsRpt: dane.tlsRpt, message: dane.message }), reasons };
+    reasons.push(`DANE: ${dane.failure.message}`);
+    return { kind: 'skip', failure: classify(dane.failure), reasons };
   }
 
   // DANE authenticates: TLS is mandatory, PKIX and MTA-STS do not apply (RFC 7672 2.2, RFC 8461 2).
@@ -74,13 +77,13 @@ export function planHost(input: HostPlanInput): HostPlan {
     reasons.push(`DANE: ${dane.usable.length} usable TLSA record(s); TLS mandatory, authenticated by DANE; MTA-STS does not apply to this host`);
     if (strategy.starttls === 'disable') reasons.push('starttls = "disable" overridden: the host publishes usable TLSA records and this strategy does not disable DANE');
     if (strategy.allowInvalidCerts) reasons.push('allow-invalid-certs does not weaken DANE');
-    return { kind: 'connect', tls: 'required', authentication: 'dane', dane: { usable: dane.usable, referenceNames: dane.referenceNames }, stsTesting: false, reasons };
+    return { kind: 'connect', tls: 'required', authentication: { kind: 'dane', plan: dane }, sts: 'off', reasons };
   }
 
   // MTA-STS required but not obtainable, or discovery failed under `require`.
   if (mtaSts.kind === 'failed') {
     reasons.push(`MTA-STS: ${mtaSts.failure.message}`);
-    return { kind: 'skip', failure: classify({ kind: 'mta-sts', failure: mtaSts.failure }), reasons };
+    return { kind: 'skip', failure: classify(mtaSts.failure), reasons };
   }
 
   const base = baseline(strategy);
@@ -93,7 +96,7 @@ export function planHost(input: HostPlanInput): HostPlan {
     reasons.push(`DANE: ${dane.reason}; TLS mandatory, unauthenticated (RFC 7672 2.2)`);
     if (tls !== 'required') reasons.push(`starttls = "${strategy.starttls}" raised to required by the published TLSA records`);
     tls = 'required';
-    authentication = 'none';
+    authentication = { kind: 'none' };
   } else {
     reasons.push(`DANE: ${dane.reason}`);
   }
@@ -102,19 +105,19 @@ export function planHost(input: HostPlanInput): HostPlan {
     const authorized = authorizeMx(mtaSts, mxHost);
     if (authorized.kind === 'failed') {
       reasons.push(`MTA-STS enforce: ${authorized.failure.message}`);
-      return { kind: 'skip', failure: classify({ kind: 'mta-sts', failure: authorized.failure }), reasons };
+      return { kind: 'skip', failure: classify(authorized.failure), reasons };
     }
     reasons.push(`MTA-STS enforce: ${mxHost} matches '${authorized.kind === 'ok' ? authorized.pattern ?? '' : ''}'; TLS with a valid certificate required`);
     if (strategy.starttls === 'disable') reasons.push('starttls = "disable" overridden: the domain enforces MTA-STS and this strategy does not disable it');
     if (strategy.allowInvalidCerts) reasons.push('allow-invalid-certs does not weaken an MTA-STS enforce policy');
-    return { kind: 'connect', tls: 'required', authentication: 'mta-sts', stsTesting: false, reasons };
+    return { kind: 'connect', tls: 'required', authentication: { kind: 'mta-sts', patterns: mtaSts.patterns }, sts: 'off', reasons };
   }
 
   if (mtaSts.kind === 'testing') {
     const authorized = authorizeMx(mtaSts, mxHost);
     reasons.push(`MTA-STS testing: failures are reported, not enforced${authorized.kind === 'report-only' ? `; would refuse: ${authorized.failure.message}` : ''}`);
-    return { kind: 'connect', tls, authentication, stsTesting: true, ...(authorized.kind === 'report-only' ? { stsReportOnly: authorized.failure } : {}), reasons };
+    return { kind: 'connect', tls, authentication, sts: { mode: 'testing', ...(authorized.kind === 'report-only' ? { reportOnly: authorized.failure } : {}) }, reasons };
   }
   if (mtaSts.kind === 'none') reasons.push(`MTA-STS: ${mtaSts.message}`);
-  return { kind: 'connect', tls, authentication, stsTesting: false, reasons };
+  return { kind: 'connect', tls, authentication, sts: 'off', reasons };
 }

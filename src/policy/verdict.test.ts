@@ -18,7 +18,8 @@ import { certificateFacts } from '../tls/certificate.js';
 import type { PkixVerdict, TlsFacts } from '../tls/types.js';
 import { planHost } from './host-plan.js';
 import { decideStarttls, judgeTls } from './verdict.js';
-import type { ConnectPlan } from './verdict.js';
+import type { ConnectPlan } from './host-plan.js';
+import { tlsRptOf } from './failure.js';
 
 const MX = 'mx.example.test';
 const NOW = new Date();
@@ -114,31 +115,32 @@ describe('decideStarttls (RFC 3207, RFC 7672 2.2, RFC 8461 5)', () => {
   test('opportunistic TLS without STARTTLS offered: plaintext, nothing to report without a testing policy', () => {
     const d = decideStarttls(plan(strategy()), false, MX);
     assert.equal(d.kind, 'plaintext');
-    assert.equal(d.kind === 'plaintext' ? d.stsReportOnly : 'x', undefined);
+    assert.equal(d.kind === 'plaintext' ? d.verdict.reportOnly : 'x', undefined);
   });
 
   test('RFC 8461 5: under a testing policy a missing STARTTLS is delivered and reported (report-only)', () => {
     const d = decideStarttls(plan(strategy(), NO_DANE, stsPlan('testing')), false, MX);
     assert.equal(d.kind, 'plaintext');
     if (d.kind !== 'plaintext') return;
-    assert.deepEqual([d.stsReportOnly?.reason, d.stsReportOnly?.result], ['starttls-not-supported', 'starttls-not-supported']);
+    const reportOnly = d.verdict.reportOnly;
+    assert.deepEqual([reportOnly?.reason, reportOnly === undefined ? undefined : tlsRptOf(reportOnly)], ['starttls-not-supported', 'starttls-not-supported']);
   });
 });
 
 describe('judgeTls with DANE (RFC 7672 3.1, RFC 7671 5)', () => {
   test('RFC 7671 5.1: DANE-EE 3 1 1 authenticates a self-signed certificate PKIX rejects', () => {
     const v = judgeTls(plan(strategy(), daneAuth([eeRecord(self)])), facts([self.der], SELF_SIGNED), NOW);
-    assert.deepEqual([v.kind, v.kind === 'secure' ? v.level : ''], ['secure', 'dane']);
+    assert.deepEqual([v.kind, v.kind === 'secure' ? v.verdict.level : ''], ['secure', 'dane']);
   });
 
   test('RFC 7671 5.1: DANE-EE ignores names and dates (expired leaf, pinned key)', () => {
     const v = judgeTls(plan(strategy(), daneAuth([eeRecord(expiredLeaf)])), facts([expiredLeaf.der, ca.der], { valid: false, reason: 'expired', message: 'expired' }), NOW);
-    assert.equal(v.kind === 'secure' ? v.level : v.kind, 'dane');
+    assert.equal(v.kind === 'secure' ? v.verdict.level : v.kind, 'dane');
   });
 
   test('RFC 7671 5.2: DANE-TA 2 0 1 of the issuing CA authenticates a leaf named for the MX', () => {
     const v = judgeTls(plan(strategy(), daneAuth([taRecord(ca)])), facts([leaf.der, ca.der], VALID), NOW);
-    assert.deepEqual([v.kind, v.kind === 'secure' ? v.note : ''], ['secure', 'DANE DANE-TA matched']);
+    assert.deepEqual([v.kind, v.kind === 'secure' ? v.verdict.note : ''], ['secure', 'DANE DANE-TA matched']);
   });
 
   test('RFC 7672 3.2.3: DANE-TA rejects a leaf that does not carry a reference name', () => {
@@ -166,14 +168,14 @@ describe('judgeTls with DANE (RFC 7672 3.1, RFC 7671 5)', () => {
 
   test('RFC 7672 2.2: DANE wins over a testing MTA-STS policy; no report-only entry is made', () => {
     const v = judgeTls(plan(strategy(), daneAuth([eeRecord(self)]), stsPlan('testing', ['elsewhere.test'])), facts([self.der], SELF_SIGNED), NOW);
-    assert.equal(v.kind === 'secure' ? v.stsReportOnly : 'fail', undefined);
+    assert.equal(v.kind === 'secure' ? v.verdict.reportOnly : 'fail', undefined);
   });
 });
 
 describe('judgeTls with MTA-STS, PKIX and unverified TLS', () => {
   test('RFC 8461 4.2: enforce with a valid certificate reaches security mta-sts', () => {
     const v = judgeTls(plan(strategy(), NO_DANE, stsPlan('enforce')), facts([leaf.der, ca.der], VALID), NOW);
-    assert.equal(v.kind === 'secure' ? v.level : v.kind, 'mta-sts');
+    assert.equal(v.kind === 'secure' ? v.verdict.level : v.kind, 'mta-sts');
   });
 
   test('RFC 8461 4.2: enforce refuses a self-signed certificate even with allow-invalid-certs', () => {
@@ -192,31 +194,32 @@ describe('judgeTls with MTA-STS, PKIX and unverified TLS', () => {
 
   test('PKIX-valid certificate: security pkix', () => {
     const v = judgeTls(plan(strategy()), facts([leaf.der, ca.der], VALID), NOW);
-    assert.equal(v.kind === 'secure' ? v.level : v.kind, 'pkix');
+    assert.equal(v.kind === 'secure' ? v.verdict.level : v.kind, 'pkix');
   });
 
   test('allow-invalid-certs = true: an invalid certificate is accepted and recorded as unverified, a valid one as pkix', () => {
     const p = plan(strategy({ allowInvalidCerts: true }));
     const invalid = judgeTls(p, facts([self.der], SELF_SIGNED), NOW);
-    assert.deepEqual([invalid.kind, invalid.kind === 'secure' ? invalid.level : ''], ['secure', 'unverified']);
+    assert.deepEqual([invalid.kind, invalid.kind === 'secure' ? invalid.verdict.level : ''], ['secure', 'unverified']);
     const valid = judgeTls(p, facts([leaf.der, ca.der], VALID), NOW);
-    assert.equal(valid.kind === 'secure' ? valid.level : valid.kind, 'pkix');
+    assert.equal(valid.kind === 'secure' ? valid.verdict.level : valid.kind, 'pkix');
   });
 
   test('RFC 8461 5: under a testing policy an invalid certificate is delivered and reported (report-only)', () => {
     const v = judgeTls(plan(strategy({ allowInvalidCerts: true }), NO_DANE, stsPlan('testing')), facts([self.der], SELF_SIGNED), NOW);
     assert.equal(v.kind, 'secure');
     if (v.kind !== 'secure') return;
-    assert.deepEqual([v.level, v.stsReportOnly?.reason, v.stsReportOnly?.result], ['unverified', 'certificate', 'certificate-not-trusted']);
+    const reportOnly = v.verdict.reportOnly;
+    assert.deepEqual([v.verdict.level, reportOnly?.reason, reportOnly === undefined ? undefined : tlsRptOf(reportOnly)], ['unverified', 'certificate', 'certificate-not-trusted']);
   });
 
   test('RFC 8461 5: under a testing policy a valid certificate has nothing to report', () => {
     const v = judgeTls(plan(strategy(), NO_DANE, stsPlan('testing')), facts([leaf.der, ca.der], VALID), NOW);
-    assert.equal(v.kind === 'secure' ? v.stsReportOnly : 'fail', undefined);
+    assert.equal(v.kind === 'secure' ? v.verdict.reportOnly : 'fail', undefined);
   });
 
   test('RFC 8461 4.1: a testing policy that does not list the MX is reported with the session', () => {
     const v = judgeTls(plan(strategy(), NO_DANE, stsPlan('testing', ['elsewhere.test'])), facts([leaf.der, ca.der], VALID), NOW);
-    assert.equal(v.kind === 'secure' ? v.stsReportOnly?.reason : v.kind, 'mx-not-in-policy');
+    assert.equal(v.kind === 'secure' ? v.verdict.reportOnly?.reason : v.kind, 'mx-not-in-policy');
   });
 });

@@ -8,7 +8,7 @@
  * share a connection (see `delivery/pool.ts` for when a session may be reused).
  */
 import type { MxsecConfig } from '../config/types.js';
-import type { DeliveryDeps, SessionPool } from '../delivery/domain.js';
+import type { DeliveryDeps, SessionPool } from '../delivery/deps.js';
 import { deliverToDomain } from '../delivery/domain.js';
 import type { DomainDelivery } from '../delivery/types.js';
 import type { EvalContext } from '../expr/index.js';

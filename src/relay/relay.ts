@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { MxsecConfig } from '../config/types.js';
-import type { DeliveryDeps, SessionPool } from '../delivery/domain.js';
+import type { DeliveryDeps, SessionPool } from '../delivery/deps.js';
 import { ConnectionPool } from '../delivery/pool.js';
 import type { PoolTimer } from '../delivery/pool.js';
 import type { EvalContext } from '../expr/index.js';

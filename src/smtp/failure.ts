@@ -1,9 +1,8 @@
 /**
- * The failure value of the SMTP driver, and its one classification table. Every way a session can fail
- * is one `kind`; adding a kind without classifying it below fails to compile (exhaustive switches).
+ * The failure value of the SMTP driver. Every way a session can fail is one `kind`, so the failure
+ * table in `policy/failure.ts` (which gives each kind its severity, `last_error` class and RFC 3463
+ * status) can name it; adding a kind without a row there fails to compile.
  */
-import type { LastError, Severity } from '../core/outcome.js';
-import { replySeverity, effectiveEnhancedCode } from './protocol/enhanced.js';
 import type { SmtpReply } from './protocol/reply.js';
 
 export type SmtpFailureKind =
@@ -23,8 +22,10 @@ export type SmtpFailureKind =
   | 'too-large'
   /** The TLS upgrade function reported failure; the connection was destroyed. */
   | 'tls'
-  /** The message needs SMTPUTF8 or 8BITMIME and the server lacks it; nothing was sent. */
-  | 'unsupported'
+  /** The envelope needs SMTPUTF8 (RFC 6531) and the server lacks it; nothing was sent. */
+  | 'smtputf8-unsupported'
+  /** The body has 8-bit octets and the server lacks 8BITMIME (RFC 6152); nothing was sent. */
+  | '8bitmime-unsupported'
   /** An envelope address was unusable (control characters, brackets); nothing was sent. */
   | 'invalid-address';
 
@@ -37,70 +38,15 @@ export interface SmtpFailure {
   readonly reply?: SmtpReply;
   /** Node's error code (`ECONNREFUSED`, `ECONNRESET`, ...) when the system reported one. */
   readonly errno?: string;
-  /** RFC 3463 code of a failure mxsec generated itself (e.g. 5.3.4 for SIZE), not the server. */
-  readonly enhanced?: string;
 }
 
 /** Builds a failure; `reply` and `errno` are omitted when undefined (exactOptionalPropertyTypes). */
-export function smtpFailure(kind: SmtpFailureKind, phase: SmtpPhase, message: string, extra: { reply?: SmtpReply | undefined; errno?: string | undefined; enhanced?: string } = {}): SmtpFailure {
+export function smtpFailure(kind: SmtpFailureKind, phase: SmtpPhase, message: string, extra: { reply?: SmtpReply | undefined; errno?: string | undefined } = {}): SmtpFailure {
   return {
     kind,
     phase,
     message,
     ...(extra.reply === undefined ? {} : { reply: extra.reply }),
     ...(extra.errno === undefined ? {} : { errno: extra.errno }),
-    ...(extra.enhanced === undefined ? {} : { enhanced: extra.enhanced }),
   };
-}
-
-/** Whether the failure may go away on a later attempt. */
-export function failureSeverity(failure: SmtpFailure): Severity {
-  switch (failure.kind) {
-    case 'reply':
-      return failure.reply === undefined ? 'temporary' : replySeverity(failure.reply) ?? 'temporary';
-    case 'too-large':
-    case 'unsupported':
-    case 'invalid-address':
-      return 'permanent';
-    case 'connect':
-    case 'timeout':
-    case 'closed':
-    case 'protocol':
-    case 'injection':
-    case 'tls':
-      return 'temporary';
-  }
-}
-
-/** The RFC 3463 code to report: the server's when it gave one, otherwise the closest standard code. */
-export function failureEnhancedCode(failure: SmtpFailure): string {
-  if (failure.enhanced !== undefined) return failure.enhanced;
-  switch (failure.kind) {
-    case 'reply': return failure.reply === undefined ? '4.0.0' : effectiveEnhancedCode(failure.reply);
-    case 'too-large': return '5.3.4';
-    case 'unsupported': return '5.6.3';
-    case 'invalid-address': return '5.1.3';
-    case 'connect': return '4.4.1';
-    case 'timeout': return '4.4.2';
-    case 'closed': return '4.4.2';
-    case 'protocol': return '4.5.0';
-    case 'injection': return '4.7.0';
-    case 'tls': return '4.7.0';
-  }
-}
-
-/** The `last_error` value the TLS strategy expressions see after this failure. */
-export function failureLastError(failure: SmtpFailure): LastError {
-  switch (failure.kind) {
-    case 'connect': return 'connection';
-    case 'timeout':
-    case 'closed': return 'io';
-    case 'protocol':
-    case 'reply':
-    case 'too-large':
-    case 'unsupported':
-    case 'invalid-address': return 'unexpected-reply';
-    case 'injection':
-    case 'tls': return 'tls';
-  }
 }

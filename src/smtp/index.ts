@@ -8,7 +8,6 @@ export { SmtpSession } from './session.js';
 export type { EhloResult, GreetingResult, OutgoingMessage, ReplyResult, SendResult, StartTlsResult, UpgradeResult } from './session.js';
 export { DEFAULT_SMTP_TIMEOUTS, timeoutFor } from './timeouts.js';
 export type { SmtpTimeouts } from './timeouts.js';
-export { failureEnhancedCode, failureLastError, failureSeverity } from './failure.js';
 export type { SmtpFailure, SmtpFailureKind, SmtpPhase } from './failure.js';
 export type { Capabilities } from './protocol/capabilities.js';
 export type { SmtpReply } from './protocol/reply.js';

@@ -156,7 +156,7 @@ export class SmtpSession {
     if (this.dead) return this.deadFailure('mail-from');
     const size = messageSize(message.body);
     if (caps.size !== undefined && caps.size > 0 && size > caps.size) {
-      return { ok: false, failure: smtpFailure('too-large', 'mail-from', `message of ${size} octets exceeds the server's SIZE limit of ${caps.size}`, { enhanced: '5.3.4' }) };
+      return { ok: false, failure: smtpFailure('too-large', 'mail-from', `message of ${size} octets exceeds the server's SIZE limit of ${caps.size}`) };
     }
     const smtputf8 = message.smtputf8 === true;
     const mail = mailFrom(message.from, caps, { size, eightBit: message.eightBit === true, smtputf8 });
@@ -249,11 +249,11 @@ export class SmtpSession {
 function commandFailure(error: CommandError): Failed {
   switch (error.kind) {
     case 'smtputf8-unsupported':
-      return { ok: false, failure: smtpFailure('unsupported', 'mail-from', error.message, { enhanced: '5.6.7' }) };
+      return { ok: false, failure: smtpFailure('smtputf8-unsupported', 'mail-from', error.message) };
     case '8bitmime-unsupported':
-      return { ok: false, failure: smtpFailure('unsupported', 'mail-from', error.message, { enhanced: '5.6.3' }) };
+      return { ok: false, failure: smtpFailure('8bitmime-unsupported', 'mail-from', error.message) };
     case 'invalid-address':
     case 'invalid-name':
-      return { ok: false, failure: smtpFailure('invalid-address', 'mail-from', error.message, { enhanced: '5.1.3' }) };
+      return { ok: false, failure: smtpFailure('invalid-address', 'mail-from', error.message) };
   }
 }

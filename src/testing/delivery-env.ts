@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseConfig } from '../config/load.js';
 import type { MxsecConfig } from '../config/types.js';
-import type { DeliveryDeps } from '../delivery/domain.js';
+import type { DeliveryDeps } from '../delivery/deps.js';
 import { createResolver } from '../dns/client.js';
 import { MemoryPolicyCache } from '../mtasts/cache.js';
 import { createPolicyFetcher } from '../mtasts/fetch.js';

@@ -20,7 +20,7 @@ test('RFC 8460 4.4: an MTA-STS policy applies -> policy type sts with its lines 
 });
 
 test('RFC 8460 4.4: nothing applies -> no-policy-found, with the reportable discovery failure', () => {
-  const none: MtaStsPlan = { kind: 'none', reason: 'lookup-failed', message: 'HTTP 404', report: { policyType: 'no-policy-found', policyDomain: 'example.org', failure: { result: 'sts-policy-fetch-error', message: 'HTTP 404' } } };
+  const none: MtaStsPlan = { kind: 'none', reason: 'lookup-failed', message: 'HTTP 404', report: { policyType: 'no-policy-found', policyDomain: 'example.org', failure: { reason: 'fetch-failed', message: 'HTTP 404', policyFetch: 'status' } } };
   assert.deepEqual(reportedPolicy('example.org', 'mx.example.org', noDane, none), { type: 'no-policy-found', domain: 'example.org', failure: { result: 'sts-policy-fetch-error', message: 'HTTP 404' } });
   assert.deepEqual(reportedPolicy('example.org', 'mx.example.org', noDane, { kind: 'disabled' }), { type: 'no-policy-found', domain: 'example.org' });
 });

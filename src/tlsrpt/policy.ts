@@ -6,7 +6,8 @@
  */
 import type { TlsRptResult } from '../core/outcome.js';
 import type { DanePlan } from '../dane/requirement.js';
-import type { MtaStsPlan } from '../mtasts/requirement.js';
+import type { MtaStsFailure, MtaStsPlan } from '../mtasts/requirement.js';
+import { tlsRptOf } from '../policy/failure.js';
 
 export type ReportedPolicy =
   | { readonly type: 'tlsa'; readonly domain: string; readonly strings: readonly string[] }
@@ -30,10 +31,16 @@ export function reportedPolicy(domain: string, mxHost: string, dane: DanePlan, m
     case 'testing':
       return { type: 'sts', domain: mtaSts.report.policyDomain, strings: mtaSts.report.policyText.split(/\r?\n/).filter((l) => l !== ''), mxPatterns: mtaSts.report.mxPatterns };
     case 'none':
-      return { type: 'no-policy-found', domain: mtaSts.report.policyDomain, ...(mtaSts.report.failure === undefined ? {} : { failure: mtaSts.report.failure }) };
+      return { type: 'no-policy-found', domain: mtaSts.report.policyDomain, ...reportedFailure(mtaSts.report.failure) };
     case 'failed':
-      return { type: 'no-policy-found', domain, ...(mtaSts.failure.result === undefined ? {} : { failure: { result: mtaSts.failure.result, message: mtaSts.failure.message } }) };
+      return { type: 'no-policy-found', domain, ...reportedFailure(mtaSts.failure) };
     case 'disabled':
       return { type: 'no-policy-found', domain };
   }
+}
+
+/** The discovery failure as TLS-RPT reports it; nothing when it has no result type (our own requirement). */
+function reportedFailure(failure: MtaStsFailure | undefined): { failure?: { result: TlsRptResult; message: string } } {
+  const result = failure === undefined ? undefined : tlsRptOf(failure);
+  return failure === undefined || result === undefined ? {} : { failure: { result, message: failure.message } };
 }

@@ -20,6 +20,7 @@ import type { TlsaRecord } from '../../src/dns/types.js';
 import { daneRequirement, judgeDane } from '../../src/dane/requirement.js';
 import type { DaneJudgement } from '../../src/dane/requirement.js';
 import { verifyDane } from '../../src/dane/verify.js';
+import { classify } from '../../src/policy/failure.js';
 
 const HOST = 'mx.example.test';
 const TIMEOUT_MS = 30_000;
@@ -108,7 +109,7 @@ test('RFC 7672 2.2: a DANE-EE record for a key the server no longer uses fails t
   const facts = await handshake(newCert);
   const judged = judge([{ usage: 3, selector: 1, matchingType: 1, data: sha256(oldCert.spkiDer) }], facts);
   assert.equal(judged.kind, 'failure');
-  assert.deepEqual(judged.kind === 'failure' ? [judged.severity, judged.lastError, judged.tlsRpt] : [], ['temporary', 'dane', 'validation-failure']);
+  assert.deepEqual(judged.kind === 'failure' ? ((f) => [f.severity, f.lastError, f.tlsRpt])(classify(judged.failure)) : [], ['temporary', 'dane', 'validation-failure']);
 });
 
 /**
@@ -122,5 +123,5 @@ test('RFC 7671 5.2: a look-alike CA chain presented by an interceptor is refused
   const facts = await handshake(forged);
   const judged = judge([{ usage: 2, selector: 0, matchingType: 0, data: root.der }], facts);
   assert.equal(judged.kind, 'failure');
-  assert.match(judged.kind === 'failure' ? judged.message : '', /bad-chain/);
+  assert.match(judged.kind === 'failure' ? judged.failure.message : '', /bad-chain/);
 });

@@ -11,7 +11,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deliverToDomain } from '../../src/delivery/domain.js';
-import type { SessionPool } from '../../src/delivery/domain.js';
+import type { SessionPool } from '../../src/delivery/deps.js';
 import { ConnectionPool, DEFAULT_POOL_LIMITS } from '../../src/delivery/pool.js';
 import type { PoolLimits } from '../../src/delivery/pool.js';
 import type { DomainDelivery } from '../../src/delivery/types.js';

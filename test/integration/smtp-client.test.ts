@@ -12,6 +12,7 @@ import type { SmtpSession, SmtpTimeouts } from '../../src/smtp/index.js';
 import { startSmtpServer } from '../../src/testing/smtp-server.js';
 import type { SmtpServerOptions, TestSmtpServer } from '../../src/testing/smtp-server.js';
 import { createTestCa } from '../../src/testing/pki.js';
+import { classify, smtpCause } from '../../src/policy/failure.js';
 
 const body = new TextEncoder().encode('Subject: hi\n\n.leading dot\nbody\n');
 // Generous for a loaded machine, yet short enough that the stall tests finish quickly.
@@ -208,7 +209,7 @@ describe('negotiation', () => {
     const sent = await session.send({ from: 'a@example.test', recipients: ['b@example.test'], body });
     assert.ok(!sent.ok);
     assert.equal(sent.failure.kind, 'too-large');
-    assert.equal(sent.failure.enhanced, '5.3.4');
+    assert.equal(classify(smtpCause(sent.failure)).status, '5.3.4');
     assert.equal(s.transcripts[0]!.some((l) => l.startsWith('C: MAIL')), false);
     const small = await session.send({ from: 'a@example.test', recipients: ['b@example.test'], body: new TextEncoder().encode('hi') });
     assert.ok(small.ok);
