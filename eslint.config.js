@@ -8,7 +8,7 @@ const ioModules = ['node:net', 'node:tls', 'node:dns', 'node:fs', 'node:fs/promi
   'node:dgram', 'node:child_process', 'net', 'tls', 'dns', 'fs', 'fs/promises', 'http', 'https', 'dgram'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'data/**', '.tmp/**', 'eslint.config.js'] },
+  { ignores: ['dist/**', 'lib/**', 'node_modules/**', 'data/**', '.tmp/**', 'eslint.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

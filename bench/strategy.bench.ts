@@ -21,7 +21,7 @@ import type { MxsecConfig, TlsStrategy } from '../src/config/types.js';
 import type { EvalContext, Value } from '../src/expr/index.js';
 import { INITIAL_CONTEXT } from '../src/policy/context.js';
 import { selectStrategy } from '../src/policy/select.js';
-import { fixture } from '../src/testing/paths.js';
+import { fixture } from '../test/support/paths.js';
 import { formatTable, round } from './report.js';
 import { consume, nanosecondsPerCall, sinkCount } from './timing.js';
 import type { BenchResult } from './types.js';

@@ -16,12 +16,12 @@ import { createHash } from 'node:crypto';
 import { deliverToDomain } from '../../src/delivery/domain.js';
 import type { DomainDelivery } from '../../src/delivery/types.js';
 import { INITIAL_CONTEXT } from '../../src/policy/context.js';
-import { startDeliveryEnv } from '../../src/testing/delivery-env.js';
-import type { DeliveryEnv } from '../../src/testing/delivery-env.js';
-import type { TestTlsa, TestZone } from '../../src/testing/dns-server.js';
-import { createSelfSigned, createTestCa } from '../../src/testing/pki.js';
-import type { TestCert } from '../../src/testing/pki.js';
-import type { TestSmtpServer } from '../../src/testing/smtp-server.js';
+import { startDeliveryEnv } from '../support/delivery-env.js';
+import type { DeliveryEnv } from '../support/delivery-env.js';
+import type { TestTlsa, TestZone } from '../support/dns-server.js';
+import { createSelfSigned, createTestCa } from '../support/pki.js';
+import type { TestCert } from '../support/pki.js';
+import type { TestSmtpServer } from '../support/smtp-server.js';
 
 const BODY = new TextEncoder().encode('From: a@sender.test\r\nTo: u@dest.test\r\nSubject: dane\r\n\r\nhello\r\n');
 const sha256 = (data: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(data).digest());

@@ -20,12 +20,12 @@ import { createHash } from 'node:crypto';
 import { deliverToDomain } from '../../src/delivery/domain.js';
 import type { DomainDelivery } from '../../src/delivery/types.js';
 import { INITIAL_CONTEXT } from '../../src/policy/context.js';
-import { startDeliveryEnv } from '../../src/testing/delivery-env.js';
-import type { DeliveryEnv } from '../../src/testing/delivery-env.js';
-import { policyText, startPolicyServer } from '../../src/testing/https-policy-server.js';
-import type { PolicySite, TestPolicyServer } from '../../src/testing/https-policy-server.js';
-import { createSelfSigned } from '../../src/testing/pki.js';
-import type { TestZone } from '../../src/testing/dns-server.js';
+import { startDeliveryEnv } from '../support/delivery-env.js';
+import type { DeliveryEnv } from '../support/delivery-env.js';
+import { policyText, startPolicyServer } from '../support/https-policy-server.js';
+import type { PolicySite, TestPolicyServer } from '../support/https-policy-server.js';
+import { createSelfSigned } from '../support/pki.js';
+import type { TestZone } from '../support/dns-server.js';
 
 const BODY = new TextEncoder().encode('From: a@sender.test\r\nTo: u@dest.test\r\nSubject: hi\r\n\r\nhello\r\n');
 const POLICY_HOST = '127.0.0.2';

@@ -10,7 +10,7 @@ import { parseConfig } from '../../src/config/load.js';
 import type { MxsecConfig } from '../../src/config/types.js';
 import { INITIAL_CONTEXT } from '../../src/policy/context.js';
 import { selectStrategy } from '../../src/policy/select.js';
-import { fixture } from '../../src/testing/paths.js';
+import { fixture } from '../support/paths.js';
 
 async function load(name: string): Promise<MxsecConfig> {
   const result = parseConfig(await readFile(fixture('reference', name), 'utf8'), name);

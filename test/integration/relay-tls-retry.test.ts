@@ -15,10 +15,10 @@ import { lintConfig } from '../../src/policy/lint.js';
 import { openSqliteStore } from '../../src/queue/sqlite-store.js';
 import type { QueueStore } from '../../src/queue/store.js';
 import { createRelay } from '../../src/relay/relay.js';
-import { mustParse, startDeliveryEnv } from '../../src/testing/delivery-env.js';
-import type { DeliveryEnv } from '../../src/testing/delivery-env.js';
-import { fixture } from '../../src/testing/paths.js';
-import { createSelfSigned } from '../../src/testing/pki.js';
+import { mustParse, startDeliveryEnv } from '../support/delivery-env.js';
+import type { DeliveryEnv } from '../support/delivery-env.js';
+import { fixture } from '../support/paths.js';
+import { createSelfSigned } from '../support/pki.js';
 
 const T0 = Date.UTC(2025, 5, 1, 12);
 const BODY = new TextEncoder().encode('From: app@sender.test\r\nTo: user@selfsigned.test\r\nSubject: retry\r\n\r\nhello\r\n');

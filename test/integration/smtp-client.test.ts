@@ -9,9 +9,9 @@ import tls from 'node:tls';
 import type { Socket } from 'node:net';
 import { connectSmtp, DEFAULT_SMTP_TIMEOUTS } from '../../src/smtp/index.js';
 import type { SmtpSession, SmtpTimeouts } from '../../src/smtp/index.js';
-import { startSmtpServer } from '../../src/testing/smtp-server.js';
-import type { SmtpServerOptions, TestSmtpServer } from '../../src/testing/smtp-server.js';
-import { createTestCa } from '../../src/testing/pki.js';
+import { startSmtpServer } from '../support/smtp-server.js';
+import type { SmtpServerOptions, TestSmtpServer } from '../support/smtp-server.js';
+import { createTestCa } from '../support/pki.js';
 
 const body = new TextEncoder().encode('Subject: hi\n\n.leading dot\nbody\n');
 // Generous for a loaded machine, yet short enough that the stall tests finish quickly.

@@ -12,7 +12,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import { createTestCa } from '../../src/testing/pki.js';
+import { createTestCa } from '../support/pki.js';
 import { sha256Hex } from '../../src/tls/certificate.js';
 import { startTlsClient } from '../../src/tls/handshake.js';
 import { createTrustStoreCache, describeTrustStoreError, loadTrustStore } from '../../src/tls/trust-store.js';
