@@ -32,7 +32,7 @@ import { createResolver } from '../src/dns/client.js';
 import { MemoryPolicyCache } from '../src/mtasts/cache.js';
 import { createPolicyFetcher } from '../src/mtasts/fetch.js';
 import { resolveMtaSts } from '../src/mtasts/resolve.js';
-import { INITIAL_CONTEXT } from '../src/policy/context.js';
+import { INITIAL_CONTEXT } from '../src/cli/context.js';
 import { startDeliveryEnv } from '../test/support/delivery-env.js';
 import type { DeliveryEnv } from '../test/support/delivery-env.js';
 import type { TestCert } from '../test/support/pki.js';

@@ -19,7 +19,7 @@ import { pathToFileURL } from 'node:url';
 import { parseConfig } from '../src/config/load.js';
 import type { MxsecConfig, TlsStrategy } from '../src/config/types.js';
 import type { EvalContext, Value } from '../src/expr/index.js';
-import { INITIAL_CONTEXT } from '../src/policy/context.js';
+import { INITIAL_CONTEXT } from '../src/cli/context.js';
 import { selectStrategy } from '../src/policy/select.js';
 import { fixture } from '../test/support/paths.js';
 import { formatTable, round } from './report.js';

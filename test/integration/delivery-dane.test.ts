@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { deliverToDomain } from '../../src/delivery/domain.js';
 import type { DomainDelivery } from '../../src/delivery/types.js';
-import { INITIAL_CONTEXT } from '../../src/policy/context.js';
+import { INITIAL_CONTEXT } from '../../src/cli/context.js';
 import { startDeliveryEnv } from '../support/delivery-env.js';
 import type { DeliveryEnv } from '../support/delivery-env.js';
 import type { TestTlsa, TestZone } from '../support/dns-server.js';

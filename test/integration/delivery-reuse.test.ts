@@ -15,7 +15,7 @@ import type { SessionPool } from '../../src/delivery/domain.js';
 import { ConnectionPool, DEFAULT_POOL_LIMITS } from '../../src/delivery/pool.js';
 import type { PoolLimits } from '../../src/delivery/pool.js';
 import type { DomainDelivery } from '../../src/delivery/types.js';
-import { INITIAL_CONTEXT } from '../../src/policy/context.js';
+import { INITIAL_CONTEXT } from '../../src/cli/context.js';
 import { MemoryStore } from '../../src/queue/memory-store.js';
 import { createRelay } from '../../src/relay/relay.js';
 import { mustParse, startDeliveryEnv } from '../support/delivery-env.js';

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deliverToDomain } from '../../src/delivery/domain.js';
 import type { DomainDelivery } from '../../src/delivery/types.js';
-import { INITIAL_CONTEXT } from '../../src/policy/context.js';
+import { INITIAL_CONTEXT } from '../../src/cli/context.js';
 import { createSelfSigned } from '../support/pki.js';
 import { startDeliveryEnv } from '../support/delivery-env.js';
 import type { DeliveryEnv } from '../support/delivery-env.js';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { parseConfig } from '../../src/config/load.js';
 import type { MxsecConfig } from '../../src/config/types.js';
-import { INITIAL_CONTEXT } from '../../src/policy/context.js';
+import { INITIAL_CONTEXT } from '../../src/cli/context.js';
 import { selectStrategy } from '../../src/policy/select.js';
 import { fixture } from '../support/paths.js';
 

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lintConfig } from '../../src/policy/lint.js';
+import { lintConfig } from '../../src/config/lint/lint.js';
 import { openSqliteStore } from '../../src/queue/sqlite-store.js';
 import type { QueueStore } from '../../src/queue/store.js';
 import { createRelay } from '../../src/relay/relay.js';
