@@ -12,8 +12,9 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connectSmtp } from '../../src/smtp/index.js';
-import type { SmtpSession, SmtpTimeouts } from '../../src/smtp/index.js';
+import { connectSmtp } from '../../src/smtp/connect.js';
+import type { SmtpSession } from '../../src/smtp/session.js';
+import type { SmtpTimeouts } from '../../src/smtp/timeouts.js';
 import { startSmtpServer } from '../support/smtp-server.js';
 import type { SmtpServerOptions, TestSmtpServer } from '../support/smtp-server.js';
 import { createTestCa } from '../support/pki.js';
