@@ -20,8 +20,8 @@ import { openSqliteStore } from '../src/queue/sqlite-store.js';
 import type { QueueStore } from '../src/queue/store.js';
 import { createRelay } from '../src/relay/relay.js';
 import { startSubmissionServer } from '../src/server/index.js';
-import { mustParse, startDeliveryEnv } from '../src/testing/delivery-env.js';
-import { submitMessage } from '../src/testing/serve-process.js';
+import { mustParse, startDeliveryEnv } from '../test/support/delivery-env.js';
+import { submitMessage } from '../test/support/serve-process.js';
 import type { BenchResult } from './types.js';
 
 const BODY = new TextEncoder().encode(`From: app@sender.test\r\nTo: user@sink.test\r\nSubject: bench\r\n\r\n${'x'.repeat(400)}\r\n`);

@@ -11,7 +11,7 @@ import type { LoadResult } from '../config/load.js';
 import type { MxsecConfig } from '../config/types.js';
 import { createRuntime } from '../delivery/runtime.js';
 import type { Runtime } from '../delivery/runtime.js';
-import { completeContext, INITIAL_CONTEXT, parseVarAssignment } from '../policy/context.js';
+import { completeContext, INITIAL_CONTEXT, parseVarAssignment } from './context.js';
 import type { EvalContext, Value } from '../expr/index.js';
 import { EXIT } from './exit-codes.js';
 import type { ExitCode } from './exit-codes.js';

@@ -3,7 +3,7 @@
  * Exit 0 when valid (warnings are printed), 78 on errors, 1 on warnings with `--strict`.
  */
 import { formatDiagnostic } from '../config/diagnostics.js';
-import { lintConfig } from '../policy/lint.js';
+import { lintConfig } from '../config/lint/lint.js';
 import { CONFIG_OPTION, loadForCommand, parse } from './common.js';
 import type { Command } from './common.js';
 import { EXIT } from './exit-codes.js';

@@ -15,13 +15,6 @@ export type Mode = 'optional' | 'require' | 'disable';
  */
 export type SecurityLevel = 'none' | 'unverified' | 'pkix' | 'mta-sts' | 'dane';
 
-export const SECURITY_LEVELS: readonly SecurityLevel[] = ['none', 'unverified', 'pkix', 'mta-sts', 'dane'];
-
-/** True when `level` is at least as strong as `floor`. */
-export function meetsLevel(level: SecurityLevel, floor: SecurityLevel): boolean {
-  return SECURITY_LEVELS.indexOf(level) >= SECURITY_LEVELS.indexOf(floor);
-}
-
 /** The `last_error` variable of the strategy expressions, with Stalwart's spellings. */
 export type LastError =
   | 'none'

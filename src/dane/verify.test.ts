@@ -2,8 +2,8 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { TlsaRecord } from '../dns/types.js';
-import type { TestCa, TestCert } from '../testing/pki.js';
-import { createTestCa } from '../testing/pki.js';
+import type { TestCa, TestCert } from '../../test/support/pki.js';
+import { createTestCa } from '../../test/support/pki.js';
 import { verifyDane } from './verify.js';
 import type { DaneVerdict } from './verify.js';
 

@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readResolvConf } from './resolv-conf.js';
-import { systemNameservers, systemResolverSettings } from './system.js';
+import { systemNameservers } from './system.js';
 import { formatNameserver, normalizeName, parseNameserver } from './names.js';
 
 test('resolv.conf(5): nameserver lines become host:53, IPv6 in brackets, in file order', () => {
@@ -63,8 +63,7 @@ test('resolv.conf(5): without a usable file the local resolver 127.0.0.1:53 is t
     await writeFile(path, 'search example\n');
     assert.deepEqual(await systemNameservers(path), ['127.0.0.1:53']);
     await writeFile(path, 'nameserver 192.0.2.53\n');
-    const settings = await systemResolverSettings({ timeoutMs: 1000 }, path);
-    assert.deepEqual(settings, { nameservers: ['192.0.2.53:53'], timeoutMs: 1000, attempts: 2, trustAd: false });
+    assert.deepEqual(await systemNameservers(path), ['192.0.2.53:53']);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

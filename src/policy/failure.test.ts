@@ -11,7 +11,7 @@ import type { DnsFailure } from '../dns/types.js';
 import { explainFailure } from '../dsn/explain.js';
 import { smtpFailure } from '../smtp/failure.js';
 import { makeReply } from '../smtp/protocol/reply.js';
-import { fixture } from '../testing/paths.js';
+import { fixture } from '../../test/support/paths.js';
 import { CERTIFICATE_RESULTS, POLICY_FETCH_RESULTS, ROWS, classify, handshakeCause, noAddressCause, pkixCause, smtpCause } from './failure.js';
 import type { FailureCause, FailureReason, Row } from './failure.js';
 

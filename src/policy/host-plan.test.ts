@@ -15,7 +15,7 @@ import type { DanePlan } from '../dane/requirement.js';
 import type { MtaStsPlan } from '../mtasts/requirement.js';
 import { planHost } from './host-plan.js';
 import type { HostPlan } from './host-plan.js';
-import { fixture } from '../testing/paths.js';
+import { fixture } from '../../test/support/paths.js';
 
 // From the repository, whether the test runs from src/ or from dist/.
 const GOLDEN = fixture('golden', 'host-plan.txt');

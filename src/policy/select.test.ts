@@ -4,7 +4,7 @@ import diagnostics_channel from 'node:diagnostics_channel';
 import { parseConfig } from '../config/load.js';
 import { channels } from '../core/events.js';
 import type { StrategyFallbackEvent } from '../core/events.js';
-import { INITIAL_CONTEXT } from './context.js';
+import { INITIAL_CONTEXT } from '../cli/context.js';
 import { reportFallback, selectStrategy } from './select.js';
 
 const config = (source: string) => {

@@ -1,5 +1,5 @@
 import { MemoryStore } from './memory-store.js';
-import { runStoreContract } from './store.contract.js';
+import { runStoreContract } from '../../test/support/store.contract.js';
 
 runStoreContract('memory', () => {
   const store = new MemoryStore();

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { QueueStore } from './store.js';
-import { runStoreContract } from './store.contract.js';
+import { runStoreContract } from '../../test/support/store.contract.js';
 import { SCHEMA_VERSION } from './sqlite-schema.js';
 import type { SqliteStoreOptions } from './sqlite-store.js';
 import { openSqliteStore } from './sqlite-store.js';

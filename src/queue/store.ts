@@ -4,7 +4,7 @@
  * `sqlite-store.ts` (one node); the contract is shaped so a PostgreSQL store shared by several nodes
  * (`SELECT ... FOR UPDATE SKIP LOCKED` in `claimDue`) fits without changing the scheduler.
  *
- * Guarantees every implementation gives, checked by `store.contract.ts`:
+ * Guarantees every implementation gives, checked by `test/support/store.contract.ts`:
  * - `enqueue` resolves with an id only after the message, body and recipients are committed together;
  *   on failure nothing is stored and the error is a value (the SMTP listener answers 4xx).
  * - A recipient is leased to at most one owner at a time. A lease that expires makes the recipient

@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, createHash } from 'node:crypto';
-import { createSelfSigned, createTestCa } from '../testing/pki.js';
+import { createSelfSigned, createTestCa } from '../../test/support/pki.js';
 import { certificateFacts, chainEnd, chainFacts, classifyPkix, sha256Hex } from './certificate.js';
 import type { PeerCertificateNode } from './certificate.js';
 import type { PkixFailureReason } from './types.js';

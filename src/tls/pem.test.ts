@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, createHash } from 'node:crypto';
-import { createSelfSigned, createTestCa } from '../testing/pki.js';
+import { createSelfSigned, createTestCa } from '../../test/support/pki.js';
 import { parsePemBundle, pemSha256 } from './pem.js';
 
 test('RFC 7468 5.1: a bundle yields every CERTIFICATE block, ignoring text and other labels around them', async () => {

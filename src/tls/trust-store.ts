@@ -93,30 +93,6 @@ export function buildTrustStore(
   return { certificates, anchorsSha256, sources: parts.map((part) => part.source), secureContext };
 }
 
-/**
- * Loads each distinct configuration once and hands the same store to every later caller. Failures
- * are not remembered, so a fixed file is picked up on the next attempt (e.g. a configuration reload).
- */
-export function createTrustStoreCache(load: (options: TrustStoreOptions) => Promise<TrustStoreResult> = loadTrustStore): {
-  get(options?: TrustStoreOptions): Promise<TrustStoreResult>;
-} {
-  const loaded = new Map<string, Promise<TrustStoreResult>>();
-  return {
-    get(options = {}) {
-      const env = options.env ?? process.env;
-      const key = JSON.stringify([options.caFile ?? '', env['NODE_EXTRA_CA_CERTS'] ?? '', options.nodeRoots ?? true, options.profile ?? null]);
-      const cached = loaded.get(key);
-      if (cached !== undefined) return cached;
-      const pending = load(options).then((result) => {
-        if (!result.ok) loaded.delete(key);
-        return result;
-      });
-      loaded.set(key, pending);
-      return pending;
-    },
-  };
-}
-
 /** One line for logs and the CLI. */
 export function describeTrustStoreError(error: TrustStoreError): string {
   return `${error.source} ${error.file} is ${error.kind}: ${error.message}`;

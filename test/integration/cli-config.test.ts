@@ -9,8 +9,8 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../src/testing/capture.js';
-import { fixture, REPO_ROOT } from '../../src/testing/paths.js';
+import { runCli } from '../support/capture.js';
+import { fixture, REPO_ROOT } from '../support/paths.js';
 
 describe('mxsec config check', () => {
   test('a valid file exits 0 and prints a summary', async () => {

@@ -11,13 +11,13 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../src/testing/capture.js';
-import { startDeliveryEnv, writeCliConfig } from '../../src/testing/delivery-env.js';
-import type { DeliveryEnv } from '../../src/testing/delivery-env.js';
-import { policyText, startPolicyServer } from '../../src/testing/https-policy-server.js';
-import type { TestPolicyServer } from '../../src/testing/https-policy-server.js';
-import { createSelfSigned } from '../../src/testing/pki.js';
-import type { TestSmtpServer } from '../../src/testing/smtp-server.js';
+import { runCli } from '../support/capture.js';
+import { startDeliveryEnv, writeCliConfig } from '../support/delivery-env.js';
+import type { DeliveryEnv } from '../support/delivery-env.js';
+import { policyText, startPolicyServer } from '../support/https-policy-server.js';
+import type { TestPolicyServer } from '../support/https-policy-server.js';
+import { createSelfSigned } from '../support/pki.js';
+import type { TestSmtpServer } from '../support/smtp-server.js';
 
 // A line starting with a dot checks that dot-stuffing survives the round trip unchanged.
 const MESSAGE = 'From: sender@sender.test\r\nTo: user@valid.cli.test\r\nSubject: cli\r\n\r\nhello from stdin\r\n.leading dot\r\n';

@@ -12,10 +12,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRuntime } from '../../src/delivery/runtime.js';
-import { runCli } from '../../src/testing/capture.js';
-import { mustParse } from '../../src/testing/delivery-env.js';
-import { startDnsServer } from '../../src/testing/dns-server.js';
-import type { TestDnsServer } from '../../src/testing/dns-server.js';
+import { runCli } from '../support/capture.js';
+import { mustParse } from '../support/delivery-env.js';
+import { startDnsServer } from '../support/dns-server.js';
+import type { TestDnsServer } from '../support/dns-server.js';
 
 const SIGNED = { MX: [{ preference: 10, exchange: 'mx.signed.selftest.test' }] };
 

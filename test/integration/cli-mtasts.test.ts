@@ -12,11 +12,11 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../src/testing/capture.js';
-import { startDeliveryEnv, writeCliConfig } from '../../src/testing/delivery-env.js';
-import type { DeliveryEnv } from '../../src/testing/delivery-env.js';
-import { policyText, startPolicyServer } from '../../src/testing/https-policy-server.js';
-import type { TestPolicyServer } from '../../src/testing/https-policy-server.js';
+import { runCli } from '../support/capture.js';
+import { startDeliveryEnv, writeCliConfig } from '../support/delivery-env.js';
+import type { DeliveryEnv } from '../support/delivery-env.js';
+import { policyText, startPolicyServer } from '../support/https-policy-server.js';
+import type { TestPolicyServer } from '../support/https-policy-server.js';
 
 const zone = {
   'good.sts.test': { MX: [{ preference: 10, exchange: 'mx.good.sts.test' }] },

@@ -15,12 +15,12 @@ import type { SessionPool } from '../../src/delivery/deps.js';
 import { ConnectionPool, DEFAULT_POOL_LIMITS } from '../../src/delivery/pool.js';
 import type { PoolLimits } from '../../src/delivery/pool.js';
 import type { DomainDelivery } from '../../src/delivery/types.js';
-import { INITIAL_CONTEXT } from '../../src/policy/context.js';
+import { INITIAL_CONTEXT } from '../../src/cli/context.js';
 import { MemoryStore } from '../../src/queue/memory-store.js';
 import { createRelay } from '../../src/relay/relay.js';
-import { mustParse, startDeliveryEnv } from '../../src/testing/delivery-env.js';
-import type { DeliveryEnv } from '../../src/testing/delivery-env.js';
-import type { TestSmtpServer } from '../../src/testing/smtp-server.js';
+import { mustParse, startDeliveryEnv } from '../support/delivery-env.js';
+import type { DeliveryEnv } from '../support/delivery-env.js';
+import type { TestSmtpServer } from '../support/smtp-server.js';
 
 const BODY = new TextEncoder().encode('From: a@sender.test\r\nTo: u@reuse.test\r\nSubject: hi\r\n\r\nhello\r\n');
 const TIMEOUT = { timeout: 60_000 };

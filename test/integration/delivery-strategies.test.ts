@@ -8,10 +8,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deliverToDomain } from '../../src/delivery/domain.js';
 import type { DomainDelivery } from '../../src/delivery/types.js';
-import { INITIAL_CONTEXT } from '../../src/policy/context.js';
-import { createSelfSigned } from '../../src/testing/pki.js';
-import { startDeliveryEnv } from '../../src/testing/delivery-env.js';
-import type { DeliveryEnv } from '../../src/testing/delivery-env.js';
+import { INITIAL_CONTEXT } from '../../src/cli/context.js';
+import { createSelfSigned } from '../support/pki.js';
+import { startDeliveryEnv } from '../support/delivery-env.js';
+import type { DeliveryEnv } from '../support/delivery-env.js';
 
 const BODY = new TextEncoder().encode('From: a@sender.test\r\nTo: u@dest.test\r\nSubject: hi\r\n\r\nhello\r\n');
 const DAY = 86_400_000;

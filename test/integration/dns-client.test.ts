@@ -6,8 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createResolver } from '../../src/dns/client.js';
 import type { ResolverSettings } from '../../src/dns/types.js';
-import { startDnsServer } from '../../src/testing/dns-server.js';
-import type { TestDnsServer, TestZone } from '../../src/testing/dns-server.js';
+import { startDnsServer } from '../support/dns-server.js';
+import type { TestDnsServer, TestZone } from '../support/dns-server.js';
 
 const SLOW_OK = 5000;
 

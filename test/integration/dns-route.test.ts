@@ -5,8 +5,8 @@ import { createResolver } from '../../src/dns/client.js';
 import type { Resolver } from '../../src/dns/types.js';
 import { resolveRoute } from '../../src/delivery/route.js';
 import type { Route } from '../../src/delivery/route.js';
-import { startDnsServer } from '../../src/testing/dns-server.js';
-import type { TestDnsServer } from '../../src/testing/dns-server.js';
+import { startDnsServer } from '../support/dns-server.js';
+import type { TestDnsServer } from '../support/dns-server.js';
 
 function hostsOf(route: Route): Extract<Route, { kind: 'hosts' }> {
   assert.equal(route.kind, 'hosts', JSON.stringify(route));

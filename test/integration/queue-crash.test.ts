@@ -16,7 +16,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { QueueStore } from '../../src/queue/store.js';
 import { openSqliteStore } from '../../src/queue/sqlite-store.js';
-import { REPO_ROOT } from '../../src/testing/paths.js';
+import { REPO_ROOT } from '../support/paths.js';
 
 const T0 = Date.UTC(2025, 5, 1);
 const LEASE = 60_000;

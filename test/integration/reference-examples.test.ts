@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { parseConfig } from '../../src/config/load.js';
 import type { MxsecConfig } from '../../src/config/types.js';
-import { INITIAL_CONTEXT } from '../../src/policy/context.js';
+import { INITIAL_CONTEXT } from '../../src/cli/context.js';
 import { selectStrategy } from '../../src/policy/select.js';
-import { fixture } from '../../src/testing/paths.js';
+import { fixture } from '../support/paths.js';
 
 async function load(name: string): Promise<MxsecConfig> {
   const result = parseConfig(await readFile(fixture('reference', name), 'utf8'), name);

@@ -19,12 +19,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../src/testing/capture.js';
-import { startDeliveryEnv } from '../../src/testing/delivery-env.js';
-import type { DeliveryEnv } from '../../src/testing/delivery-env.js';
-import { spawnServe, stopAllServes, submitMessage } from '../../src/testing/serve-process.js';
-import type { ServeProcess } from '../../src/testing/serve-process.js';
-import type { TestSmtpServer } from '../../src/testing/smtp-server.js';
+import { runCli } from '../support/capture.js';
+import { startDeliveryEnv } from '../support/delivery-env.js';
+import type { DeliveryEnv } from '../support/delivery-env.js';
+import { spawnServe, stopAllServes, submitMessage } from '../support/serve-process.js';
+import type { ServeProcess } from '../support/serve-process.js';
+import type { TestSmtpServer } from '../support/smtp-server.js';
 
 const ROUNDS = 6;
 const SUBMITTERS = 2;

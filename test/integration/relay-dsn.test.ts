@@ -16,8 +16,8 @@ import { openSqliteStore } from '../../src/queue/sqlite-store.js';
 import type { QueueStore } from '../../src/queue/store.js';
 import { createRelay } from '../../src/relay/relay.js';
 import type { Relay } from '../../src/relay/relay.js';
-import { mustParse, startDeliveryEnv } from '../../src/testing/delivery-env.js';
-import type { DeliveryEnv } from '../../src/testing/delivery-env.js';
+import { mustParse, startDeliveryEnv } from '../support/delivery-env.js';
+import type { DeliveryEnv } from '../support/delivery-env.js';
 
 const T0 = Date.UTC(2025, 5, 1, 12);
 const MINUTE = 60_000;

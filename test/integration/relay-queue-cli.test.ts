@@ -13,9 +13,9 @@ import { openSqliteStore } from '../../src/queue/sqlite-store.js';
 import type { QueueStore } from '../../src/queue/store.js';
 import { createRelay } from '../../src/relay/relay.js';
 import type { Relay } from '../../src/relay/relay.js';
-import { runCli } from '../../src/testing/capture.js';
-import { mustParse, startDeliveryEnv } from '../../src/testing/delivery-env.js';
-import type { DeliveryEnv } from '../../src/testing/delivery-env.js';
+import { runCli } from '../support/capture.js';
+import { mustParse, startDeliveryEnv } from '../support/delivery-env.js';
+import type { DeliveryEnv } from '../support/delivery-env.js';
 
 const BODY = new TextEncoder().encode('Subject: ops\r\n\r\nhello\r\n');
 

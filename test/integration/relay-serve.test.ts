@@ -14,12 +14,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../src/testing/capture.js';
-import { startDeliveryEnv } from '../../src/testing/delivery-env.js';
-import type { DeliveryEnv } from '../../src/testing/delivery-env.js';
-import { createSelfSigned } from '../../src/testing/pki.js';
-import { runMxsecProcess, spawnServe, stopAllServes, submitMessage } from '../../src/testing/serve-process.js';
-import type { LogLine, ServeProcess } from '../../src/testing/serve-process.js';
+import { runCli } from '../support/capture.js';
+import { startDeliveryEnv } from '../support/delivery-env.js';
+import type { DeliveryEnv } from '../support/delivery-env.js';
+import { createSelfSigned } from '../support/pki.js';
+import { runMxsecProcess, spawnServe, stopAllServes, submitMessage } from '../support/serve-process.js';
+import type { LogLine, ServeProcess } from '../support/serve-process.js';
 
 const TLS_MX = '127.0.0.61';
 const SELF_MX = '127.0.0.62';

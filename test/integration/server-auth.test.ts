@@ -14,8 +14,8 @@ import { parseConfig } from '../../src/config/load.js';
 import { DEFAULT_SERVER_LIMITS } from '../../src/config/server.js';
 import { MemoryStore } from '../../src/queue/memory-store.js';
 import { startSubmissionServer } from '../../src/server/index.js';
-import { createTestCa } from '../../src/testing/pki.js';
-import type { TestCa } from '../../src/testing/pki.js';
+import { createTestCa } from '../support/pki.js';
+import type { TestCa } from '../support/pki.js';
 import { closeAll, RawClient, RecordingLogger, startServer } from './server-harness.js';
 
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');

@@ -6,8 +6,9 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryStore } from '../../src/queue/memory-store.js';
-import { connectSmtp, DEFAULT_SMTP_TIMEOUTS } from '../../src/smtp/index.js';
-import type { SmtpTimeouts } from '../../src/smtp/index.js';
+import { connectSmtp } from '../../src/smtp/connect.js';
+import { DEFAULT_SMTP_TIMEOUTS } from '../../src/smtp/timeouts.js';
+import type { SmtpTimeouts } from '../../src/smtp/timeouts.js';
 import { closeAll, RawClient, startServer, WAIT_MS } from './server-harness.js';
 
 after(closeAll);

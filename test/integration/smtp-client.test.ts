@@ -7,11 +7,13 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import tls from 'node:tls';
 import type { Socket } from 'node:net';
-import { connectSmtp, DEFAULT_SMTP_TIMEOUTS } from '../../src/smtp/index.js';
-import type { SmtpSession, SmtpTimeouts } from '../../src/smtp/index.js';
-import { startSmtpServer } from '../../src/testing/smtp-server.js';
-import type { SmtpServerOptions, TestSmtpServer } from '../../src/testing/smtp-server.js';
-import { createTestCa } from '../../src/testing/pki.js';
+import { connectSmtp } from '../../src/smtp/connect.js';
+import type { SmtpSession } from '../../src/smtp/session.js';
+import { DEFAULT_SMTP_TIMEOUTS } from '../../src/smtp/timeouts.js';
+import type { SmtpTimeouts } from '../../src/smtp/timeouts.js';
+import { startSmtpServer } from '../support/smtp-server.js';
+import type { SmtpServerOptions, TestSmtpServer } from '../support/smtp-server.js';
+import { createTestCa } from '../support/pki.js';
 import { classify, smtpCause } from '../../src/policy/failure.js';
 
 const body = new TextEncoder().encode('Subject: hi\n\n.leading dot\nbody\n');

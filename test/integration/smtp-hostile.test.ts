@@ -12,11 +12,12 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connectSmtp } from '../../src/smtp/index.js';
-import type { SmtpSession, SmtpTimeouts } from '../../src/smtp/index.js';
-import { startSmtpServer } from '../../src/testing/smtp-server.js';
-import type { SmtpServerOptions, TestSmtpServer } from '../../src/testing/smtp-server.js';
-import { createTestCa } from '../../src/testing/pki.js';
+import { connectSmtp } from '../../src/smtp/connect.js';
+import type { SmtpSession } from '../../src/smtp/session.js';
+import type { SmtpTimeouts } from '../../src/smtp/timeouts.js';
+import { startSmtpServer } from '../support/smtp-server.js';
+import type { SmtpServerOptions, TestSmtpServer } from '../support/smtp-server.js';
+import { createTestCa } from '../support/pki.js';
 
 const TIMEOUTS: SmtpTimeouts = { connect: 30_000, greeting: 30_000, ehlo: 30_000, 'mail-from': 30_000, 'rcpt-to': 30_000, data: 30_000 };
 const body = new TextEncoder().encode('Subject: x\r\n\r\nhello\r\n');

@@ -12,10 +12,10 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import { createTestCa } from '../../src/testing/pki.js';
+import { createTestCa } from '../support/pki.js';
 import { sha256Hex } from '../../src/tls/certificate.js';
 import { startTlsClient } from '../../src/tls/handshake.js';
-import { createTrustStoreCache, describeTrustStoreError, loadTrustStore } from '../../src/tls/trust-store.js';
+import { describeTrustStoreError, loadTrustStore } from '../../src/tls/trust-store.js';
 import type { TrustStore } from '../../src/tls/trust-store.js';
 
 let dir: string;
@@ -118,18 +118,4 @@ test('an unreadable NODE_EXTRA_CA_CERTS is an error too, naming that source', as
   const missing = path.join(dir, 'no-extra.pem');
   const loaded = await loadTrustStore({ env: { NODE_EXTRA_CA_CERTS: missing } });
   assert.equal(loaded.ok ? 'ok' : `${loaded.error.source} ${loaded.error.kind} ${loaded.error.file}`, `NODE_EXTRA_CA_CERTS unreadable ${missing}`);
-});
-
-test('the cache loads a configuration once, and retries one that failed', async () => {
-  const cache = createTrustStoreCache();
-  const ca = await createTestCa();
-  const caFile = path.join(dir, 'later.pem');
-  const failed = await cache.get({ caFile, env: {} });
-  assert.equal(failed.ok, false);
-  await writeFile(caFile, ca.certPem);
-  const first = await cache.get({ caFile, env: {} });
-  const second = await cache.get({ caFile, env: {} });
-  assert.ok(first.ok && second.ok);
-  assert.equal(first.store, second.store);
-  assert.equal(first.store.secureContext, second.store.secureContext);
 });

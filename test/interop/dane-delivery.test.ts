@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { runCli } from '../../src/testing/capture.js';
+import { runCli } from '../support/capture.js';
 import { ADDR, buildFixtures, LISTENER } from './dane-fixtures.js';
 import { acceptedBy, everAccepted, storedMessage } from './dane-observe.js';
 import { postfixDaneVerdict } from './dane-posttls-finger.js';

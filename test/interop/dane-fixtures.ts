@@ -14,8 +14,8 @@
  * Contract: `buildFixtures` only computes data (no I/O); it throws only on a bug in this file.
  */
 import { createHash } from 'node:crypto';
-import { createSelfSigned, createTestCa } from '../../src/testing/pki.js';
-import type { TestCa, TestCert } from '../../src/testing/pki.js';
+import { createSelfSigned, createTestCa } from '../support/pki.js';
+import type { TestCa, TestCert } from '../support/pki.js';
 import type { ZoneRecord, ZoneSpec } from './harness/dnssec.js';
 import type { PostfixListener } from './harness/postfix.js';
 

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createTestCa } from '../../src/testing/pki.js';
+import { createTestCa } from '../support/pki.js';
 import { SMOKE } from './harness/addresses.js';
 import { startNginx } from './harness/nginx.js';
 import type { NginxInstance } from './harness/nginx.js';

@@ -3,9 +3,9 @@
  *
  * Which program runs: when this module itself runs from `src/` (under tsx, `npx tsx --test`), the child
  * is `node --import <tsx loader> src/cli/bin.ts`, so the fast loop needs no build; when it runs from
- * `dist/` (`npm test`, which always builds first), the child is `node dist/src/cli/bin.js`, the file the
- * package's `bin` names. Either way the child is node itself (no wrapper process), so SIGTERM, SIGHUP
- * and SIGKILL reach the relay directly.
+ * `dist/` (`npm test`, which always builds first), the child is `node dist/src/cli/bin.js`, the test
+ * build's compilation of the same entry point the package's `bin` (`lib/cli/bin.js`) is built from. Either
+ * way the child is node itself (no wrapper process), so SIGTERM, SIGHUP and SIGKILL reach the relay directly.
  *
  * Contract: `spawnServe` never throws for an operational problem; `started()` resolves with the bound
  * listeners once the relay logs `started`, or with the exit status and output when the child exits
@@ -17,8 +17,8 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { connectSmtp } from '../smtp/connect.js';
-import type { SmtpReply } from '../smtp/protocol/reply.js';
+import { connectSmtp } from '../../src/smtp/connect.js';
+import type { SmtpReply } from '../../src/smtp/protocol/reply.js';
 import { REPO_ROOT } from './paths.js';
 
 /** One JSON log line of the relay (pino), parsed. */

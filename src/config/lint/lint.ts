@@ -10,9 +10,9 @@
  *     plaintext on the retry. The built-in `invalid-tls` (starttls optional) does exactly this when
  *     `default` is redefined with `starttls = "require"`.
  */
-import type { Position } from '../config/diagnostics.js';
-import type { MxsecConfig, Rule, RuleSet, TlsStrategy } from '../config/types.js';
-import type { Ast } from '../expr/index.js';
+import type { Position } from '../diagnostics.js';
+import type { MxsecConfig, Rule, RuleSet, TlsStrategy } from '../types.js';
+import type { Ast } from '../../expr/index.js';
 import { implies, requiresRetry, toDnf } from './conditions.js';
 import type { Dnf } from './conditions.js';
 

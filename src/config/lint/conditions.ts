@@ -5,7 +5,7 @@
  * conservative in the direction the linter needs: `implies(a, b)` returning true is a proof that every
  * context satisfying `a` satisfies `b`; false means "not proven".
  */
-import type { Ast, Value } from '../expr/index.js';
+import type { Ast, Value } from '../../expr/index.js';
 
 /** Host variables that always hold integers (counters, sizes, durations in milliseconds). */
 export const INTEGER_VARIABLES: ReadonlySet<string> = new Set(['retry_num', 'notify_num', 'priority', 'size', 'queue_age', 'expires_in']);

@@ -8,15 +8,15 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseConfig } from '../config/load.js';
-import type { MxsecConfig } from '../config/types.js';
-import type { DeliveryDeps } from '../delivery/deps.js';
-import { createResolver } from '../dns/client.js';
-import { MemoryPolicyCache } from '../mtasts/cache.js';
-import { createPolicyFetcher } from '../mtasts/fetch.js';
-import { resolveMtaSts } from '../mtasts/resolve.js';
-import { DEFAULT_SMTP_TIMEOUTS } from '../smtp/timeouts.js';
-import { buildTrustStore } from '../tls/trust-store.js';
+import { parseConfig } from '../../src/config/load.js';
+import type { MxsecConfig } from '../../src/config/types.js';
+import type { DeliveryDeps } from '../../src/delivery/deps.js';
+import { createResolver } from '../../src/dns/client.js';
+import { MemoryPolicyCache } from '../../src/mtasts/cache.js';
+import { createPolicyFetcher } from '../../src/mtasts/fetch.js';
+import { resolveMtaSts } from '../../src/mtasts/resolve.js';
+import { DEFAULT_SMTP_TIMEOUTS } from '../../src/smtp/timeouts.js';
+import { buildTrustStore } from '../../src/tls/trust-store.js';
 import { startDnsServer } from './dns-server.js';
 import type { TestDnsServer, TestZone } from './dns-server.js';
 import { createTestCa } from './pki.js';

@@ -7,7 +7,7 @@ import { parseDuration } from '../core/duration.js';
 import { didYouMean } from '../config/diagnostics.js';
 import { HOST_VARIABLES } from '../config/rules.js';
 import type { EvalContext, Value } from '../expr/index.js';
-import { INTEGER_VARIABLES } from './conditions.js';
+import { INTEGER_VARIABLES } from '../config/lint/conditions.js';
 
 export type HostContext = Readonly<Record<string, Value>>;
 

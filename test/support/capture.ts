@@ -4,7 +4,7 @@
  * by default), never the test runner's own stdin, so a command that reads it cannot hang a test.
  */
 import { Readable, Writable } from 'node:stream';
-import { main } from '../cli/main.js';
+import { main } from '../../src/cli/main.js';
 
 export interface Captured {
   readonly code: number;

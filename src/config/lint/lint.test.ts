@@ -1,8 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { parseConfig } from '../config/load.js';
-import { fixture } from '../testing/paths.js';
+import { parseConfig } from '../load.js';
+import { fixture } from '../../../test/support/paths.js';
 import { lintConfig } from './lint.js';
 
 function lint(source: string) {

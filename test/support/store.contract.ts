@@ -6,9 +6,9 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { queueIdTime } from './id.js';
-import type { Claim, NewMessage, QueuedRecipient, StoreResult } from './model.js';
-import type { QueueStore } from './store.js';
+import { queueIdTime } from '../../src/queue/id.js';
+import type { Claim, NewMessage, QueuedRecipient, StoreResult } from '../../src/queue/model.js';
+import type { QueueStore } from '../../src/queue/store.js';
 
 /** A store under test and what else it can do with the same data. */
 export interface ContractSubject {
