@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DataEncoder, encodeData, hasEightBit, messageSize } from './body.js';
+import { DataEncoder, encodeData, messageSize } from './body.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -59,9 +59,4 @@ test('RFC 1870 3: the SIZE estimate counts CRLF line endings, not dot-stuffing o
   assert.equal(messageSize(enc.encode('.x\r\n')), 4);
   assert.equal(messageSize(enc.encode('')), 0);
   assert.equal(messageSize(enc.encode('a\r')), 3);
-});
-
-test('RFC 6152: 8-bit content is detected', () => {
-  assert.equal(hasEightBit(enc.encode('plain')), false);
-  assert.equal(hasEightBit(enc.encode('café')), true);
 });

@@ -102,9 +102,3 @@ export function messageSize(body: Uint8Array): number {
   else if (!atLineStart) size += 2;
   return size;
 }
-
-/** True when any octet has the high bit set (the message needs BODY=8BITMIME). */
-export function hasEightBit(body: Uint8Array): boolean {
-  for (const byte of body) if (byte > 0x7f) return true;
-  return false;
-}

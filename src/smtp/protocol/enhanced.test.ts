@@ -1,18 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { composeEnhancedCode, effectiveEnhancedCode, parseEnhancedCode, replySeverity, replyText } from './enhanced.js';
+import { effectiveEnhancedCode, replySeverity, replyText } from './enhanced.js';
 import { makeReply } from './reply.js';
-
-test('RFC 3463 2: class.subject.detail parses; other text does not', () => {
-  assert.deepEqual(parseEnhancedCode('5.1.1'), { class: 5, subject: 1, detail: 1, text: '5.1.1' });
-  assert.equal(parseEnhancedCode('4.7.123')?.detail, 123);
-  for (const text of ['3.0.0', '5.01.1', '5.1', '5.1.1.1', '5.1000.1', 'x.1.1', '']) assert.equal(parseEnhancedCode(text), undefined, text);
-});
-
-test('RFC 3463 2: composing checks the ranges', () => {
-  assert.equal(composeEnhancedCode(5, 3, 4), '5.3.4');
-  assert.throws(() => composeEnhancedCode(4, 1000, 0), RangeError);
-});
 
 test('RFC 5321 4.2.1: 4yz is temporary, 5yz permanent, 2yz/3yz are no failure', () => {
   assert.equal(replySeverity(makeReply(451, ['try later'])), 'temporary');

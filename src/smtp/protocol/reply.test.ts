@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ReplyParser, makeReply } from './reply.js';
+import { ReplyParser, makeReply, parseEnhancedCode } from './reply.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -93,4 +93,10 @@ describe('reply parser', () => {
     parser.push(bytes('250-part\r\n25'));
     assert.equal(parser.buffered, 12);
   });
+});
+
+test('RFC 3463 2: class.subject.detail parses; other text does not', () => {
+  assert.deepEqual(parseEnhancedCode('5.1.1'), { class: 5, subject: 1, detail: 1, text: '5.1.1' });
+  assert.equal(parseEnhancedCode('4.7.123')?.detail, 123);
+  for (const text of ['3.0.0', '5.01.1', '5.1', '5.1.1.1', '5.1000.1', 'x.1.1', '']) assert.equal(parseEnhancedCode(text), undefined, text);
 });

@@ -11,8 +11,10 @@
  * servers exceed it in EHLO and rejection texts, so a line may carry up to 4096 octets including CRLF.
  * A whole reply may hold at most 128 lines and 64 KiB: enough for any honest EHLO, small enough that a
  * hostile peer cannot make the client buffer without bound.
+ *
+ * The RFC 3463 enhanced status code syntax is read here too, because building a reply means recognising
+ * the code its first line starts with; what a code means for delivery is `enhanced.ts`'s business.
  */
-import { parseEnhancedCode } from './enhanced.js';
 
 /** One complete reply. `lines` hold the text after `NNN-`/`NNN `, enhanced code included. */
 export interface SmtpReply {
@@ -139,6 +141,28 @@ export class ReplyParser {
   }
 }
 
+export interface EnhancedCode {
+  /** 2 success, 4 persistent transient failure, 5 permanent failure (RFC 3463 section 3.1). */
+  readonly class: 2 | 4 | 5;
+  readonly subject: number;
+  readonly detail: number;
+  /** Canonical text, e.g. `5.1.1`. */
+  readonly text: string;
+}
+
+// RFC 3463 section 2: subject and detail are 1 to 3 digits without superfluous leading zeros.
+const CODE = /^([245])\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+
+/** RFC 3463 2: parses `5.1.1`. Returns undefined for anything else, including `5.01.1` and `3.0.0`. */
+export function parseEnhancedCode(text: string): EnhancedCode | undefined {
+  const match = CODE.exec(text);
+  if (match === null) return undefined;
+  const cls = Number(match[1]) as 2 | 4 | 5;
+  const subject = Number(match[2]);
+  const detail = Number(match[3]);
+  return { class: cls, subject, detail, text: `${cls}.${subject}.${detail}` };
+}
+
 /** Builds a reply value, extracting the enhanced code when the first line starts with one of the same class. */
 export function makeReply(code: number, lines: readonly string[]): SmtpReply {
   const first = lines[0] ?? '';
@@ -153,11 +177,6 @@ export function makeReply(code: number, lines: readonly string[]): SmtpReply {
 /** The reply as one line for logs and bounce texts: `550 5.1.1 no such user`. */
 export function formatReply(reply: SmtpReply): string {
   return `${reply.code} ${reply.lines.join(' / ')}`.trim();
-}
-
-/** RFC 5321 4.2.1: 2yz is positive completion, 3yz positive intermediate. */
-export function isPositive(reply: SmtpReply): boolean {
-  return reply.code >= 200 && reply.code < 400;
 }
 
 function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
