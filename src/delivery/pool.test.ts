@@ -7,10 +7,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConnectionPool, DEFAULT_POOL_LIMITS, poolKey } from './pool.js';
-import type { PoolKeyInput, PoolLimits, PoolTimer } from './pool.js';
+import type { PoolKeyInput, PoolLimits } from './pool.js';
 import { DEFAULT_SMTP_TIMEOUTS } from '../smtp/timeouts.js';
 import type { TlsaRecord } from '../dns/types.js';
 import type { Authentication } from '../policy/host-plan.js';
+import type { Timer } from '../core/ports.js';
 
 class FakeSession {
   rsets = 0;
@@ -26,7 +27,7 @@ class FakeSession {
   }
 }
 
-class ManualTimer implements PoolTimer {
+class ManualTimer implements Timer {
   private next = 0;
   readonly pending = new Map<number, { fn: () => void; ms: number }>();
   set(fn: () => void, ms: number): unknown {

@@ -19,6 +19,8 @@
 import type { SmtpTimeouts } from '../smtp/timeouts.js';
 import type { MtaStsPlan } from '../mtasts/requirement.js';
 import type { ConnectPlan } from '../policy/host-plan.js';
+import type { Timer } from '../core/ports.js';
+import { DEFAULT_CONNECTION_REUSE } from '../config/schedule.js';
 
 /** What the pool needs of a session: RSET before reuse, and a QUIT that never fails when retiring it. */
 export interface Reusable {
@@ -35,15 +37,15 @@ export interface PoolLimits {
   readonly maxConnections: number;
 }
 
-export const DEFAULT_POOL_LIMITS: PoolLimits = { maxMessages: 20, idleMs: 5_000, maxConnections: 32 };
+/** `[queue.worker] connection-reuse`'s defaults, so a pool built without limits behaves like the relay's. */
+export const DEFAULT_POOL_LIMITS: PoolLimits = limitsOf(DEFAULT_CONNECTION_REUSE);
 
-export interface PoolTimer {
-  set(fn: () => void, ms: number): unknown;
-  clear(handle: unknown): void;
+function limitsOf({ maxMessages, idleMs, maxConnections }: PoolLimits): PoolLimits {
+  return { maxMessages, idleMs, maxConnections };
 }
 
 /** Unreferenced timers: an idle connection must not keep the process alive by itself. */
-const NODE_TIMER: PoolTimer = {
+const NODE_TIMER: Timer = {
   set: (fn, ms) => setTimeout(fn, ms).unref(),
   clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
@@ -65,12 +67,12 @@ interface Entry<S, M> extends Pooled<S, M> {
 export interface PoolOptions {
   /** Read at every release, so a configuration reload applies to the next connection pooled. */
   readonly limits?: () => PoolLimits;
-  readonly timer?: PoolTimer;
+  readonly timer?: Timer;
 }
 
 export class ConnectionPool<S extends Reusable, M> {
   private readonly limits: () => PoolLimits;
-  private readonly timer: PoolTimer;
+  private readonly timer: Timer;
   /** Oldest release first: eviction takes from the front, `acquire` from the back. */
   private readonly idle: Entry<S, M>[] = [];
   private readonly retiring = new Set<Promise<void>>();

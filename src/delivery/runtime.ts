@@ -19,7 +19,7 @@ import { createPolicyFetcher } from '../mtasts/fetch.js';
 import { resolveMtaSts } from '../mtasts/resolve.js';
 import type { MtaStsDeps } from '../mtasts/resolve.js';
 import { untrustedNameserverWarning } from '../dns/selftest.js';
-import { selectStrategy } from '../policy/select.js';
+import { reportFallback, selectStrategy } from '../policy/select.js';
 import type { EvalContext } from '../expr/index.js';
 import type { ConnectionStrategy } from '../config/types.js';
 import { describeTrustStoreError, loadTrustStore } from '../tls/trust-store.js';
@@ -81,7 +81,9 @@ export async function createRuntime(config: MxsecConfig, options: RuntimeOptions
     mtaStsDeps,
     warnings,
     connectionFor(context) {
-      return selectStrategy(config.connection.selector, config.connection.strategies, context).strategy;
+      const selection = selectStrategy(config.connection.selector, config.connection.strategies, context);
+      reportFallback(selection, config.connection.selector.key);
+      return selection.strategy;
     },
     deps(connection) {
       return {

@@ -19,13 +19,7 @@ import { batchRecipients, recipientContext } from './context.js';
 import { decideBatch } from './decide.js';
 import type { RecipientDecision } from './decide.js';
 import { enqueueNotice } from './notices.js';
-
-/** The subset of pino's logger the relay writes to. */
-export interface RelayLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+import type { Logger } from '../core/ports.js';
 
 export interface AttemptDeps {
   readonly store: QueueStore;
@@ -34,7 +28,7 @@ export interface AttemptDeps {
   /** Delivery dependencies for a recipient context (the connection strategy depends on it). */
   readonly delivery: (context: EvalContext) => DeliveryDeps;
   readonly now: () => number;
-  readonly logger: RelayLogger;
+  readonly logger: Logger;
   readonly owner: string;
   readonly reportingMta: string;
   /** Random text for DSN boundaries and Message-IDs. */

@@ -31,7 +31,7 @@ test('RFC 8461 3.3: the relay refreshes a day-old cached policy by itself and lo
   const refresh = startPolicyRefresh({
     deps: () => ({ resolver, cache, now: () => now, fetch: () => Promise.resolve({ ok: true, policy: parsed.policy, text }) }),
     timeoutMs: () => 1_000,
-    logger: { info: (object) => logged(object), warn: (object) => logged(object) },
+    logger: { info: (object) => logged(object), warn: (object) => logged(object), error: (object) => logged(object) },
     firstDelayMs: 1,
   });
   try {

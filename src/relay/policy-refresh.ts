@@ -5,17 +5,13 @@
  */
 import type { MtaStsDeps } from '../mtasts/resolve.js';
 import { refreshDuePolicies } from '../mtasts/refresh.js';
-
-export interface PolicyRefreshLogger {
-  info(object: object, message: string): void;
-  warn(object: object, message: string): void;
-}
+import type { Logger } from '../core/ports.js';
 
 export interface PolicyRefreshOptions {
   /** Read at every run, so a configuration reload applies. */
   readonly deps: () => MtaStsDeps;
   readonly timeoutMs: () => number;
-  readonly logger: PolicyRefreshLogger;
+  readonly logger: Logger;
   readonly intervalMs?: number;
   readonly firstDelayMs?: number;
 }

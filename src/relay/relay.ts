@@ -11,20 +11,18 @@ import { hostname } from 'node:os';
 import type { MxsecConfig } from '../config/types.js';
 import type { DeliveryDeps, SessionPool } from '../delivery/deps.js';
 import { ConnectionPool } from '../delivery/pool.js';
-import type { PoolTimer } from '../delivery/pool.js';
 import type { EvalContext } from '../expr/index.js';
 import type { QueueStore } from '../queue/store.js';
 import { runClaim } from './attempt.js';
-import type { RelayLogger } from './attempt.js';
 import { Scheduler } from './scheduler.js';
-import type { Timer } from './scheduler.js';
+import type { Logger, Timer } from '../core/ports.js';
 
 export interface RelayOptions {
   readonly store: QueueStore;
   /** The configuration in effect; read at every claim, so a reload applies to the next attempt. */
   readonly config: () => MxsecConfig;
   readonly delivery: (context: EvalContext) => DeliveryDeps;
-  readonly logger: RelayLogger;
+  readonly logger: Logger;
   /** Default `Date.now`. */
   readonly now?: () => number;
   readonly timer?: Timer;
@@ -35,7 +33,7 @@ export interface RelayOptions {
   /** Randomness for DSN boundaries; default `crypto.randomBytes`. */
   readonly unique?: () => string;
   /** Expires idle pooled connections; default unreferenced Node timers. */
-  readonly poolTimer?: PoolTimer;
+  readonly poolTimer?: Timer;
 }
 
 export interface Relay {

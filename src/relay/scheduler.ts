@@ -16,13 +16,8 @@
 import type { WorkerConfig } from '../config/types.js';
 import type { Claim } from '../queue/model.js';
 import type { QueueStore } from '../queue/store.js';
-import type { RelayLogger } from './attempt.js';
 import { ConcurrencyGate } from './gate.js';
-
-export interface Timer {
-  set(fn: () => void, ms: number): unknown;
-  clear(handle: unknown): void;
-}
+import type { Logger, Timer } from '../core/ports.js';
 
 export const NODE_TIMER: Timer = {
   set: (fn, ms) => setTimeout(fn, ms),
@@ -35,7 +30,7 @@ export interface SchedulerOptions {
   readonly owner: string;
   readonly now: () => number;
   readonly timer?: Timer;
-  readonly logger: RelayLogger;
+  readonly logger: Logger;
   /** Delivers one claim; rejections are logged, never propagated. */
   readonly run: (claim: Claim) => Promise<void>;
 }

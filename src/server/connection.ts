@@ -22,19 +22,13 @@ import { formatServerReply, R } from './protocol/reply.js';
 import type { ServerReply } from './protocol/reply.js';
 import type { ServerSession, Step } from './protocol/session.js';
 import { receivedHeader } from './received.js';
-
-/** The logging this module needs; a pino logger fits. */
-export interface ServerLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+import type { Logger } from '../core/ports.js';
 
 export interface ConnectionDeps {
   readonly listener: string;
   readonly hostname: string;
   readonly store: QueueStore;
-  readonly logger: ServerLogger;
+  readonly logger: Logger;
   readonly now: () => number;
   readonly secureContext: SecureContext | undefined;
   readonly maxLine: number;

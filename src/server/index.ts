@@ -14,11 +14,10 @@ import { createSecureContext } from 'node:tls';
 import type { SecureContext } from 'node:tls';
 import type { ListenerConfig, ServerConfig, ServerUser } from '../config/server.js';
 import type { QueueStore } from '../queue/store.js';
-import type { ServerLogger } from './connection.js';
 import { startListener } from './listener.js';
 import type { RunningListener } from './listener.js';
+import type { Logger } from '../core/ports.js';
 
-export type { ServerLogger } from './connection.js';
 
 export interface SubmissionServer {
   /** One entry per bound address, with the actual port. */
@@ -30,7 +29,7 @@ export interface SubmissionServerDeps {
   readonly config: ServerConfig;
   readonly store: QueueStore;
   /** A pino logger (any object with `info`, `warn`, `error` taking an object first). */
-  readonly logger: ServerLogger;
+  readonly logger: Logger;
   /** Epoch milliseconds for `createdAt` and the Received header; default `Date.now`. */
   readonly now?: () => number;
   /** Our host name in the greeting, EHLO reply and Received header. */

@@ -13,15 +13,15 @@ import type { SecureContext } from 'node:tls';
 import type { ListenerConfig, ServerLimits } from '../config/server.js';
 import type { QueueStore } from '../queue/store.js';
 import { SubmissionConnection } from './connection.js';
-import type { ServerLogger } from './connection.js';
 import { formatServerReply, R } from './protocol/reply.js';
 import { ServerSession } from './protocol/session.js';
+import type { Logger } from '../core/ports.js';
 
 export interface ListenerDeps {
   readonly config: ListenerConfig;
   readonly limits: ServerLimits;
   readonly store: QueueStore;
-  readonly logger: ServerLogger;
+  readonly logger: Logger;
   readonly now: () => number;
   readonly hostname: string;
   readonly secureContext: SecureContext | undefined;

@@ -10,12 +10,13 @@ import type { ListenerConfig, ServerConfig, ServerLimits } from '../../src/confi
 import { DEFAULT_SERVER_LIMITS } from '../../src/config/server.js';
 import type { QueueStore } from '../../src/queue/store.js';
 import { startSubmissionServer } from '../../src/server/index.js';
-import type { ServerLogger, SubmissionServer } from '../../src/server/index.js';
+import type { SubmissionServer } from '../../src/server/index.js';
+import type { Logger } from '../../src/core/ports.js';
 
 /** Long enough for a loaded 2-core machine; only a guard against hanging, never a timing assertion. */
 export const WAIT_MS = 30_000;
 
-export class RecordingLogger implements ServerLogger {
+export class RecordingLogger implements Logger {
   readonly entries: { level: string; obj: Record<string, unknown> }[] = [];
   info(obj: object): void {
     this.entries.push({ level: 'info', obj: obj as Record<string, unknown> });
