@@ -19,7 +19,7 @@ import { batchRecipients, recipientContext } from './context.js';
 import { decideBatch } from './decide.js';
 import type { RecipientDecision } from './decide.js';
 import { enqueueNotice } from './notices.js';
-import type { Logger } from '../core/ports.js';
+import type { Clock, Logger } from '../core/ports.js';
 
 export interface AttemptDeps {
   readonly store: QueueStore;
@@ -27,7 +27,7 @@ export interface AttemptDeps {
   readonly config: () => MxsecConfig;
   /** Delivery dependencies for a recipient context (the connection strategy depends on it). */
   readonly delivery: (context: EvalContext) => DeliveryDeps;
-  readonly now: () => number;
+  readonly now: Clock;
   readonly logger: Logger;
   readonly owner: string;
   readonly reportingMta: string;

@@ -15,7 +15,7 @@ import type { EvalContext } from '../expr/index.js';
 import type { QueueStore } from '../queue/store.js';
 import { runClaim } from './attempt.js';
 import { Scheduler } from './scheduler.js';
-import type { Logger, Timer } from '../core/ports.js';
+import type { Clock, Logger, Timer } from '../core/ports.js';
 
 export interface RelayOptions {
   readonly store: QueueStore;
@@ -24,7 +24,7 @@ export interface RelayOptions {
   readonly delivery: (context: EvalContext) => DeliveryDeps;
   readonly logger: Logger;
   /** Default `Date.now`. */
-  readonly now?: () => number;
+  readonly now?: Clock;
   readonly timer?: Timer;
   /** Lease owner id; default host name, pid and a random suffix (unique per process start). */
   readonly owner?: string;

@@ -17,7 +17,7 @@ import type { WorkerConfig } from '../config/types.js';
 import type { Claim } from '../queue/model.js';
 import type { QueueStore } from '../queue/store.js';
 import { ConcurrencyGate } from './gate.js';
-import type { Logger, Timer } from '../core/ports.js';
+import type { Clock, Logger, Timer } from '../core/ports.js';
 
 export const NODE_TIMER: Timer = {
   set: (fn, ms) => setTimeout(fn, ms),
@@ -28,7 +28,7 @@ export interface SchedulerOptions {
   readonly store: QueueStore;
   readonly worker: () => WorkerConfig;
   readonly owner: string;
-  readonly now: () => number;
+  readonly now: Clock;
   readonly timer?: Timer;
   readonly logger: Logger;
   /** Delivers one claim; rejections are logged, never propagated. */
