@@ -155,7 +155,7 @@ export async function runSession(input: SessionInput): Promise<SessionResult> {
         break;
       case 'starttls': {
         // `timeout.tls` bounds both the STARTTLS exchange and the handshake.
-        const upgraded = await session.startTls<TlsUpgradeResult>((raw) => startTlsClient(raw, { servername: input.mxHost, trust: input.trust, timeoutMs: input.tlsTimeoutMs }), input.tlsTimeoutMs);
+        const upgraded = await session.startTls<TlsUpgradeResult>((raw) => startTlsClient(raw, { servername: input.mxHost, trust: input.trust, timeoutMs: input.tlsTimeoutMs, dane: input.plan.authentication.kind === 'dane' }), input.tlsTimeoutMs);
         if (!upgraded.ok) {
           return failed(classify(upgraded.upgrade !== undefined && !upgraded.upgrade.ok ? handshakeCause(upgraded.upgrade.failure) : smtpCause(upgraded.failure)));
         }

@@ -2,7 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, createHash } from 'node:crypto';
 import { createSelfSigned, createTestCa } from '../../test/support/pki.js';
-import { certificateFacts, chainEnd, chainFacts, classifyPkix, sha256Hex } from './certificate.js';
+import { anchoredVerifyCode, certificateFacts, chainEnd, chainFacts, classifyPkix, sha256Hex } from './certificate.js';
 import type { PeerCertificateNode } from './certificate.js';
 import type { PkixFailureReason } from './types.js';
 
@@ -97,6 +97,32 @@ describe('chain walk', () => {
     assert.equal(chainEnd(full, new Set()), 'untrusted-root');
     assert.equal(chainEnd(full.slice(0, 2), new Set()), 'incomplete');
     assert.equal(chainEnd([], anchors), 'incomplete');
+  });
+
+  test('chainEnd: a chain sent without its root reaches the anchor that issued one of its certificates', async () => {
+    const root = await createTestCa();
+    const intermediate = await root.issueCa();
+    const leaf = await intermediate.issue({ dnsNames: ['mx.example.test'] });
+    const sent = chainFacts(peerChain([leaf.der, intermediate.der]));
+    const byRoot = (cert: { readonly der: Uint8Array }): boolean => sha256Hex(cert.der) === sha256Hex(intermediate.der);
+    assert.equal(chainEnd(sent, new Set(), byRoot), 'trust-anchor');
+    assert.equal(chainEnd(sent, new Set(), () => false), 'incomplete');
+  });
+});
+
+describe('anchoredVerifyCode', () => {
+  test('"no anchor" codes from an empty store clear when the chain reaches an anchor of the real store', () => {
+    for (const code of ['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE']) {
+      assert.equal(anchoredVerifyCode(code, 'trust-anchor'), undefined, code);
+      assert.equal(anchoredVerifyCode(code, 'incomplete'), code, code);
+      assert.equal(anchoredVerifyCode(code, 'untrusted-root'), code, code);
+    }
+  });
+
+  test('any other code stands: OpenSSL met that problem after looking for the anchor', () => {
+    assert.equal(anchoredVerifyCode('CERT_HAS_EXPIRED', 'trust-anchor'), 'CERT_HAS_EXPIRED');
+    assert.equal(anchoredVerifyCode('CERT_SIGNATURE_FAILURE', 'trust-anchor'), 'CERT_SIGNATURE_FAILURE');
+    assert.equal(anchoredVerifyCode(undefined, 'incomplete'), undefined);
   });
 });
 

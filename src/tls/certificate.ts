@@ -5,8 +5,9 @@
  *
  * The chain is Node's `getPeerCertificate(true)` walk: leaf first, then issuers as OpenSSL linked
  * them. Certificates the peer sent that are not on the issuing path are not in it, and a root the peer
- * did not send is appended from the trust store when OpenSSL found it there. DER that does not parse
- * cannot come from OpenSSL, so it throws (a bug, not a peer behaviour).
+ * did not send is appended from the handshake's trust store when OpenSSL found it there (never for DANE
+ * hosts, whose handshake has an empty store: see handshake.ts). DER that does not parse cannot come
+ * from OpenSSL, so it throws (a bug, not a peer behaviour).
  */
 import { X509Certificate, createHash } from 'node:crypto';
 import type { CertificateFacts, PkixFailureReason, PkixVerdict } from './types.js';
@@ -64,15 +65,41 @@ export function sha256Hex(data: Uint8Array): string {
 }
 
 /**
- * Where the chain ends. `trust-anchor`: in a certificate of the trust store. `untrusted-root`: in a
- * self-signed certificate the store does not hold. `incomplete`: in a certificate whose issuer is
+ * Where the chain ends. `trust-anchor`: in a certificate of the trust store, or in one that a store
+ * certificate issued (`issuedByAnchor`, for a chain recorded without the store's help). `untrusted-root`:
+ * in a self-signed certificate the store does not hold. `incomplete`: in a certificate whose issuer is
  * neither sent nor known.
  */
 export type ChainEnd = 'trust-anchor' | 'untrusted-root' | 'incomplete';
 
-export function chainEnd(chain: readonly CertificateFacts[], anchorsSha256: ReadonlySet<string>): ChainEnd {
-  if (chain.some((cert) => anchorsSha256.has(sha256Hex(cert.der)))) return 'trust-anchor';
+export function chainEnd(
+  chain: readonly CertificateFacts[],
+  anchorsSha256: ReadonlySet<string>,
+  issuedByAnchor: (cert: CertificateFacts) => boolean = () => false,
+): ChainEnd {
+  if (chain.some((cert) => anchorsSha256.has(sha256Hex(cert.der)) || issuedByAnchor(cert))) return 'trust-anchor';
   return chain.at(-1)?.selfSigned === true ? 'untrusted-root' : 'incomplete';
+}
+
+/** The codes of a chain that OpenSSL could not link to an anchor of the handshake's trust store. */
+const NO_ANCHOR = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+]);
+
+/**
+ * The verify code of a handshake made against an empty trust store (DANE hosts, see handshake.ts),
+ * carried over to the real store, where the chain has `end`. OpenSSL looks for the anchor first and
+ * then checks extensions, signatures and dates, going on past each error (Node's verify callback lets
+ * every error through) and reporting the last one it met; so when the code says only "no anchor" and
+ * the chain does reach one of the store, nothing else was wrong with the chain the server sent.
+ * Undefined means verified.
+ */
+export function anchoredVerifyCode(code: string | undefined, end: ChainEnd): string | undefined {
+  return code !== undefined && NO_ANCHOR.has(code) && end === 'trust-anchor' ? undefined : code;
 }
 
 /** OpenSSL verify codes (`X509_V_ERR_*` without the prefix, as Node reports them) by reason. */

@@ -1,7 +1,8 @@
 /**
  * The TLS client handshake over an existing TCP socket: SMTP STARTTLS (RFC 3207) after the server's
  * 220 reply, or a fresh connection (the socket may still be connecting; the deadline then covers the
- * TCP connect too). Uses the client profile and the trust store's shared secure context.
+ * TCP connect too). Uses the client profile and one of the trust store's shared secure contexts: the
+ * one with the anchors, or for a DANE host the one without (`TlsClientOptions.dane`).
  *
  * Node never aborts the handshake for a bad certificate here (`judgement: 'deferred'`): DANE and
  * opportunistic TLS need the session anyway. Instead the PKIX verdict is always computed and returned
@@ -16,12 +17,12 @@
 import { checkServerIdentity, connect } from 'node:tls';
 import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
-import { chainEnd, chainFacts, classifyPkix } from './certificate.js';
+import { anchoredVerifyCode, chainEnd, chainFacts, classifyPkix } from './certificate.js';
 import { classifyHandshakeError, closedFailure, timeoutFailure } from './failure.js';
 import type { TlsFailure } from './failure.js';
 import { clientConnectionOptions } from './profile.js';
 import type { TrustStore } from './trust-store.js';
-import type { TlsFacts } from './types.js';
+import type { CertificateFacts, PkixVerdict, TlsFacts } from './types.js';
 
 export type TlsUpgradeResult =
   | { readonly ok: true; readonly socket: TLSSocket; readonly facts: TlsFacts }
@@ -33,6 +34,13 @@ export interface TlsClientOptions {
   readonly trust: TrustStore;
   /** Bounds the whole handshake (`queue.tls.<id>.timeout.tls`). */
   readonly timeoutMs: number;
+  /**
+   * The host is authenticated by DANE: handshake against `trust.daneSecureContext`, so that
+   * `TlsFacts.chain` is exactly the chain the server sent. A DANE-TA digest record may only match a
+   * certificate the server sent (RFC 7672 section 3.1, RFC 7671 section 5.2.2); with the anchors in
+   * the context, Node would append a locally trusted root the server omitted.
+   */
+  readonly dane?: boolean;
 }
 
 /** Upgrades `socket` to TLS; see the module header for the contract. */
@@ -42,8 +50,9 @@ export function startTlsClient(socket: Socket, options: TlsClientOptions): Promi
       resolve({ ok: false, failure: closedFailure('the connection was already closed') });
       return;
     }
+    const secureContext = options.dane === true ? options.trust.daneSecureContext : options.trust.secureContext;
     const tlsSocket = connect({
-      ...clientConnectionOptions({ servername: options.servername, secureContext: options.trust.secureContext, judgement: 'deferred' }),
+      ...clientConnectionOptions({ servername: options.servername, secureContext, judgement: 'deferred' }),
       socket,
     });
     let settled = false;
@@ -78,7 +87,10 @@ function collectFacts(tlsSocket: TLSSocket, options: TlsClientOptions): TlsFacts
   const hostError = peer.raw === undefined
     ? new Error('the server sent no certificate')
     : checkServerIdentity(options.servername, peer as DetailedPeerCertificate);
-  const pkix = classifyPkix(verifyCode(tlsSocket), hostError, chainEnd(chain, options.trust.anchorsSha256));
+  const code = verifyCode(tlsSocket);
+  const pkix = options.dane === true
+    ? wirePkix(code, hostError, chain, options.trust)
+    : classifyPkix(code, hostError, chainEnd(chain, options.trust.anchorsSha256));
   const cipher = tlsSocket.getCipher();
   return {
     version: tlsSocket.getProtocol() ?? 'unknown',
@@ -87,6 +99,20 @@ function collectFacts(tlsSocket: TLSSocket, options: TlsClientOptions): TlsFacts
     chain,
     pkix,
   };
+}
+
+/**
+ * The PKIX verdict of a DANE host's handshake, made against an empty store where OpenSSL finds no
+ * anchor. Policy never consults PKIX for a DANE host, but `TlsFacts.pkix` keeps one meaning for every
+ * host (validation against the configured trust store: `mxsec check` prints it, and a WebPKI-valid
+ * DANE host must not read as untrusted). So OpenSSL's verdict on the chain as sent is completed
+ * against the real store: an anchor the server sent, or one that issued a sent certificate. Only the
+ * unsent anchor's own extensions (path length, name constraints) go unchecked.
+ */
+function wirePkix(code: string | undefined, hostError: Error | undefined, chain: readonly CertificateFacts[], trust: TrustStore): PkixVerdict {
+  const now = new Date();
+  const end = chainEnd(chain, trust.anchorsSha256, (cert) => trust.issuedByAnchor(cert.der, now));
+  return classifyPkix(anchoredVerifyCode(code, end), hostError, end);
 }
 
 /** Node types `authorizationError` as an Error but sets the OpenSSL verify code string. */

@@ -3,12 +3,14 @@
  * then the file named by NODE_EXTRA_CA_CERTS, then the configured `ca-file`. Passing `ca` to Node
  * replaces its default roots, so the full list is built here and compiled once into a secure context
  * with the client profile; every connection reuses it (parsing ~150 roots per connection would cost
- * more than the handshake).
+ * more than the handshake). A second context holds the profile and no anchors at all, for hosts that
+ * DANE authenticates (see `daneSecureContext`).
  *
  * On failure nothing is thrown: an unreadable file or one that is not a PEM certificate bundle is a
  * `TrustStoreError` naming the file, its source and the problem. NODE_EXTRA_CA_CERTS is treated as
  * strictly as `ca-file` (Node itself only warns): an operator who named a CA expects it to be used.
  */
+import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import type { SecureContext } from 'node:tls';
@@ -34,6 +36,19 @@ export interface TrustStore {
   readonly sources: readonly TrustSource[];
   /** The client profile with these anchors; pass it to `clientConnectionOptions`. */
   readonly secureContext: SecureContext;
+  /**
+   * The client profile with an empty trust store, for hosts DANE authenticates. Node completes the
+   * peer's chain from the context's store (`getPeerCertificate(true)`), so only a context without
+   * anchors records exactly the chain the server sent, which a DANE-TA digest record must match
+   * (RFC 7672 section 3.1). `ca: []` is what empties it: without `ca`, Node loads its bundled roots
+   * and NODE_EXTRA_CA_CERTS.
+   */
+  readonly daneSecureContext: SecureContext;
+  /**
+   * Whether a certificate of the store valid at `now` issued the DER certificate `der` (issuer name,
+   * key identifiers, key usage, signature): finds the anchor of a chain whose root the server did not send.
+   */
+  issuedByAnchor(der: Uint8Array, now: Date): boolean;
 }
 
 export interface TrustStoreError {
@@ -90,7 +105,40 @@ export function buildTrustStore(
     }
   }
   const secureContext = createSecureContext(secureContextOptions(certificates, profile));
-  return { certificates, anchorsSha256, sources: parts.map((part) => part.source), secureContext };
+  const daneSecureContext = createSecureContext(secureContextOptions([], profile));
+  return {
+    certificates, anchorsSha256, sources: parts.map((part) => part.source), secureContext, daneSecureContext,
+    issuedByAnchor: anchorIssuerLookup(certificates),
+  };
+}
+
+/** Parses the store only when first asked: most stores never see a DANE host. */
+function anchorIssuerLookup(certificates: readonly string[]): TrustStore['issuedByAnchor'] {
+  let bySubject: Map<string, X509Certificate[]> | undefined;
+  return (der, now) => {
+    if (bySubject === undefined) {
+      bySubject = new Map();
+      for (const pem of certificates) {
+        const anchor = new X509Certificate(pem);
+        bySubject.set(anchor.subject, [...(bySubject.get(anchor.subject) ?? []), anchor]);
+      }
+    }
+    const cert = new X509Certificate(der);
+    return (bySubject.get(cert.issuer) ?? []).some((anchor) => validAt(anchor, now) && issued(cert, anchor));
+  };
+}
+
+function validAt(cert: X509Certificate, now: Date): boolean {
+  return Date.parse(cert.validFrom) <= now.getTime() && now.getTime() <= Date.parse(cert.validTo);
+}
+
+function issued(cert: X509Certificate, anchor: X509Certificate): boolean {
+  try {
+    return cert.checkIssued(anchor) && cert.verify(anchor.publicKey);
+  } catch {
+    // OpenSSL throws for a key it cannot verify with (e.g. a type it does not support): no issuer.
+    return false;
+  }
 }
 
 /** One line for logs and the CLI. */

@@ -36,7 +36,7 @@ export interface TlsFacts {
   readonly version: string;
   /** OpenSSL/IANA cipher name as Node reports it. */
   readonly cipher: string;
-  /** Leaf first, as sent by the peer. */
+  /** Leaf first, as sent by the peer; for a non-DANE host possibly ending in a trust store root (certificate.ts). */
   readonly chain: readonly CertificateFacts[];
   /** Validation of the leaf for the SNI host name against the configured trust store. */
   readonly pkix: PkixVerdict;

@@ -2,7 +2,9 @@
  * DANE verification of chains received in real TLS handshakes: Node TLS servers on 127.0.0.1
  * (ephemeral ports), the client upgrade of `tls/handshake.ts`, then `verifyDane` and `judgeDane` on
  * the chain as the client recorded it. The client's trust store deliberately lacks the test CA, so
- * every success here is DANE's alone, not PKIX's. Every server and socket is closed in `finally`.
+ * every success here is DANE's alone, not PKIX's; except where a test hands the client a store with
+ * the root, to show that a DANE handshake (`dane: true`) records the chain as sent all the same. Every
+ * server and socket is closed in `finally`.
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +15,7 @@ import tls from 'node:tls';
 import { createSelfSigned, createTestCa } from '../support/pki.js';
 import type { TestCa, TestCert } from '../support/pki.js';
 import { startTlsClient } from '../../src/tls/handshake.js';
-import { loadTrustStore } from '../../src/tls/trust-store.js';
+import { buildTrustStore, loadTrustStore } from '../../src/tls/trust-store.js';
 import type { TrustStore } from '../../src/tls/trust-store.js';
 import type { TlsFacts } from '../../src/tls/types.js';
 import type { TlsaRecord } from '../../src/dns/types.js';
@@ -42,7 +44,7 @@ function sha256(data: Uint8Array): Uint8Array {
 }
 
 /** Serves `cert` over TLS on an ephemeral loopback port and returns what the client recorded. */
-async function handshake(cert: TestCert): Promise<TlsFacts> {
+async function handshake(cert: TestCert, client: { trust?: TrustStore; dane?: boolean } = {}): Promise<TlsFacts> {
   const server = tls.createServer({ key: cert.keyPem, cert: cert.chainPem });
   const sockets = new Set<net.Socket>();
   server.on('connection', (socket: net.Socket) => {
@@ -55,7 +57,7 @@ async function handshake(cert: TestCert): Promise<TlsFacts> {
   try {
     const socket = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
     await once(socket, 'connect');
-    const result = await startTlsClient(socket, { servername: HOST, trust, timeoutMs: TIMEOUT_MS });
+    const result = await startTlsClient(socket, { servername: HOST, trust: client.trust ?? trust, timeoutMs: TIMEOUT_MS, dane: client.dane ?? false });
     assert.ok(result.ok, result.ok ? '' : JSON.stringify(result.failure));
     result.socket.destroy();
     return result.facts;
@@ -124,4 +126,45 @@ test('RFC 7671 5.2: a look-alike CA chain presented by an interceptor is refused
   const judged = judge([{ usage: 2, selector: 0, matchingType: 0, data: root.der }], facts);
   assert.equal(judged.kind, 'failure');
   assert.match(judged.kind === 'failure' ? judged.failure.message : '', /bad-chain/);
+});
+
+/** A client whose configured trust store (its `ca-file`) holds the test root. */
+function trustingRoot(): TrustStore {
+  return buildTrustStore([{ source: { kind: 'ca-file', file: 'root.pem', count: 1 }, certificates: [root.certPem] }]);
+}
+
+/**
+ * RFC 7672 section 3.1: a server must send the DANE-TA anchor of a digest record. A root the client
+ * happens to trust must not stand in for it, as it would if the client completed the chain from its
+ * trust store before matching.
+ */
+test('RFC 7672 3.1 / RFC 7671 5.2.2: DANE-TA 2 0 1 of a root the server does not send fails, even when the client trusts that root', async () => {
+  const leaf = await root.issue({ dnsNames: [HOST] });
+  const facts = await handshake(leaf, { trust: trustingRoot(), dane: true });
+  assert.deepEqual(facts.chain.map((c) => c.subject), [`CN=${HOST}`], 'the chain as sent: the leaf alone');
+  const judged = judge([{ usage: 2, selector: 0, matchingType: 1, data: sha256(root.der) }], facts);
+  assert.equal(judged.kind, 'failure');
+  assert.match(judged.kind === 'failure' ? judged.failure.message : '', /no-match/);
+});
+
+test('RFC 7671 5.2.2: DANE-TA 2 0 0 with the whole root certificate authenticates a server that does not send the root', async () => {
+  const leaf = await intermediate.issue({ dnsNames: [HOST] });
+  const facts = await handshake(leaf, { trust: trustingRoot(), dane: true });
+  assert.equal(facts.chain.length, 2, 'leaf and intermediate, as sent');
+  const record: TlsaRecord = { usage: 2, selector: 0, matchingType: 0, data: root.der };
+  assert.deepEqual(judge([record], facts), { kind: 'authenticated', usage: 'DANE-TA', matched: record });
+});
+
+/**
+ * The DANE handshake has no anchors to build with, yet `pkix` still answers "does the configured trust
+ * store validate this chain" (what `mxsec check` prints), here through the root the server did not send.
+ */
+test('a DANE handshake records the PKIX verdict of the configured trust store for the chain as sent', async () => {
+  const leaf = await intermediate.issue({ dnsNames: [HOST] });
+  assert.deepEqual((await handshake(leaf, { trust: trustingRoot(), dane: true })).pkix, { valid: true });
+  const untrusted = await handshake(leaf, { dane: true });
+  assert.deepEqual(untrusted.pkix.valid ? '' : untrusted.pkix.reason, 'untrusted-issuer');
+  const expired = await intermediate.issue({ dnsNames: [HOST], notBefore: new Date(Date.now() - 3 * 86_400_000), notAfter: new Date(Date.now() - 86_400_000) });
+  const late = await handshake(expired, { trust: trustingRoot(), dane: true });
+  assert.deepEqual(late.pkix.valid ? '' : late.pkix.reason, 'expired');
 });

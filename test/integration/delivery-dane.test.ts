@@ -27,6 +27,7 @@ const BODY = new TextEncoder().encode('From: a@sender.test\r\nTo: u@dest.test\r\
 const sha256 = (data: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(data).digest());
 const ee = (cert: TestCert): TestTlsa => ({ usage: 3, selector: 1, matchingType: 1, data: sha256(cert.spkiDer) });
 const ta = (cert: TestCert): TestTlsa => ({ usage: 2, selector: 0, matchingType: 1, data: sha256(cert.der) });
+const taFull = (cert: TestCert): TestTlsa => ({ usage: 2, selector: 0, matchingType: 0, data: cert.der });
 
 /** Host name -> loopback address of its SMTP server. */
 const IP = {
@@ -37,6 +38,8 @@ const IP = {
   'mx.bogus.dane.test': '127.0.0.45',
   'mx.plain.dane.test': '127.0.0.46',
   'mx.private.dane.test': '127.0.0.47',
+  'mx.rootnotsent.dane.test': '127.0.0.48',
+  'mx.fullroot.dane.test': '127.0.0.49',
 } as const;
 type Host = keyof typeof IP;
 
@@ -94,6 +97,14 @@ before(async () => {
   env = await startDeliveryEnv(zone, { ad: true });
   const taLeaf = await env.ca.issue({ dnsNames: ['mx.ta.dane.test'] });
   host('mx.ta.dane.test', [ta(env.ca)]);
+  // The client trusts env.ca (its ca-file); these two servers send leaf + intermediate, not env.ca.
+  const intermediate = await env.ca.issueCa();
+  const rootNotSentLeaf = await intermediate.issue({ dnsNames: ['mx.rootnotsent.dane.test'] });
+  const fullRootLeaf = await intermediate.issue({ dnsNames: ['mx.fullroot.dane.test'] });
+  domain('rootnotsent.dane.test', ['mx.rootnotsent.dane.test']);
+  host('mx.rootnotsent.dane.test', [ta(env.ca)]);
+  domain('fullroot.dane.test', ['mx.fullroot.dane.test']);
+  host('mx.fullroot.dane.test', [taFull(env.ca)]);
 
   await env.server(IP['mx.ee.dane.test'], { tls: { key: self.keyPem, cert: self.certPem } });
   // RFC 7671 section 5.2.2: with a digest DANE-TA record the server sends the anchor in its chain.
@@ -103,6 +114,8 @@ before(async () => {
   await env.server(IP['mx.bogus.dane.test'], { tls: { key: self.keyPem, cert: self.certPem } });
   await env.server(IP['mx.plain.dane.test'], {});
   await env.server(IP['mx.private.dane.test'], { tls: { key: privateLeaf.keyPem, cert: privateLeaf.chainPem + privateCa.certPem } });
+  await env.server(IP['mx.rootnotsent.dane.test'], { tls: { key: rootNotSentLeaf.keyPem, cert: rootNotSentLeaf.chainPem } });
+  await env.server(IP['mx.fullroot.dane.test'], { tls: { key: fullRootLeaf.keyPem, cert: fullRootLeaf.chainPem } });
 });
 
 after(async () => {
@@ -135,6 +148,13 @@ describe('DANE authenticates the host (RFC 7672 section 3.1)', () => {
     assert.equal(only(r).status, 'delivered');
     assert.equal(r.attempts[0]?.security, 'dane');
   });
+
+  test('RFC 7671 5.2.2: a DANE-TA 2 0 0 record carries the whole root certificate, so a server that omits the root is authenticated', async () => {
+    const r = await send('fullroot.dane.test');
+    assert.equal(only(r).status, 'delivered');
+    assert.equal(r.attempts[0]?.security, 'dane');
+    assert.equal(server('mx.fullroot.dane.test').messages.at(-1)?.tls, true);
+  });
 });
 
 describe('DANE failures never downgrade (RFC 7672 section 2.2)', () => {
@@ -149,6 +169,21 @@ describe('DANE failures never downgrade (RFC 7672 section 2.2)', () => {
     assert.deepEqual([rcpt.status, rcpt.lastError, rcpt.code], ['temporary', 'dane', '4.7.5']);
     assert.equal(r.attempts[0]?.tlsRpt, 'validation-failure');
     assert.equal(server('mx.rollover.dane.test').messages.length, 0);
+  });
+
+  /**
+   * RFC 7672 section 3.1 requires a server to send the DANE-TA anchor a digest record names. The root is
+   * in the client's own trust store, which must not stand in for the certificate the server left out
+   * (Postfix refuses it too: "Server certificate not verified").
+   */
+  test('RFC 7672 3.1 / RFC 7671 5.2.2: a DANE-TA 2 0 1 digest of a root the server does not send is a temporary dane failure, even when the client trusts that root', async () => {
+    const r = await send('rootnotsent.dane.test');
+    const rcpt = only(r);
+    assert.deepEqual([rcpt.status, rcpt.lastError, rcpt.code], ['temporary', 'dane', '4.7.5']);
+    assert.equal(r.attempts[0]?.tlsRpt, 'validation-failure');
+    // The recorded chain is the one on the wire: leaf and intermediate, no root.
+    assert.deepEqual(r.attempts[0]?.tls?.chain.map((c) => c.issuer), ['CN=mxsec Test Intermediate', 'CN=mxsec Test CA']);
+    assert.equal(server('mx.rootnotsent.dane.test').messages.length, 0);
   });
 
   test('RFC 7672 3.1: after a TLSA mismatch at the first MX, the second MX that matches delivers', async () => {

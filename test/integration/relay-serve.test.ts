@@ -1,5 +1,5 @@
 /**
- * `mxsec serve` as a real process (src/testing/serve-process.ts), driven only from outside as an
+ * `mxsec serve` as a real process (test/support/serve-process.ts), driven only from outside as an
  * operator and an application would: a TOML file, SMTP submission on its listener, signals, and
  * `mxsec queue` against its data dir. Receivers are the loopback test SMTP servers of a delivery
  * environment (in-process DNS, a test CA in `[tls] ca-file`). Covered: a submission is delivered over

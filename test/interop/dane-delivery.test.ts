@@ -148,6 +148,14 @@ describe('DANE interop: mxsec with unbound + nsd (signed zones) and real Postfix
       assertRefused(await send('wrongname.dane.test'), { status: 'temporary', lastError: 'dane', code: '4.7.5', tlsrpt: 'validation-failure' });
     });
 
+    test('RFC 7672 3.1 / RFC 7671 5.2.2: a DANE-TA 2 0 1 of a root the server does not send is refused although tls.ca-file trusts that root', async () => {
+      const attempt = assertRefused(await send('rootnotsent.dane.test'), { status: 'temporary', lastError: 'dane', code: '4.7.5', tlsrpt: 'validation-failure' });
+      assert.equal(attempt?.ip, ADDR.rootNotSent);
+      assert.equal(attempt?.tls?.chain.length, 2, 'the chain recorded is the one Postfix sent: leaf and intermediate');
+      // PKIX, which DANE does not consult, still validates the sent chain against tls.ca-file.
+      assert.deepEqual(attempt?.tls?.pkix, { valid: true });
+    });
+
     test('RFC 7672 2.2: TLSA published but no STARTTLS offered: 4.7.4, never plaintext', async () => {
       const attempt = assertRefused(await send('notls.dane.test'), { status: 'temporary', lastError: 'tls', code: '4.7.4', tlsrpt: 'starttls-not-supported' });
       assert.equal(attempt?.ip, ADDR.noTls);
@@ -247,6 +255,7 @@ describe('DANE interop: mxsec with unbound + nsd (signed zones) and real Postfix
         { domain: 'ta.dane.test', postfix: 'dane-verified', mxsec: { deliver: true, security: 'dane' } },
         { domain: 'mismatch.dane.test', postfix: 'dane-failed', mxsec: { deliver: false, class: 'dane' } },
         { domain: 'wrongname.dane.test', postfix: 'dane-failed', mxsec: { deliver: false, class: 'dane' } },
+        { domain: 'rootnotsent.dane.test', postfix: 'dane-failed', mxsec: { deliver: false, class: 'dane' } },
         { domain: 'tlsabogus.dane.test', postfix: 'tlsa-lookup-error', mxsec: { deliver: false, class: 'dane' } },
       ];
       for (const row of table) {

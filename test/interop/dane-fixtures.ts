@@ -10,6 +10,9 @@
  *   DANE-TA `2 0 1` (anchor in the chain, RFC 7671 5.2.2) and PKIX through `tls.ca-file` both work.
  * - `wrongName` 127.0.0.34: a leaf from the same CA for a name no MX has (DANE-TA name check).
  * - `noTls` 127.0.0.35: no STARTTLS at all.
+ * - `rootNotSent` 127.0.0.36: a leaf from an intermediate of the test CA, chain leaf + intermediate
+ *   without the CA, so a DANE-TA `2 0 1` of the CA names a certificate the server does not send
+ *   (RFC 7672 3.1), although mxsec's `tls.ca-file` trusts it.
  *
  * Contract: `buildFixtures` only computes data (no I/O); it throws only on a bug in this file.
  */
@@ -27,10 +30,11 @@ export const ADDR = {
   caValid: '127.0.0.33',
   wrongName: '127.0.0.34',
   noTls: '127.0.0.35',
+  rootNotSent: '127.0.0.36',
 } as const;
 
 /** Listener index in master.cf order; Postfix logs each as `postfix/listener-<index>/smtpd`. */
-export const LISTENER = { selfSigned: 0, caValid: 1, wrongName: 2, noTls: 3 } as const;
+export const LISTENER = { selfSigned: 0, caValid: 1, wrongName: 2, noTls: 3, rootNotSent: 4 } as const;
 
 /** MX names on the CA-valid listener: DANE-TA and PKIX must both accept them. */
 const CA_VALID_NAMES = ['mx.ta.dane.test', 'mx2.fallback.dane.test', 'mx.insecure.dane.test', 'mx.pkixunusable.dane.test'];
@@ -72,6 +76,7 @@ export async function buildFixtures(): Promise<DaneFixtures> {
   const stranger = await createSelfSigned({ dnsNames: ['mx.ee.dane.test'] });
   const caLeaf = await ca.issue({ dnsNames: CA_VALID_NAMES });
   const wrongLeaf = await ca.issue({ dnsNames: ['unrelated.elsewhere.test'] });
+  const rootNotSentLeaf = await (await ca.issueCa()).issue({ dnsNames: ['mx.rootnotsent.dane.test'] });
 
   const ee = eeSpkiSha256(selfSigned);
   const ta = taCertSha256(ca);
@@ -83,6 +88,7 @@ export async function buildFixtures(): Promise<DaneFixtures> {
     mxZone('ta.dane.test', [{ label: 'mx', address: ADDR.caValid, tlsa: [ta] }]),
     mxZone('mismatch.dane.test', [{ label: 'mx', address: ADDR.selfSigned, tlsa: [eeSpkiSha256(stranger)] }]),
     mxZone('wrongname.dane.test', [{ label: 'mx', address: ADDR.wrongName, tlsa: [ta] }]),
+    mxZone('rootnotsent.dane.test', [{ label: 'mx', address: ADDR.rootNotSent, tlsa: [ta] }]),
     mxZone('notls.dane.test', [{ label: 'mx', address: ADDR.noTls, tlsa: [ee] }]),
     mxZone('unusable.dane.test', [{ label: 'mx', address: ADDR.selfSigned, tlsa: unusable }]),
     mxZone('pkixunusable.dane.test', [{ label: 'mx', address: ADDR.caValid, tlsa: unusable }]),
@@ -108,6 +114,7 @@ export async function buildFixtures(): Promise<DaneFixtures> {
     { address: ADDR.caValid, tls: { certPem: withCa(caLeaf), keyPem: caLeaf.keyPem } },
     { address: ADDR.wrongName, tls: { certPem: withCa(wrongLeaf), keyPem: wrongLeaf.keyPem } },
     { address: ADDR.noTls },
+    { address: ADDR.rootNotSent, tls: { certPem: rootNotSentLeaf.chainPem, keyPem: rootNotSentLeaf.keyPem } },
   ];
   const domains = zones.map((z) => z.name).filter((n) => !n.startsWith('_'));
   return { ca, selfSigned, stranger, zones, listeners, domains };

@@ -1,6 +1,6 @@
 /**
  * The relay end to end against real receivers: mail submitted over SMTP to `mxsec serve` (a child
- * process, src/testing/serve-process.ts) is delivered to a real Postfix, with DNS from a real nsd +
+ * process, test/support/serve-process.ts) is delivered to a real Postfix, with DNS from a real nsd +
  * unbound pair (unsigned zone: no DANE), under Stalwart's documented "Handling TLS Errors" strategies
  * (test/fixtures/reference) with a 1 s retry. Against a Postfix listener with a self-signed certificate
  * the first attempt selects `default`, fails with `last_error = tls` and sends nothing; the retry,
