@@ -19,8 +19,9 @@ import type { TlsaLookup } from '../dane/lookup.js';
 import { describeRecord, policyString, unusableReason, usageName } from '../dane/records.js';
 import type { UnusableReason } from '../dane/records.js';
 import type { DaneVerdict } from '../dane/verify.js';
-import { attemptDomain } from '../delivery/domain.js';
+import { createDeliverer } from '../delivery/deliverer.js';
 import type { DeliveryDeps } from '../delivery/deps.js';
+import type { ConnectionStrategy } from '../config/types.js';
 import type { HostDecision, HostRoute } from '../delivery/host-facts.js';
 import type { SessionResult } from '../delivery/session.js';
 import type { DnsResult, TlsaRecord } from '../dns/types.js';
@@ -195,20 +196,18 @@ export const checkCommand: Command = async (argv, out) => {
   try {
     const resolver = rememberingResolver(runtime.resolver);
     const lookups = new Map<string, Promise<MtaStsLookup>>();
-    const deps: DeliveryDeps = {
-      ...runtime.deps(runtime.connectionFor(context)),
-      resolver,
-      // Asked once per domain, so the policy shown below is the one the hosts were decided on.
-      mtaSts: (name, timeoutMs) => {
-        const known = lookups.get(name) ?? resolveMtaSts({ ...runtime.mtaStsDeps, resolver }, name, { timeoutMs });
-        lookups.set(name, known);
-        return known;
-      },
+    // Asked once per domain, so the policy shown below is the one the hosts were decided on.
+    const mtaSts = (name: string, timeoutMs: number): Promise<MtaStsLookup> => {
+      const known = lookups.get(name) ?? resolveMtaSts({ ...runtime.mtaStsDeps, resolver }, name, { timeoutMs });
+      lookups.set(name, known);
+      return known;
     };
+    const deps = (connection: ConnectionStrategy): DeliveryDeps => ({ ...runtime.deps(connection), resolver, mtaSts });
+    const deliverer = createDeliverer({ config: () => config, deps, reuse: false });
     const o = out.stdout;
     const reports: (HostReport & { failure?: DeliveryFailure })[] = [];
     let route: HostRoute | undefined;
-    for await (const event of attemptDomain(deps, { domain, context })) {
+    for await (const event of deliverer.probe(domain, context)) {
       if (event.kind === 'route') {
         if (event.route.kind === 'hosts') {
           route = event.route;
@@ -225,7 +224,7 @@ export const checkCommand: Command = async (argv, out) => {
     if (route === undefined) return EXIT.software;
     const judged: HostReport[] = reports.map((r) => ({ ...r, verdict: verdictOf(r.decision, r.failure, r.sessions) }));
     // The domain's policy is shown even when every strategy disables MTA-STS (then it is looked up only here).
-    const sts = await deps.mtaSts(domain, deps.config.tls.strategies.get('default')?.timeoutMtaStsMs ?? 60_000);
+    const sts = await mtaSts(domain, config.tls.strategies.get('default')?.timeoutMtaStsMs ?? 60_000);
     const txt = await resolver.query(`_mta-sts.${domain}`, 'TXT');
     const mxNames = route.hosts.map((h) => h.name);
     if (values.json === true) {

@@ -5,7 +5,7 @@
  * 75 when any failed temporarily, 69 when all that remain failed permanently, 78 on configuration errors,
  * 64 on usage errors.
  */
-import { deliverToDomain } from '../delivery/domain.js';
+import { createDeliverer } from '../delivery/deliverer.js';
 import type { DomainDelivery } from '../delivery/types.js';
 import { describeTlsFacts } from '../tls/describe.js';
 import { CONFIG_OPTION, UsageError, contextFromVars, loadForCommand, parse, runtimeForCommand } from './common.js';
@@ -71,9 +71,9 @@ export const sendCommand: Command = async (argv, out) => {
     const byDomain = new Map<string, string[]>();
     for (const rcpt of values.to) byDomain.set(domainOf(rcpt), [...(byDomain.get(domainOf(rcpt)) ?? []), rcpt]);
     const deliveries: DomainDelivery[] = [];
+    const deliverer = createDeliverer({ config: () => config, deps: (connection) => runtime.deps(connection), reuse: false });
     for (const [domain, recipients] of byDomain) {
-      const deps = runtime.deps(runtime.connectionFor({ ...context, rcpt_domain: domain }));
-      deliveries.push(await deliverToDomain(deps, { from: values.from, domain, recipients, body: message.data, context }));
+      deliveries.push(await deliverer.deliver({ from: values.from, domain, recipients, body: message.data, context }));
     }
     if (values.json === true) line(out.stdout, JSON.stringify(deliveriesJson(deliveries), null, 2));
     else printDeliveries(deliveries, out);

@@ -69,7 +69,7 @@ export const serveCommand: Command = async (argv, out: Out) => {
   const relay = createRelay({
     store: opened.value,
     config: () => config,
-    delivery: (context) => runtime.deps(runtime.connectionFor(context)),
+    delivery: (connection) => runtime.deps(connection),
     logger,
     reportingMta: ehloName(config),
   });

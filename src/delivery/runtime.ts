@@ -19,8 +19,6 @@ import { createPolicyFetcher } from '../mtasts/fetch.js';
 import { resolveMtaSts } from '../mtasts/resolve.js';
 import type { MtaStsDeps } from '../mtasts/resolve.js';
 import { untrustedNameserverWarning } from '../dns/selftest.js';
-import { reportFallback, selectStrategy } from '../policy/select.js';
-import type { EvalContext } from '../expr/index.js';
 import type { ConnectionStrategy } from '../config/types.js';
 import { describeTrustStoreError, loadTrustStore } from '../tls/trust-store.js';
 import type { DeliveryDeps } from './deps.js';
@@ -34,9 +32,8 @@ export interface Runtime {
   readonly persistentCache: boolean;
   /** What MTA-STS discovery uses, for callers that need `resolveMtaSts` options (`forceFetch`). */
   readonly mtaStsDeps: MtaStsDeps;
-  /** Delivery dependencies for a connection strategy chosen per message. */
+  /** Delivery dependencies for a connection strategy chosen per message (by the deliverer). */
   deps(connection: ConnectionStrategy): DeliveryDeps;
-  connectionFor(context: EvalContext): ConnectionStrategy;
   close(): void;
   readonly warnings: readonly string[];
 }
@@ -80,11 +77,6 @@ export async function createRuntime(config: MxsecConfig, options: RuntimeOptions
     persistentCache,
     mtaStsDeps,
     warnings,
-    connectionFor(context) {
-      const selection = selectStrategy(config.connection.selector, config.connection.strategies, context);
-      reportFallback(selection, config.connection.selector.key);
-      return selection.strategy;
-    },
     deps(connection) {
       return {
         config,

@@ -1,17 +1,15 @@
 /**
  * Runs one claim: loads the message, splits its recipients into batches that share a strategy context,
- * selects each batch's schedule, delivers with `deliverToDomain`, enqueues the DSN the result calls for,
+ * selects each batch's schedule, delivers it through the deliverer, enqueues the DSN the result calls for,
  * records the attempt, and writes one JSON log line per attempt. Never throws for an operational problem:
  * a message deleted meanwhile is skipped, a DSN that cannot be enqueued leaves the attempt unrecorded
  * (the lease runs out and the recipients are tried again, so no DSN is lost), and a lost lease is logged.
- * With a session pool and `[queue.worker] connection-reuse` on, consecutive messages for one MX host
+ * With `[queue.worker] connection-reuse` on, the deliverer lets consecutive messages for one MX host
  * share a connection (see `delivery/pool.ts` for when a session may be reused).
  */
 import type { MxsecConfig } from '../config/types.js';
-import type { DeliveryDeps, SessionPool } from '../delivery/deps.js';
-import { deliverToDomain } from '../delivery/domain.js';
+import type { Deliverer } from '../delivery/deliverer.js';
 import type { DomainDelivery } from '../delivery/types.js';
-import type { EvalContext } from '../expr/index.js';
 import { reportFallback, selectStrategy } from '../policy/select.js';
 import type { Claim, QueuedMessage, QueuedRecipient } from '../queue/model.js';
 import type { QueueStore } from '../queue/store.js';
@@ -25,8 +23,8 @@ export interface AttemptDeps {
   readonly store: QueueStore;
   /** The configuration in effect now (SIGHUP may replace it between claims). */
   readonly config: () => MxsecConfig;
-  /** Delivery dependencies for a recipient context (the connection strategy depends on it). */
-  readonly delivery: (context: EvalContext) => DeliveryDeps;
+  /** Delivers each batch (connection strategy, context completion and connection reuse are its business). */
+  readonly deliverer: Deliverer;
   readonly now: Clock;
   readonly logger: Logger;
   readonly owner: string;
@@ -35,8 +33,6 @@ export interface AttemptDeps {
   readonly unique: () => string;
   /** Told after a DSN was enqueued, so the loop can pick it up without waiting for a poll. */
   readonly onEnqueued?: () => void;
-  /** Idle sessions shared between deliveries; used while `[queue.worker] connection-reuse` is on. */
-  readonly pool?: SessionPool;
 }
 
 function logAttempt(deps: AttemptDeps, claim: Claim, schedule: string, delivery: DomainDelivery, decisions: readonly RecipientDecision[], dsnId: string | null): void {
@@ -72,9 +68,7 @@ async function runBatch(deps: AttemptDeps, claim: Claim, message: QueuedMessage,
   const context = recipientContext(message, first, deps.now());
   const schedule = selectStrategy(config.schedule.selector, config.schedule.schedules, context);
   reportFallback(schedule, config.schedule.selector.key);
-  const base = deps.delivery(context);
-  const pool = deps.pool !== undefined && config.worker.connectionReuse.enabled ? deps.pool : undefined;
-  const delivery = await deliverToDomain(pool === undefined ? base : { ...base, pool }, {
+  const delivery = await deps.deliverer.deliver({
     from: message.returnPath, domain: claim.domain, recipients: batch.map((r) => r.address), body: message.body, context,
   });
   const at = deps.now();

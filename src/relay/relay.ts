@@ -2,16 +2,16 @@
  * Assembles the relay from its parts: a queue store that wakes the delivery loop whenever a message is
  * enqueued (by the submission listener or as a DSN), the scheduler, and the per-claim delivery. What it
  * needs from outside (configuration, delivery dependencies, clock, timer, logger) is passed in, so
- * `mxsec serve`, the integration tests and the benchmark build the same relay. The relay owns a pool of
+ * `mxsec serve`, the integration tests and the benchmark build the same relay. Its deliverer owns a pool of
  * idle SMTP sessions (connection reuse, limits from `[queue.worker]`, read at every release);
  * `close()` QUITs them and must follow `scheduler.stop()`. Never throws.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { MxsecConfig } from '../config/types.js';
-import type { DeliveryDeps, SessionPool } from '../delivery/deps.js';
-import { ConnectionPool } from '../delivery/pool.js';
-import type { EvalContext } from '../expr/index.js';
+import type { ConnectionStrategy, MxsecConfig } from '../config/types.js';
+import { createDeliverer } from '../delivery/deliverer.js';
+import type { Deliverer } from '../delivery/deliverer.js';
+import type { DeliveryDeps } from '../delivery/deps.js';
 import type { QueueStore } from '../queue/store.js';
 import { runClaim } from './attempt.js';
 import { Scheduler } from './scheduler.js';
@@ -21,7 +21,8 @@ export interface RelayOptions {
   readonly store: QueueStore;
   /** The configuration in effect; read at every claim, so a reload applies to the next attempt. */
   readonly config: () => MxsecConfig;
-  readonly delivery: (context: EvalContext) => DeliveryDeps;
+  /** Delivery adapters under the connection strategy the deliverer chose. */
+  readonly delivery: (connection: ConnectionStrategy) => DeliveryDeps;
   readonly logger: Logger;
   /** Default `Date.now`. */
   readonly now?: Clock;
@@ -41,8 +42,8 @@ export interface Relay {
   readonly store: QueueStore;
   readonly scheduler: Scheduler;
   readonly owner: string;
-  /** Idle SMTP sessions kept for the next message to the same host. */
-  readonly pool: SessionPool;
+  /** Delivers for the claims; owns the idle SMTP sessions kept for the next message to the same host. */
+  readonly deliverer: Deliverer;
   /** QUITs every pooled session; later deliveries close their sessions at once. Call after `scheduler.stop()`. */
   close(): Promise<void>;
 }
@@ -70,9 +71,9 @@ export function createRelay(options: RelayOptions): Relay {
   // `wake` is only called after construction (an enqueue or a DSN), when `scheduler` is set.
   const wake = (): void => scheduler.wake();
   const store = wakingStore(options.store, wake);
-  const pool: SessionPool = new ConnectionPool({
-    limits: () => options.config().worker.connectionReuse,
-    ...(options.poolTimer === undefined ? {} : { timer: options.poolTimer }),
+  const deliverer = createDeliverer({
+    config: options.config, deps: options.delivery, reuse: true,
+    ...(options.poolTimer === undefined ? {} : { poolTimer: options.poolTimer }),
   });
   const scheduler: Scheduler = new Scheduler({
     store,
@@ -84,15 +85,14 @@ export function createRelay(options: RelayOptions): Relay {
     run: (claim) => runClaim({
       store: options.store,
       config: options.config,
-      delivery: options.delivery,
+      deliverer,
       now,
       logger: options.logger,
       owner,
       reportingMta: options.reportingMta ?? options.config().connection.strategies.get('default')?.ehloHostname ?? hostname(),
       unique: options.unique ?? (() => randomBytes(8).toString('hex')),
       onEnqueued: wake,
-      pool,
     }, claim),
   });
-  return { store, scheduler, owner, pool, close: () => pool.close() };
+  return { store, scheduler, owner, deliverer, close: () => deliverer.close() };
 }
