@@ -63,7 +63,8 @@ const ZONE = {
 };
 
 const BODY = new TextEncoder().encode(
-  'From: bench@sender.test\r\nTo: user@tls.bench.test\r\nSubject: bench\r\n\r\n' + 'x'.repeat(70).concat('\r\n').repeat(30),
+  'From: bench@sender.test\r\nTo: user@tls.bench.test\r\nSubject: bench\r\n\r\n' +
+    'x'.repeat(70).concat('\r\n').repeat(30),
 );
 
 type Expect = 'tls' | 'plaintext';
@@ -71,20 +72,32 @@ type Expect = 'tls' | 'plaintext';
 function check(result: DomainDelivery, expect: Expect): void {
   const outcome = result.recipients[0];
   const attempt = result.attempts.at(-1);
-  if (outcome?.status !== 'delivered') throw new Error(`${result.domain}: not delivered: ${outcome?.message ?? 'no outcome'}`);
+  if (outcome?.status !== 'delivered')
+    throw new Error(`${result.domain}: not delivered: ${outcome?.message ?? 'no outcome'}`);
   const overTls = attempt?.tls !== null && attempt?.tls !== undefined;
-  if (overTls !== (expect === 'tls')) throw new Error(`${result.domain}: delivered ${overTls ? 'over TLS' : 'in plaintext'}, expected ${expect}`);
+  if (overTls !== (expect === 'tls'))
+    throw new Error(
+      `${result.domain}: delivered ${overTls ? 'over TLS' : 'in plaintext'}, expected ${expect}`,
+    );
 }
 
 async function deliver(deps: DeliveryDeps, domain: string, expect: Expect): Promise<void> {
   const result = await deliverToDomain(deps, {
-    from: 'bench@sender.test', domain, recipients: [`user@${domain}`], body: BODY, context: INITIAL_CONTEXT,
+    from: 'bench@sender.test',
+    domain,
+    recipients: [`user@${domain}`],
+    body: BODY,
+    context: INITIAL_CONTEXT,
   });
   check(result, expect);
 }
 
 /** Runs `count` tasks with at most `concurrency` in flight; returns tasks per second. */
-async function rate(count: number, concurrency: number, task: () => Promise<void>): Promise<number> {
+async function rate(
+  count: number,
+  concurrency: number,
+  task: () => Promise<void>,
+): Promise<number> {
   let started = 0;
   const worker = async (): Promise<void> => {
     while (started < count) {
@@ -117,10 +130,15 @@ function closeServer(server: net.Server): Promise<void> {
 /** One TCP connection, one handshake with the delivery's client profile and trust, then close. */
 function handshake(port: number, trust: TrustStore): Promise<void> {
   return new Promise((resolve, reject) => {
-    const options = clientConnectionOptions({ servername: TLS_MX, secureContext: trust.secureContext, judgement: 'deferred' });
+    const options = clientConnectionOptions({
+      servername: TLS_MX,
+      secureContext: trust.secureContext,
+      judgement: 'deferred',
+    });
     const socket = tls.connect({ ...options, host: HANDSHAKE_SINK, port }, () => {
       // Deferred judgement completes any handshake; the chain must still have been valid to count.
-      if (!socket.authorized) reject(new Error(`handshake not authorized: ${String(socket.authorizationError)}`));
+      if (!socket.authorized)
+        reject(new Error(`handshake not authorized: ${String(socket.authorizationError)}`));
       socket.end();
     });
     socket.once('error', reject);
@@ -130,12 +148,18 @@ function handshake(port: number, trust: TrustStore): Promise<void> {
 
 /** Delivery dependencies whose resolver and MTA-STS cache are new: every lookup goes to the DNS server. */
 function coldDeps(env: DeliveryEnv): DeliveryDeps {
-  const resolver = createResolver({ nameservers: [env.dns.nameserver], timeoutMs: 2_000, attempts: 2, trustAd: false });
+  const resolver = createResolver({
+    nameservers: [env.dns.nameserver],
+    timeoutMs: 2_000,
+    attempts: 2,
+    trustAd: false,
+  });
   const fetch = createPolicyFetcher({ resolver, ca: [env.ca.certPem], port: 443 });
   const cache = new MemoryPolicyCache();
   return env.deps('', {
     resolver,
-    mtaSts: (domain, timeoutMs) => resolveMtaSts({ resolver, fetch, cache, now: () => Date.now() }, domain, { timeoutMs }),
+    mtaSts: (domain, timeoutMs) =>
+      resolveMtaSts({ resolver, fetch, cache, now: () => Date.now() }, domain, { timeoutMs }),
   });
 }
 
@@ -143,7 +167,12 @@ async function measure(env: DeliveryEnv, handshakeSink: number): Promise<BenchRe
   const deps = env.deps('');
   const results: BenchResult[] = [];
   const push = (name: string, unit: string, value: number, baseline?: string): void => {
-    results.push({ name, unit, value: round(value, unit.endsWith('/s') ? 1 : 2), ...(baseline === undefined ? {} : { baseline }) });
+    results.push({
+      name,
+      unit,
+      value: round(value, unit.endsWith('/s') ? 1 : 2),
+      ...(baseline === undefined ? {} : { baseline }),
+    });
   };
   // Warm-up fills the DNS cache and lets the JIT compile the delivery path before any timing.
   for (let i = 0; i < WARMUP; i++) {
@@ -152,23 +181,48 @@ async function measure(env: DeliveryEnv, handshakeSink: number): Promise<BenchRe
     await handshake(handshakeSink, deps.trust);
   }
 
-  for (const [label, count, concurrency] of [['sequential', SEQUENTIAL, 1], [`concurrency ${CONCURRENCY}`, CONCURRENT, CONCURRENCY]] as const) {
+  for (const [label, count, concurrency] of [
+    ['sequential', SEQUENTIAL, 1],
+    [`concurrency ${CONCURRENCY}`, CONCURRENT, CONCURRENCY],
+  ] as const) {
     const handshakeName = `tls.handshake ${label}`;
     const plainName = `delivery plaintext ${label} (DNS cached)`;
-    push(handshakeName, 'handshakes/s', await rate(count, concurrency, () => handshake(handshakeSink, deps.trust)));
-    push(plainName, 'deliveries/s', await rate(count, concurrency, () => deliver(deps, PLAIN_DOMAIN, 'plaintext')));
+    push(
+      handshakeName,
+      'handshakes/s',
+      await rate(count, concurrency, () => handshake(handshakeSink, deps.trust)),
+    );
+    push(
+      plainName,
+      'deliveries/s',
+      await rate(count, concurrency, () => deliver(deps, PLAIN_DOMAIN, 'plaintext')),
+    );
     const before = env.dns.queries.all.length;
     const starttls = await rate(count, concurrency, () => deliver(deps, TLS_DOMAIN, 'tls'));
     const queries = (env.dns.queries.all.length - before) / count;
     push(`delivery starttls ${label} (DNS cached)`, 'deliveries/s', starttls, handshakeName);
-    push(`delivery starttls ${label} (DNS cached) vs plaintext`, 'deliveries/s', starttls, plainName);
+    push(
+      `delivery starttls ${label} (DNS cached) vs plaintext`,
+      'deliveries/s',
+      starttls,
+      plainName,
+    );
     push(`delivery starttls ${label} (DNS cached): DNS queries`, 'queries/delivery', queries);
   }
 
   const before = env.dns.queries.all.length;
   const cold = await rate(COLD, 1, () => deliver(coldDeps(env), TLS_DOMAIN, 'tls'));
-  push('delivery starttls sequential (cold DNS cache)', 'deliveries/s', cold, 'delivery starttls sequential (DNS cached)');
-  push('delivery starttls sequential (cold DNS cache): DNS queries', 'queries/delivery', (env.dns.queries.all.length - before) / COLD);
+  push(
+    'delivery starttls sequential (cold DNS cache)',
+    'deliveries/s',
+    cold,
+    'delivery starttls sequential (DNS cached)',
+  );
+  push(
+    'delivery starttls sequential (cold DNS cache): DNS queries',
+    'queries/delivery',
+    (env.dns.queries.all.length - before) / COLD,
+  );
   return results;
 }
 

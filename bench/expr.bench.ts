@@ -19,11 +19,13 @@ interface Case {
 const CASES: readonly Case[] = [
   {
     source: "retry_num > 0 && last_error == 'tls'",
-    handWritten: (ctx) => typeof ctx.retry_num === 'number' && ctx.retry_num > 0 && ctx.last_error === 'tls',
+    handWritten: (ctx) =>
+      typeof ctx.retry_num === 'number' && ctx.retry_num > 0 && ctx.last_error === 'tls',
   },
   {
     source: "retry_num > 1 && last_error == 'tls'",
-    handWritten: (ctx) => typeof ctx.retry_num === 'number' && ctx.retry_num > 1 && ctx.last_error === 'tls',
+    handWritten: (ctx) =>
+      typeof ctx.retry_num === 'number' && ctx.retry_num > 1 && ctx.last_error === 'tls',
   },
   {
     source: "mx == 'highly-secure.host.org'",
@@ -66,7 +68,8 @@ export async function run(): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   // Warm the compiler on every case first, so the first case does not pay for the JIT alone.
   for (let i = 0; i < COMPILE_WARMUP; i++) {
-    for (const { source } of CASES) if (compileExpression(source, { variables: QUEUE_VARIABLES }).ok) sink++;
+    for (const { source } of CASES)
+      if (compileExpression(source, { variables: QUEUE_VARIABLES }).ok) sink++;
   }
   for (const { source, handWritten } of CASES) {
     const compileOnce = (): void => {
@@ -80,7 +83,8 @@ export async function run(): Promise<BenchResult[]> {
     if (!compiled.ok) throw new Error(`benchmark expression does not compile: ${source}`);
     const expr = compiled.expr;
     for (const ctx of CONTEXTS) {
-      if (expr.evaluate(ctx) !== handWritten(ctx)) throw new Error(`baseline disagrees with ${source}`);
+      if (expr.evaluate(ctx) !== handWritten(ctx))
+        throw new Error(`baseline disagrees with ${source}`);
     }
     const baselineName = `expr.baseline ${source}`;
     results.push({ name: baselineName, unit: 'ns/op', value: round(timeEvaluation(handWritten)) });
@@ -105,7 +109,10 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const byName = new Map(results.map((r) => [r.name, r]));
   for (const r of results) {
     const base = r.baseline === undefined ? undefined : byName.get(r.baseline);
-    const ratio = base === undefined || base.value === 0 ? '' : `  (${(r.value / base.value).toFixed(1)}x hand-written)`;
+    const ratio =
+      base === undefined || base.value === 0
+        ? ''
+        : `  (${(r.value / base.value).toFixed(1)}x hand-written)`;
     console.log(`${r.name.padEnd(56)} ${String(r.value).padStart(9)} ${r.unit}${ratio}`);
   }
   console.log(`total ${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(2)} s`);

@@ -24,7 +24,9 @@ import { mustParse, startDeliveryEnv } from '../test/support/delivery-env.js';
 import { submitMessage } from '../test/support/serve-process.js';
 import type { BenchResult } from './types.js';
 
-const BODY = new TextEncoder().encode(`From: app@sender.test\r\nTo: user@sink.test\r\nSubject: bench\r\n\r\n${'x'.repeat(400)}\r\n`);
+const BODY = new TextEncoder().encode(
+  `From: app@sender.test\r\nTo: user@sink.test\r\nSubject: bench\r\n\r\n${'x'.repeat(400)}\r\n`,
+);
 const ENQUEUES = 2_000;
 const DELIVERIES = 400;
 const QUEUED = 100_000;
@@ -32,7 +34,13 @@ const SUBMISSIONS = 1_000;
 const ENQUEUE_NAME = 'relay.enqueue sqlite (durable commit per message)';
 
 function message(n: number) {
-  return { returnPath: '', recipients: [{ address: `user${n}@sink.test` }], body: BODY, createdAt: Date.now(), expiresAt: null };
+  return {
+    returnPath: '',
+    recipients: [{ address: `user${n}@sink.test` }],
+    body: BODY,
+    createdAt: Date.now(),
+    expiresAt: null,
+  };
 }
 
 function sqlite(dir: string): QueueStore {
@@ -44,7 +52,8 @@ function sqlite(dir: string): QueueStore {
 async function enqueueRate(dir: string): Promise<number> {
   const store = sqlite(join(dir, 'enqueue'));
   const start = process.hrtime.bigint();
-  for (let n = 0; n < ENQUEUES; n++) if (!(await store.enqueue(message(n))).ok) throw new Error('enqueue failed');
+  for (let n = 0; n < ENQUEUES; n++)
+    if (!(await store.enqueue(message(n))).ok) throw new Error('enqueue failed');
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   await store.close();
   return ENQUEUES / seconds;
@@ -55,8 +64,14 @@ async function submissionRate(dir: string, clients: number): Promise<number> {
   const store = sqlite(dir);
   const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
   const started = await startSubmissionServer({
-    config: { listeners: [{ name: 'bench', bind: [{ host: '127.0.0.1', port: 0 }], auth: 'none' }], users: [], limits: DEFAULT_SERVER_LIMITS },
-    store, logger: quiet, hostname: 'bench.mxsec.test',
+    config: {
+      listeners: [{ name: 'bench', bind: [{ host: '127.0.0.1', port: 0 }], auth: 'none' }],
+      users: [],
+      limits: DEFAULT_SERVER_LIMITS,
+    },
+    store,
+    logger: quiet,
+    hostname: 'bench.mxsec.test',
   });
   if (!started.ok) throw new Error(started.message);
   const port = started.server.listeners[0]?.port ?? 0;
@@ -64,7 +79,11 @@ async function submissionRate(dir: string, clients: number): Promise<number> {
   let next = 0;
   const client = async (): Promise<void> => {
     for (let n = next++; n < SUBMISSIONS; n = next++) {
-      const sent = await submitMessage('127.0.0.1', port, { from: 'app@sender.test', to: [`user${n}@sink.test`], body });
+      const sent = await submitMessage('127.0.0.1', port, {
+        from: 'app@sender.test',
+        to: [`user${n}@sink.test`],
+        body,
+      });
       if (!sent.ok) throw new Error(`submission ${n} failed: ${sent.reason}`);
     }
   };
@@ -79,7 +98,10 @@ async function submissionRate(dir: string, clients: number): Promise<number> {
 }
 
 async function deliveryRate(dir: string, reuse: boolean): Promise<number> {
-  const env = await startDeliveryEnv({ 'sink.test': { MX: [{ preference: 10, exchange: 'mx.sink.test' }] }, 'mx.sink.test': { A: ['127.0.0.51'] } });
+  const env = await startDeliveryEnv({
+    'sink.test': { MX: [{ preference: 10, exchange: 'mx.sink.test' }] },
+    'mx.sink.test': { A: ['127.0.0.51'] },
+  });
   try {
     const cert = await env.ca.issue({ dnsNames: ['mx.sink.test'] });
     const sink = await env.server('127.0.0.51', { tls: { key: cert.keyPem, cert: cert.chainPem } });
@@ -87,12 +109,18 @@ async function deliveryRate(dir: string, reuse: boolean): Promise<number> {
     const config = mustParse(toml);
     const store = sqlite(join(dir, reuse ? 'deliver-reuse' : 'deliver'));
     const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-    const relay = createRelay({ store, config: () => config, delivery: () => env.deps(toml, { config }), logger: quiet });
+    const relay = createRelay({
+      store,
+      config: () => config,
+      delivery: () => env.deps(toml, { config }),
+      logger: quiet,
+    });
     for (let n = 0; n < DELIVERIES; n++) await relay.store.enqueue(message(n));
     const start = process.hrtime.bigint();
     await relay.scheduler.drain();
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    if (sink.messages.length !== DELIVERIES) throw new Error(`only ${sink.messages.length} of ${DELIVERIES} delivered`);
+    if (sink.messages.length !== DELIVERIES)
+      throw new Error(`only ${sink.messages.length} of ${DELIVERIES} delivered`);
     await relay.close();
     await store.close();
     return DELIVERIES / seconds;
@@ -104,7 +132,8 @@ async function deliveryRate(dir: string, reuse: boolean): Promise<number> {
 async function rssWith(store: QueueStore): Promise<number> {
   globalThis.gc?.();
   const before = process.memoryUsage().rss;
-  for (let n = 0; n < QUEUED; n++) if (!(await store.enqueue(message(n))).ok) throw new Error('enqueue failed');
+  for (let n = 0; n < QUEUED; n++)
+    if (!(await store.enqueue(message(n))).ok) throw new Error('enqueue failed');
   globalThis.gc?.();
   const grown = process.memoryUsage().rss - before;
   await store.close();
@@ -118,14 +147,36 @@ export async function run(): Promise<BenchResult[]> {
     results.push({ name: ENQUEUE_NAME, unit: 'msg/s', value: Math.round(await enqueueRate(dir)) });
     for (const clients of [1, 8]) {
       const value = Math.round(await submissionRate(join(dir, `submit-${clients}`), clients));
-      results.push({ name: `relay.submit SMTP to the listener, session per message, ${clients} client${clients === 1 ? '' : 's'}`, unit: 'msg/s', value, baseline: ENQUEUE_NAME });
+      results.push({
+        name: `relay.submit SMTP to the listener, session per message, ${clients} client${clients === 1 ? '' : 's'}`,
+        unit: 'msg/s',
+        value,
+        baseline: ENQUEUE_NAME,
+      });
     }
     const deliverName = `relay.deliver end-to-end to a STARTTLS sink (${DELIVERIES} messages, concurrency 16), connection per message`;
-    results.push({ name: deliverName, unit: 'msg/s', value: Math.round(await deliveryRate(dir, false)) });
-    results.push({ name: `relay.deliver end-to-end to a STARTTLS sink (${DELIVERIES} messages, concurrency 16), connection reuse`, unit: 'msg/s', value: Math.round(await deliveryRate(dir, true)), baseline: deliverName });
+    results.push({
+      name: deliverName,
+      unit: 'msg/s',
+      value: Math.round(await deliveryRate(dir, false)),
+    });
+    results.push({
+      name: `relay.deliver end-to-end to a STARTTLS sink (${DELIVERIES} messages, concurrency 16), connection reuse`,
+      unit: 'msg/s',
+      value: Math.round(await deliveryRate(dir, true)),
+      baseline: deliverName,
+    });
     // SQLite first: the memory store's heap is not returned to the OS promptly and would inflate the other figure.
-    results.push({ name: `relay.rss ${QUEUED} queued, sqlite store`, unit: 'MiB', value: Math.round(await rssWith(sqlite(join(dir, 'rss')))) });
-    results.push({ name: `relay.rss ${QUEUED} queued, memory store`, unit: 'MiB', value: Math.round(await rssWith(new MemoryStore())) });
+    results.push({
+      name: `relay.rss ${QUEUED} queued, sqlite store`,
+      unit: 'MiB',
+      value: Math.round(await rssWith(sqlite(join(dir, 'rss')))),
+    });
+    results.push({
+      name: `relay.rss ${QUEUED} queued, memory store`,
+      unit: 'MiB',
+      value: Math.round(await rssWith(new MemoryStore())),
+    });
     return results;
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -48,7 +48,11 @@ describe('report output', () => {
   });
 
   test('JSON carries the rows, the failures and the total time', () => {
-    const parsed = JSON.parse(formatJson(RESULTS, 1.234, ['delivery: boom'])) as { totalSeconds: number; failures: string[]; results: unknown[] };
+    const parsed = JSON.parse(formatJson(RESULTS, 1.234, ['delivery: boom'])) as {
+      totalSeconds: number;
+      failures: string[];
+      results: unknown[];
+    };
     assert.equal(parsed.totalSeconds, 1.23);
     assert.deepEqual(parsed.failures, ['delivery: boom']);
     assert.equal(parsed.results.length, RESULTS.length);

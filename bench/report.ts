@@ -30,10 +30,20 @@ export function toRows(results: readonly BenchResult[]): ReportRow[] {
   const byName = new Map(results.map((r) => [r.name, r]));
   return results.map((r) => {
     const base = r.baseline === undefined ? undefined : byName.get(r.baseline);
-    const row: ReportRow = { name: r.name, value: r.value, unit: r.unit, higherIsBetter: higherIsBetter(r.unit) };
+    const row: ReportRow = {
+      name: r.name,
+      value: r.value,
+      unit: r.unit,
+      higherIsBetter: higherIsBetter(r.unit),
+    };
     if (r.baseline === undefined) return row;
     if (base === undefined || base.value === 0) return { ...row, baseline: r.baseline };
-    return { ...row, baseline: r.baseline, baselineValue: base.value, ratio: round(r.value / base.value, 3) };
+    return {
+      ...row,
+      baseline: r.baseline,
+      baselineValue: base.value,
+      ratio: round(r.value / base.value, 3),
+    };
   });
 }
 
@@ -45,22 +55,42 @@ export function formatTable(results: readonly BenchResult[]): string {
     row.name,
     String(row.value),
     row.unit,
-    row.baseline === undefined ? '' : row.baselineValue === undefined ? `${row.baseline} (missing)` : String(row.baselineValue),
+    row.baseline === undefined
+      ? ''
+      : row.baselineValue === undefined
+        ? `${row.baseline} (missing)`
+        : String(row.baselineValue),
     row.ratio === undefined ? '' : `${row.ratio.toFixed(2)}x`,
   ]);
-  const widths = HEADERS.map((h, i) => Math.max(h.length, ...rows.map((cells) => (cells[i] ?? '').length)));
+  const widths = HEADERS.map((h, i) =>
+    Math.max(h.length, ...rows.map((cells) => (cells[i] ?? '').length)),
+  );
   // Numbers are right-aligned so that magnitudes line up; text is left-aligned.
   const numeric = [false, true, false, true, true];
   const line = (cells: readonly string[]): string =>
-    cells.map((cell, i) => (numeric[i] === true ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+    cells
+      .map((cell, i) =>
+        numeric[i] === true ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0),
+      )
+      .join('  ')
+      .trimEnd();
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');
-  const legend = 'ratio = value / baseline value; time units: lower is better; rates (*/s): higher is better';
+  const legend =
+    'ratio = value / baseline value; time units: lower is better; rates (*/s): higher is better';
   return [line(HEADERS), rule, ...rows.map(line), '', legend].join('\n');
 }
 
 /** The rows as a JSON document (two-space indented), with the total wall time of the run. */
-export function formatJson(results: readonly BenchResult[], totalSeconds: number, failures: readonly string[]): string {
-  return JSON.stringify({ totalSeconds: round(totalSeconds, 2), failures, results: toRows(results) }, null, 2);
+export function formatJson(
+  results: readonly BenchResult[],
+  totalSeconds: number,
+  failures: readonly string[],
+): string {
+  return JSON.stringify(
+    { totalSeconds: round(totalSeconds, 2), failures, results: toRows(results) },
+    null,
+    2,
+  );
 }
 
 /** Rounds to `digits` decimal places (results are reported, not computed with). */

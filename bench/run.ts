@@ -34,14 +34,19 @@ interface Options {
   readonly modules: readonly BenchModule[];
 }
 
-type ParsedArgs = { readonly ok: true; readonly options: Options } | { readonly ok: false; readonly message: string };
+type ParsedArgs =
+  | { readonly ok: true; readonly options: Options }
+  | { readonly ok: false; readonly message: string };
 
 function parseArgs(args: readonly string[]): ParsedArgs {
   const json = args.includes('--json');
   const names = args.filter((a) => a !== '--json');
   const unknown = names.filter((n) => !MODULES.some((m) => m.name === n));
   if (unknown.length > 0) {
-    return { ok: false, message: `unknown benchmark ${unknown.join(', ')}; known: ${MODULES.map((m) => m.name).join(', ')}, option --json` };
+    return {
+      ok: false,
+      message: `unknown benchmark ${unknown.join(', ')}; known: ${MODULES.map((m) => m.name).join(', ')}, option --json`,
+    };
   }
   const modules = names.length === 0 ? MODULES : MODULES.filter((m) => names.includes(m.name));
   return { ok: true, options: { json, modules } };
@@ -63,7 +68,7 @@ async function main(args: readonly string[]): Promise<number> {
       results.push(...(await module.run()));
       if (!json) console.error(`bench ${module.name}: ${secondsSince(moduleStart).toFixed(1)} s`);
     } catch (error: unknown) {
-      const message = error instanceof Error ? error.stack ?? error.message : String(error);
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
       failures.push(`${module.name}: ${message}`);
       console.error(`bench ${module.name} failed: ${message}`);
     }
@@ -73,7 +78,9 @@ async function main(args: readonly string[]): Promise<number> {
     console.log(formatJson(results, total, failures));
   } else {
     console.log(formatTable(results));
-    console.log(`total ${total.toFixed(1)} s, node ${process.version}, ${process.platform}/${process.arch}`);
+    console.log(
+      `total ${total.toFixed(1)} s, node ${process.version}, ${process.platform}/${process.arch}`,
+    );
   }
   return failures.length === 0 ? 0 : 1;
 }

@@ -27,8 +27,13 @@ import { consume, nanosecondsPerCall, sinkCount } from './timing.js';
 import type { BenchResult } from './types.js';
 
 const REFERENCE_FILES = [
-  'dane-require.toml', 'handling-tls-errors.toml', 'invalid-certs.toml', 'mta-sts-optional.toml',
-  'starttls-disable.toml', 'strict-transport-security.toml', 'timeouts.toml',
+  'dane-require.toml',
+  'handling-tls-errors.toml',
+  'invalid-certs.toml',
+  'mta-sts-optional.toml',
+  'starttls-disable.toml',
+  'strict-transport-security.toml',
+  'timeouts.toml',
 ] as const;
 
 /** Rounds over every file (or every selector and context) before any timing, see `warmUp`. */
@@ -63,7 +68,8 @@ const SELECTORS: readonly SelectorCase[] = [
   {
     label: '(built-in defaults)',
     toml: '',
-    handWritten: (pick) => (ctx) => (retriedAfterTls(ctx, 0) ? pick(0, 'invalid-tls') : pick(1, 'default')),
+    handWritten: (pick) => (ctx) =>
+      retriedAfterTls(ctx, 0) ? pick(0, 'invalid-tls') : pick(1, 'default'),
   },
   {
     label: 'handling-tls-errors.toml',
@@ -78,20 +84,33 @@ const SELECTORS: readonly SelectorCase[] = [
   {
     label: 'strict-transport-security.toml',
     toml: readReference('strict-transport-security.toml'),
-    handWritten: (pick) => (ctx) => (ctx.mx === 'highly-secure.host.org' ? pick(0, 'high-security') : pick(1, 'default')),
+    handWritten: (pick) => (ctx) =>
+      ctx.mx === 'highly-secure.host.org' ? pick(0, 'high-security') : pick(1, 'default'),
   },
 ];
 
 /** Contexts as `decideHost` builds them: the full host context plus `mx` and `remote_ip`. */
 const CONTEXTS: readonly { readonly label: string; readonly ctx: EvalContext }[] = [
   { label: 'first attempt', ctx: host({ mx: 'mx.example.org' }) },
-  { label: 'retry 1 after tls', ctx: host({ retry_num: 1, last_error: 'tls', mx: 'mx.example.org' }) },
+  {
+    label: 'retry 1 after tls',
+    ctx: host({ retry_num: 1, last_error: 'tls', mx: 'mx.example.org' }),
+  },
   { label: 'retry 2 after tls', ctx: host({ retry_num: 2, last_error: 'tls', mx: 'mx.b.org' }) },
-  { label: 'retry 3 after dns, secure mx', ctx: host({ retry_num: 3, last_error: 'dns', mx: 'highly-secure.host.org' }) },
+  {
+    label: 'retry 3 after dns, secure mx',
+    ctx: host({ retry_num: 3, last_error: 'dns', mx: 'highly-secure.host.org' }),
+  },
 ];
 
 function host(values: Readonly<Record<string, Value>>): EvalContext {
-  return { ...INITIAL_CONTEXT, rcpt: 'user@example.org', rcpt_domain: 'example.org', remote_ip: '192.0.2.25', ...values };
+  return {
+    ...INITIAL_CONTEXT,
+    rcpt: 'user@example.org',
+    rcpt_domain: 'example.org',
+    remote_ip: '192.0.2.25',
+    ...values,
+  };
 }
 
 function readReference(file: string): string {
@@ -100,7 +119,10 @@ function readReference(file: string): string {
 
 function mustLoad(toml: string, label: string): MxsecConfig {
   const loaded = parseConfig(toml, label);
-  if (loaded.config === undefined) throw new Error(`${label} does not load: ${loaded.diagnostics.map((d) => d.message).join('; ')}`);
+  if (loaded.config === undefined)
+    throw new Error(
+      `${label} does not load: ${loaded.diagnostics.map((d) => d.message).join('; ')}`,
+    );
   return loaded.config;
 }
 
@@ -109,16 +131,26 @@ function loadResults(): BenchResult[] {
   const sources = REFERENCE_FILES.map(readReference);
   // Without this the first file measured pays for the JIT alone and looks slower than the rest.
   for (let round = 0; round < WARMUP_ROUNDS; round++) {
-    for (const [i, toml] of sources.entries()) consume(parseConfig(toml, REFERENCE_FILES[i] ?? '').config);
+    for (const [i, toml] of sources.entries())
+      consume(parseConfig(toml, REFERENCE_FILES[i] ?? '').config);
   }
   const timeLoad = (toml: string, label: string): number => {
     mustLoad(toml, label);
-    return nanosecondsPerCall(LOAD_WARMUP, LOAD_ITERATIONS, () => consume(parseConfig(toml, label).config));
+    return nanosecondsPerCall(LOAD_WARMUP, LOAD_ITERATIONS, () =>
+      consume(parseConfig(toml, label).config),
+    );
   };
-  const results: BenchResult[] = [{ name: baselineName, unit: 'µs', value: round(timeLoad('', 'defaults.toml') / 1_000) }];
+  const results: BenchResult[] = [
+    { name: baselineName, unit: 'µs', value: round(timeLoad('', 'defaults.toml') / 1_000) },
+  ];
   for (const [i, file] of REFERENCE_FILES.entries()) {
     const toml = sources[i] ?? '';
-    results.push({ name: `config.load ${basename(file)}`, unit: 'µs', value: round(timeLoad(toml, file) / 1_000), baseline: baselineName });
+    results.push({
+      name: `config.load ${basename(file)}`,
+      unit: 'µs',
+      value: round(timeLoad(toml, file) / 1_000),
+      baseline: baselineName,
+    });
   }
   return results;
 }
@@ -127,13 +159,21 @@ function handSelector(selector: SelectorCase, config: MxsecConfig): HandSelector
   const strategies = config.tls.strategies;
   const fallback = strategies.get('default');
   if (fallback === undefined) throw new Error(`${selector.label}: no default strategy`);
-  return selector.handWritten((rule, name) => ({ name, strategy: strategies.get(name) ?? fallback, rule }));
+  return selector.handWritten((rule, name) => ({
+    name,
+    strategy: strategies.get(name) ?? fallback,
+    rule,
+  }));
 }
 
 interface Prepared {
   readonly selector: SelectorCase;
   readonly byHand: HandSelector;
-  readonly byRules: (ctx: EvalContext) => { readonly name: string; readonly strategy: TlsStrategy; readonly rule: { readonly index: number } };
+  readonly byRules: (ctx: EvalContext) => {
+    readonly name: string;
+    readonly strategy: TlsStrategy;
+    readonly rule: { readonly index: number };
+  };
 }
 
 function prepare(selector: SelectorCase): Prepared {
@@ -166,7 +206,9 @@ function selectionResults({ selector, byHand, byRules }: Prepared): BenchResult[
     const want = byRules(ctx);
     const got = byHand(ctx);
     if (want.name !== got.name || want.rule.index !== got.rule) {
-      throw new Error(`${selector.label} [${label}]: hand-written picks ${got.name}#${got.rule}, selectStrategy ${want.name}#${want.rule.index}`);
+      throw new Error(
+        `${selector.label} [${label}]: hand-written picks ${got.name}#${got.rule}, selectStrategy ${want.name}#${want.rule.index}`,
+      );
     }
   }
   const results: BenchResult[] = [];
@@ -174,14 +216,26 @@ function selectionResults({ selector, byHand, byRules }: Prepared): BenchResult[
     // A power-of-two count lets the index be a mask, keeping the loop overhead equal for both paths.
     const ring = Array.from({ length: 4 }, (_, i) => contexts[i % contexts.length] ?? {});
     const baselineName = `strategy.baseline ${selector.label} [${label}]`;
-    const hand = nanosecondsPerCall(SELECT_WARMUP, SELECT_ITERATIONS, (i) => consume(byHand(ring[i & 3] ?? {}).strategy));
-    const rules = nanosecondsPerCall(SELECT_WARMUP, SELECT_ITERATIONS, (i) => consume(byRules(ring[i & 3] ?? {}).strategy));
+    const hand = nanosecondsPerCall(SELECT_WARMUP, SELECT_ITERATIONS, (i) =>
+      consume(byHand(ring[i & 3] ?? {}).strategy),
+    );
+    const rules = nanosecondsPerCall(SELECT_WARMUP, SELECT_ITERATIONS, (i) =>
+      consume(byRules(ring[i & 3] ?? {}).strategy),
+    );
     results.push({ name: baselineName, unit: 'ns/op', value: round(hand) });
-    results.push({ name: `strategy.select ${selector.label} [${label}]`, unit: 'ns/op', value: round(rules), baseline: baselineName });
+    results.push({
+      name: `strategy.select ${selector.label} [${label}]`,
+      unit: 'ns/op',
+      value: round(rules),
+      baseline: baselineName,
+    });
   };
   for (const { label, ctx } of CONTEXTS) measure(label, [ctx]);
   // Interleaved, so that neither path can be specialised by the JIT to one outcome.
-  measure('contexts interleaved', CONTEXTS.map((c) => c.ctx));
+  measure(
+    'contexts interleaved',
+    CONTEXTS.map((c) => c.ctx),
+  );
   return results;
 }
 

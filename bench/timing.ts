@@ -20,7 +20,11 @@ export function sinkCount(): number {
 }
 
 /** Nanoseconds per call of `body(i)` over `iterations` calls, after `warmup` untimed calls. */
-export function nanosecondsPerCall(warmup: number, iterations: number, body: (i: number) => void): number {
+export function nanosecondsPerCall(
+  warmup: number,
+  iterations: number,
+  body: (i: number) => void,
+): number {
   for (let i = 0; i < warmup; i++) body(i);
   const start = process.hrtime.bigint();
   for (let i = 0; i < iterations; i++) body(i);

@@ -29,26 +29,57 @@ import { findMatchingPattern } from '../mtasts/match.js';
 import { resolveMtaSts } from '../mtasts/resolve.js';
 import type { MtaStsLookup } from '../mtasts/resolve.js';
 import { describeTlsFacts } from '../tls/describe.js';
-import { CONFIG_OPTION, UsageError, contextFromVars, loadForCommand, parse, runtimeForCommand } from './common.js';
+import {
+  CONFIG_OPTION,
+  UsageError,
+  contextFromVars,
+  loadForCommand,
+  parse,
+  runtimeForCommand,
+} from './common.js';
 import type { Command } from './common.js';
 import { EXIT } from './exit-codes.js';
 import { tlsJson } from './json.js';
-import { describePolicy, describeTxt, policyJson, problemJson, rememberingResolver, txtJson } from './mta-sts.js';
+import {
+  describePolicy,
+  describeTxt,
+  policyJson,
+  problemJson,
+  rememberingResolver,
+  txtJson,
+} from './mta-sts.js';
 import { line, paint } from './output.js';
 import type { Out } from './output.js';
 
 interface HostReport {
   readonly decision: HostDecision;
   readonly sessions: { readonly ip: string; readonly result: SessionResult }[];
-  readonly verdict: { readonly deliver: true; readonly security: string } | { readonly deliver: false; readonly failure: DeliveryFailure };
+  readonly verdict:
+    | { readonly deliver: true; readonly security: string }
+    | { readonly deliver: false; readonly failure: DeliveryFailure };
 }
 
-function verdictOf(decision: HostDecision, failure: DeliveryFailure | undefined, sessions: HostReport['sessions']): HostReport['verdict'] {
+function verdictOf(
+  decision: HostDecision,
+  failure: DeliveryFailure | undefined,
+  sessions: HostReport['sessions'],
+): HostReport['verdict'] {
   if (failure !== undefined) return { deliver: false, failure };
-  for (const s of sessions) if (s.result.kind !== 'failed') return { deliver: true, security: s.result.kind === 'probed' ? s.result.verdict.level : 'none' };
+  for (const s of sessions)
+    if (s.result.kind !== 'failed')
+      return {
+        deliver: true,
+        security: s.result.kind === 'probed' ? s.result.verdict.level : 'none',
+      };
   const last = sessions.at(-1)?.result;
   const host = decision.facts.host;
-  return { deliver: false, failure: last?.kind === 'failed' ? last.failure : classify(noAddressCause(host.name, host.addressError)) };
+  return {
+    deliver: false,
+    failure:
+      last?.kind === 'failed'
+        ? last.failure
+        : classify(noAddressCause(host.name, host.addressError)),
+  };
 }
 
 const SELECTOR = ['Cert', 'SPKI'] as const;
@@ -57,12 +88,18 @@ const MATCHING = ['Full', 'SHA2-256', 'SHA2-512'] as const;
 /** Why RFC 7672 section 3.1.3 makes a record unusable, in words. */
 function unusableText(reason: UnusableReason): string {
   switch (reason) {
-    case 'pkix-usage': return 'PKIX-TA/PKIX-EE are not used for SMTP (RFC 7672 3.1.3)';
-    case 'unknown-usage': return 'unknown certificate usage';
-    case 'unknown-selector': return 'unknown selector';
-    case 'unknown-matching-type': return 'unknown matching type';
-    case 'bad-digest-length': return 'digest length does not fit the matching type';
-    case 'empty-data': return 'no certificate association data';
+    case 'pkix-usage':
+      return 'PKIX-TA/PKIX-EE are not used for SMTP (RFC 7672 3.1.3)';
+    case 'unknown-usage':
+      return 'unknown certificate usage';
+    case 'unknown-selector':
+      return 'unknown selector';
+    case 'unknown-matching-type':
+      return 'unknown matching type';
+    case 'bad-digest-length':
+      return 'digest length does not fit the matching type';
+    case 'empty-data':
+      return 'no certificate association data';
   }
 }
 
@@ -70,31 +107,47 @@ function tlsaRecordJson(record: TlsaRecord): unknown {
   const reason = unusableReason(record);
   return {
     record: policyString(record),
-    usage: record.usage, usage_name: usageName(record.usage) ?? null,
-    selector: record.selector, selector_name: SELECTOR[record.selector] ?? null,
-    matching_type: record.matchingType, matching_name: MATCHING[record.matchingType] ?? null,
-    usable: reason === undefined, unusable_reason: reason ?? null,
+    usage: record.usage,
+    usage_name: usageName(record.usage) ?? null,
+    selector: record.selector,
+    selector_name: SELECTOR[record.selector] ?? null,
+    matching_type: record.matchingType,
+    matching_name: MATCHING[record.matchingType] ?? null,
+    usable: reason === undefined,
+    unusable_reason: reason ?? null,
   };
 }
 
 /** The TLSA owner name a lookup concerns. */
 function tlsaName(tlsa: TlsaLookup, host: string): string {
   switch (tlsa.kind) {
-    case 'secure': return tlsaQueryName(tlsa.baseName);
-    case 'error': return tlsa.failure.name;
-    case 'not-applicable': return tlsaQueryName(host);
-    case 'secure-none': case 'insecure': case 'bogus': return tlsa.name;
+    case 'secure':
+      return tlsaQueryName(tlsa.baseName);
+    case 'error':
+      return tlsa.failure.name;
+    case 'not-applicable':
+      return tlsaQueryName(host);
+    case 'secure-none':
+    case 'insecure':
+    case 'bogus':
+      return tlsa.name;
   }
 }
 
 function describeTlsa(tlsa: TlsaLookup): string {
   switch (tlsa.kind) {
-    case 'secure': return `${tlsa.records.length} record(s), DNSSEC secure, ${tlsa.usable.length} usable`;
-    case 'secure-none': return 'no TLSA records (validated denial)';
-    case 'insecure': return 'answer not DNSSEC-signed: DANE does not apply';
-    case 'bogus': return `DNSSEC bogus: ${tlsa.message}`;
-    case 'error': return `lookup failed: ${tlsa.failure.kind}: ${tlsa.failure.message}`;
-    case 'not-applicable': return `not looked up: ${tlsa.reason === 'mx-insecure' ? 'the MX RRset is not DNSSEC-signed' : tlsa.reason === 'mx-bogus' ? 'the MX RRset is DNSSEC-bogus' : tlsa.reason === 'address-insecure' ? 'the address records are not DNSSEC-signed' : 'the address records are DNSSEC-bogus'}`;
+    case 'secure':
+      return `${tlsa.records.length} record(s), DNSSEC secure, ${tlsa.usable.length} usable`;
+    case 'secure-none':
+      return 'no TLSA records (validated denial)';
+    case 'insecure':
+      return 'answer not DNSSEC-signed: DANE does not apply';
+    case 'bogus':
+      return `DNSSEC bogus: ${tlsa.message}`;
+    case 'error':
+      return `lookup failed: ${tlsa.failure.kind}: ${tlsa.failure.message}`;
+    case 'not-applicable':
+      return `not looked up: ${tlsa.reason === 'mx-insecure' ? 'the MX RRset is not DNSSEC-signed' : tlsa.reason === 'mx-bogus' ? 'the MX RRset is DNSSEC-bogus' : tlsa.reason === 'address-insecure' ? 'the address records are not DNSSEC-signed' : 'the address records are DNSSEC-bogus'}`;
   }
 }
 
@@ -107,8 +160,13 @@ function daneJson(verdict: DaneVerdict | undefined, decision: HostDecision): unk
 }
 
 function describeDane(verdict: DaneVerdict, decision: HostDecision): string {
-  const note = decision.dane.kind === 'authenticate' ? '' : ` (not enforced: ${decision.dane.kind === 'none' ? decision.dane.reason : decision.dane.kind})`;
-  return verdict.ok ? `DANE: ${verdict.usage} matched ${describeRecord(verdict.matched)}${note}` : `DANE: no TLSA record matched (${verdict.reason}): ${verdict.message}${note}`;
+  const note =
+    decision.dane.kind === 'authenticate'
+      ? ''
+      : ` (not enforced: ${decision.dane.kind === 'none' ? decision.dane.reason : decision.dane.kind})`;
+  return verdict.ok
+    ? `DANE: ${verdict.usage} matched ${describeRecord(verdict.matched)}${note}`
+    : `DANE: no TLSA record matched (${verdict.reason}): ${verdict.message}${note}`;
 }
 
 function mxDnssecOf(route: HostRoute): string {
@@ -116,7 +174,12 @@ function mxDnssecOf(route: HostRoute): string {
 }
 
 /** The domain's MTA-STS facts (RFC 8461): TXT record, policy, cache state, the MX hosts it authorizes. */
-function stsJson(lookup: MtaStsLookup, txt: DnsResult<'TXT'> | undefined, hosts: readonly string[], now: number): unknown {
+function stsJson(
+  lookup: MtaStsLookup,
+  txt: DnsResult<'TXT'> | undefined,
+  hosts: readonly string[],
+  now: number,
+): unknown {
   const policy = lookup.kind === 'policy' ? lookup : undefined;
   return {
     txt: txtJson(txt),
@@ -124,22 +187,47 @@ function stsJson(lookup: MtaStsLookup, txt: DnsResult<'TXT'> | undefined, hosts:
     cache: policy === undefined ? null : policy.source === 'fetched' ? 'fetched' : 'cache',
     refresh_error: policy?.refreshError === undefined ? null : problemJson(policy.refreshError),
     policy: policy === undefined ? null : policyJson(policy, now),
-    error: lookup.kind === 'error' ? problemJson(lookup.problem) : lookup.kind === 'none' ? { stage: 'txt', kind: lookup.reason, message: lookup.message, tlsrpt: null } : null,
-    authorized: policy === undefined ? [] : hosts.map((mx) => ({ mx, pattern: findMatchingPattern(mx, policy.policy.mx) ?? null })),
+    error:
+      lookup.kind === 'error'
+        ? problemJson(lookup.problem)
+        : lookup.kind === 'none'
+          ? { stage: 'txt', kind: lookup.reason, message: lookup.message, tlsrpt: null }
+          : null,
+    authorized:
+      policy === undefined
+        ? []
+        : hosts.map((mx) => ({ mx, pattern: findMatchingPattern(mx, policy.policy.mx) ?? null })),
   };
 }
 
-function printSts(out: Out, domain: string, lookup: MtaStsLookup, txt: DnsResult<'TXT'> | undefined, hosts: readonly string[]): void {
+function printSts(
+  out: Out,
+  domain: string,
+  lookup: MtaStsLookup,
+  txt: DnsResult<'TXT'> | undefined,
+  hosts: readonly string[],
+): void {
   const o = out.stdout;
   line(o, `MTA-STS: ${describeTxt(domain, txt)}`);
   if (lookup.kind === 'none') line(o, `  no policy: ${lookup.message}`);
-  if (lookup.kind === 'error') line(o, paint(o, 'yellow', `  no policy could be obtained: ${lookup.problem.message}`));
+  if (lookup.kind === 'error')
+    line(o, paint(o, 'yellow', `  no policy could be obtained: ${lookup.problem.message}`));
   if (lookup.kind !== 'policy') return;
-  const state = lookup.source === 'fetched' ? 'fetched now' : lookup.refreshError === undefined ? 'from cache' : `from cache; refresh failed: ${lookup.refreshError.message}`;
+  const state =
+    lookup.source === 'fetched'
+      ? 'fetched now'
+      : lookup.refreshError === undefined
+        ? 'from cache'
+        : `from cache; refresh failed: ${lookup.refreshError.message}`;
   line(o, `  policy ${describePolicy(lookup)} (${state})`);
   for (const mx of hosts) {
     const pattern = findMatchingPattern(mx, lookup.policy.mx);
-    line(o, pattern === undefined ? paint(o, 'yellow', `  ${mx}: not authorized by the policy`) : `  ${mx}: authorized by '${pattern}'`);
+    line(
+      o,
+      pattern === undefined
+        ? paint(o, 'yellow', `  ${mx}: not authorized by the policy`)
+        : `  ${mx}: authorized by '${pattern}'`,
+    );
   }
 }
 
@@ -164,7 +252,12 @@ function hostJson(r: HostReport, route: HostRoute): unknown {
     addresses: host.addresses,
     dnssec: host.dnssec,
     dnssec_mx: mxDnssecOf(route),
-    tlsa: { name: tlsaName(tlsa, host.name), result: tlsa.kind, message: describeTlsa(tlsa), records: tlsa.kind === 'secure' ? tlsa.records.map(tlsaRecordJson) : [] },
+    tlsa: {
+      name: tlsaName(tlsa, host.name),
+      result: tlsa.kind,
+      message: describeTlsa(tlsa),
+      records: tlsa.kind === 'secure' ? tlsa.records.map(tlsaRecordJson) : [],
+    },
     strategy: selection.name,
     rule: selection.rule,
     dane: d.dane.kind,
@@ -177,15 +270,41 @@ function hostJson(r: HostReport, route: HostRoute): unknown {
       security: sessionSecurity(s.result),
       dane: daneJson(s.result.dane, d),
       // What an MTA-STS testing policy would have refused (RFC 8461 section 5): delivered, but reported.
-      report_only: s.result.reportOnly === undefined ? null : { reason: s.result.reportOnly.reason, tlsrpt: tlsRptOf(s.result.reportOnly) ?? null, message: s.result.reportOnly.message },
-      error: s.result.kind !== 'failed' ? null : { class: s.result.failure.lastError, code: s.result.failure.status, message: s.result.failure.message },
+      report_only:
+        s.result.reportOnly === undefined
+          ? null
+          : {
+              reason: s.result.reportOnly.reason,
+              tlsrpt: tlsRptOf(s.result.reportOnly) ?? null,
+              message: s.result.reportOnly.message,
+            },
+      error:
+        s.result.kind !== 'failed'
+          ? null
+          : {
+              class: s.result.failure.lastError,
+              code: s.result.failure.status,
+              message: s.result.failure.message,
+            },
     })),
-    verdict: r.verdict.deliver ? { deliver: true, security: r.verdict.security } : { deliver: false, class: r.verdict.failure.lastError, severity: r.verdict.failure.severity, code: r.verdict.failure.status, message: r.verdict.failure.message },
+    verdict: r.verdict.deliver
+      ? { deliver: true, security: r.verdict.security }
+      : {
+          deliver: false,
+          class: r.verdict.failure.lastError,
+          severity: r.verdict.failure.severity,
+          code: r.verdict.failure.status,
+          message: r.verdict.failure.message,
+        },
   };
 }
 
 export const checkCommand: Command = async (argv, out) => {
-  const { values, positionals } = parse(argv, { ...CONFIG_OPTION, var: { type: 'string', multiple: true }, json: { type: 'boolean' } }, true);
+  const { values, positionals } = parse(
+    argv,
+    { ...CONFIG_OPTION, var: { type: 'string', multiple: true }, json: { type: 'boolean' } },
+    true,
+  );
   if (positionals.length !== 1) throw new UsageError('check takes exactly one DOMAIN');
   const domain = (positionals[0] ?? '').toLowerCase().replace(/\.$/, '');
   const context = { ...contextFromVars(values.var), rcpt_domain: domain };
@@ -198,11 +317,17 @@ export const checkCommand: Command = async (argv, out) => {
     const lookups = new Map<string, Promise<MtaStsLookup>>();
     // Asked once per domain, so the policy shown below is the one the hosts were decided on.
     const mtaSts = (name: string, timeoutMs: number): Promise<MtaStsLookup> => {
-      const known = lookups.get(name) ?? resolveMtaSts({ ...runtime.mtaStsDeps, resolver }, name, { timeoutMs });
+      const known =
+        lookups.get(name) ??
+        resolveMtaSts({ ...runtime.mtaStsDeps, resolver }, name, { timeoutMs });
       lookups.set(name, known);
       return known;
     };
-    const deps = (connection: ConnectionStrategy): DeliveryDeps => ({ ...runtime.deps(connection), resolver, mtaSts });
+    const deps = (connection: ConnectionStrategy): DeliveryDeps => ({
+      ...runtime.deps(connection),
+      resolver,
+      mtaSts,
+    });
     const deliverer = createDeliverer({ config: () => config, deps, reuse: false });
     const o = out.stdout;
     const reports: (HostReport & { failure?: DeliveryFailure })[] = [];
@@ -214,53 +339,151 @@ export const checkCommand: Command = async (argv, out) => {
           continue;
         }
         const failure = event.failure ?? classify({ reason: 'local', message: 'no route' });
-        if (values.json === true) line(o, JSON.stringify({ domain, route: event.route.kind, verdict: { deliver: false, class: failure.lastError, severity: failure.severity, code: failure.status, message: failure.message } }, null, 2));
-        else line(o, paint(o, 'red', `${domain}: ${failure.message} (${failure.severity} ${failure.status})`));
+        if (values.json === true)
+          line(
+            o,
+            JSON.stringify(
+              {
+                domain,
+                route: event.route.kind,
+                verdict: {
+                  deliver: false,
+                  class: failure.lastError,
+                  severity: failure.severity,
+                  code: failure.status,
+                  message: failure.message,
+                },
+              },
+              null,
+              2,
+            ),
+          );
+        else
+          line(
+            o,
+            paint(
+              o,
+              'red',
+              `${domain}: ${failure.message} (${failure.severity} ${failure.status})`,
+            ),
+          );
         return failure.severity === 'permanent' ? EXIT.unavailable : EXIT.tempfail;
       }
-      if (event.kind === 'host') reports.push({ decision: event.decision, sessions: [], verdict: { deliver: false, failure: classify({ reason: 'local', message: 'not probed' }) }, ...(event.failure === undefined ? {} : { failure: event.failure }) });
+      if (event.kind === 'host')
+        reports.push({
+          decision: event.decision,
+          sessions: [],
+          verdict: {
+            deliver: false,
+            failure: classify({ reason: 'local', message: 'not probed' }),
+          },
+          ...(event.failure === undefined ? {} : { failure: event.failure }),
+        });
       else reports.at(-1)?.sessions.push({ ip: event.ip, result: event.session });
     }
     if (route === undefined) return EXIT.software;
-    const judged: HostReport[] = reports.map((r) => ({ ...r, verdict: verdictOf(r.decision, r.failure, r.sessions) }));
+    const judged: HostReport[] = reports.map((r) => ({
+      ...r,
+      verdict: verdictOf(r.decision, r.failure, r.sessions),
+    }));
     // The domain's policy is shown even when every strategy disables MTA-STS (then it is looked up only here).
-    const sts = await mtaSts(domain, config.tls.strategies.get('default')?.timeoutMtaStsMs ?? 60_000);
+    const sts = await mtaSts(
+      domain,
+      config.tls.strategies.get('default')?.timeoutMtaStsMs ?? 60_000,
+    );
     const txt = await resolver.query(`_mta-sts.${domain}`, 'TXT');
     const mxNames = route.hosts.map((h) => h.name);
     if (values.json === true) {
-      line(o, JSON.stringify({ domain, route: 'hosts', mx_dnssec: route.mxDnssec, implicit_mx: route.implicit, mta_sts: stsJson(sts, txt, mxNames, Date.now()), hosts: judged.map((r) => hostJson(r, route)) }, null, 2));
+      line(
+        o,
+        JSON.stringify(
+          {
+            domain,
+            route: 'hosts',
+            mx_dnssec: route.mxDnssec,
+            implicit_mx: route.implicit,
+            mta_sts: stsJson(sts, txt, mxNames, Date.now()),
+            hosts: judged.map((r) => hostJson(r, route)),
+          },
+          null,
+          2,
+        ),
+      );
     } else {
-      line(o, `${paint(o, 'bold', domain)}: ${route.implicit ? 'no MX records, the domain is its own mail host' : `${route.hosts.length} MX host(s)`}, MX DNSSEC ${route.mxDnssec}`);
+      line(
+        o,
+        `${paint(o, 'bold', domain)}: ${route.implicit ? 'no MX records, the domain is its own mail host' : `${route.hosts.length} MX host(s)`}, MX DNSSEC ${route.mxDnssec}`,
+      );
       printSts(out, domain, sts, txt, mxNames);
       for (const r of judged) {
         const d = r.decision;
         const { host, selection } = d.facts;
         const tlsa = tlsaOf(d);
-        line(o, `\n${paint(o, 'bold', host.name)} (preference ${host.preference}, ${host.addresses.join(', ') || 'no address'}, DNSSEC ${host.dnssec})`);
+        line(
+          o,
+          `\n${paint(o, 'bold', host.name)} (preference ${host.preference}, ${host.addresses.join(', ') || 'no address'}, DNSSEC ${host.dnssec})`,
+        );
         line(o, `  DNSSEC: MX RRset ${mxDnssecOf(route)}, addresses ${host.dnssec}`);
         line(o, `  TLSA ${tlsaName(tlsa, host.name)}: ${describeTlsa(tlsa)}`);
         if (tlsa.kind === 'secure') {
           for (const record of tlsa.records) {
             const reason = unusableReason(record);
             const text = policyString(record);
-            line(o, `    ${text.length > 80 ? `${text.slice(0, 77)}...` : text} (${describeRecord(record).replace(/^\S+ \S+ \S+ \(|\)$/g, '')}): ${reason === undefined ? 'usable' : `unusable, ${unusableText(reason)}`}`);
+            line(
+              o,
+              `    ${text.length > 80 ? `${text.slice(0, 77)}...` : text} (${describeRecord(record).replace(/^\S+ \S+ \S+ \(|\)$/g, '')}): ${reason === undefined ? 'usable' : `unusable, ${unusableText(reason)}`}`,
+            );
           }
         }
-        line(o, `  strategy '${selection.name}' by rule #${selection.rule.index + 1}${selection.rule.condition === undefined ? ' (else)' : `: ${selection.rule.condition}`}`);
+        line(
+          o,
+          `  strategy '${selection.name}' by rule #${selection.rule.index + 1}${selection.rule.condition === undefined ? ' (else)' : `: ${selection.rule.condition}`}`,
+        );
         for (const reason of d.plan.reasons) line(o, paint(o, 'dim', `  - ${reason}`));
         for (const s of r.sessions) {
-          line(o, `  ${s.ip}: STARTTLS ${s.result.starttlsOffered === null ? 'unknown' : s.result.starttlsOffered ? 'offered' : 'not offered'}`);
+          line(
+            o,
+            `  ${s.ip}: STARTTLS ${s.result.starttlsOffered === null ? 'unknown' : s.result.starttlsOffered ? 'offered' : 'not offered'}`,
+          );
           if (s.result.tls !== null) {
             line(o, `    ${describeTlsFacts(s.result.tls)}`);
-            for (const c of s.result.tls.chain) line(o, paint(o, 'dim', `    cert: ${c.subject} (issuer ${c.issuer}; DNS ${c.dnsNames.join(', ') || '-'}; ${c.notBefore} to ${c.notAfter}; SPKI SHA-256 ${c.spkiSha256})`));
+            for (const c of s.result.tls.chain)
+              line(
+                o,
+                paint(
+                  o,
+                  'dim',
+                  `    cert: ${c.subject} (issuer ${c.issuer}; DNS ${c.dnsNames.join(', ') || '-'}; ${c.notBefore} to ${c.notAfter}; SPKI SHA-256 ${c.spkiSha256})`,
+                ),
+              );
           }
-          if (s.result.dane !== undefined) line(o, paint(o, s.result.dane.ok ? 'green' : 'red', `    ${describeDane(s.result.dane, d)}`));
-          if (s.result.reportOnly !== undefined) line(o, paint(o, 'yellow', `    MTA-STS testing (reported only): ${s.result.reportOnly.message}`));
-          if (s.result.kind === 'failed') line(o, paint(o, 'red', `    ${s.result.failure.message}`));
+          if (s.result.dane !== undefined)
+            line(
+              o,
+              paint(o, s.result.dane.ok ? 'green' : 'red', `    ${describeDane(s.result.dane, d)}`),
+            );
+          if (s.result.reportOnly !== undefined)
+            line(
+              o,
+              paint(
+                o,
+                'yellow',
+                `    MTA-STS testing (reported only): ${s.result.reportOnly.message}`,
+              ),
+            );
+          if (s.result.kind === 'failed')
+            line(o, paint(o, 'red', `    ${s.result.failure.message}`));
         }
-        line(o, r.verdict.deliver
-          ? paint(o, 'green', `  verdict: would deliver at security level ${r.verdict.security}`)
-          : paint(o, 'red', `  verdict: would refuse (${r.verdict.failure.severity} ${r.verdict.failure.status} [${r.verdict.failure.lastError}]): ${r.verdict.failure.message}`));
+        line(
+          o,
+          r.verdict.deliver
+            ? paint(o, 'green', `  verdict: would deliver at security level ${r.verdict.security}`)
+            : paint(
+                o,
+                'red',
+                `  verdict: would refuse (${r.verdict.failure.severity} ${r.verdict.failure.status} [${r.verdict.failure.lastError}]): ${r.verdict.failure.message}`,
+              ),
+        );
       }
     }
     return judged.every((r) => r.verdict.deliver) ? EXIT.ok : EXIT.tempfail;

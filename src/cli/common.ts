@@ -22,7 +22,11 @@ export type Command = (argv: readonly string[], out: Out) => Promise<ExitCode>;
 
 export class UsageError extends Error {}
 
-export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: readonly string[], options: T, allowPositionals = false) {
+export function parse<T extends NonNullable<ParseArgsConfig['options']>>(
+  argv: readonly string[],
+  options: T,
+  allowPositionals = false,
+) {
   try {
     return parseArgs({ args: [...argv], options, allowPositionals, strict: true });
   } catch (error: unknown) {
@@ -33,10 +37,16 @@ export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: r
 export const CONFIG_OPTION = { config: { type: 'string', short: 'c' } } as const;
 
 /** Loads the configuration named by `--config` (or the default path), printing diagnostics. */
-export async function loadForCommand(path: string | undefined, out: Out): Promise<{ config?: MxsecConfig; result: LoadResult }> {
+export async function loadForCommand(
+  path: string | undefined,
+  out: Out,
+): Promise<{ config?: MxsecConfig; result: LoadResult }> {
   const result = await loadConfigFile(path ?? DEFAULT_CONFIG_PATH, path !== undefined);
   for (const d of result.diagnostics) {
-    line(out.stderr, paint(out.stderr, d.severity === 'error' ? 'red' : 'yellow', formatDiagnostic(d)));
+    line(
+      out.stderr,
+      paint(out.stderr, d.severity === 'error' ? 'red' : 'yellow', formatDiagnostic(d)),
+    );
   }
   return result.config === undefined ? { result } : { config: result.config, result };
 }
@@ -54,7 +64,11 @@ export function contextFromVars(vars: readonly string[] | undefined): EvalContex
   return completeContext(values, given);
 }
 
-export async function runCommand(command: Command, argv: readonly string[], out: Out): Promise<ExitCode> {
+export async function runCommand(
+  command: Command,
+  argv: readonly string[],
+  out: Out,
+): Promise<ExitCode> {
   try {
     return await command(argv, out);
   } catch (error: unknown) {
@@ -70,12 +84,16 @@ export async function runCommand(command: Command, argv: readonly string[], out:
  * Builds the delivery runtime for a one-shot command, printing its warnings; undefined (after printing
  * why) when it cannot be built, which the caller reports as a configuration error (78).
  */
-export async function runtimeForCommand(config: MxsecConfig, out: Out): Promise<Runtime | undefined> {
+export async function runtimeForCommand(
+  config: MxsecConfig,
+  out: Out,
+): Promise<Runtime | undefined> {
   const made = await createRuntime(config);
   if (!made.ok) {
     line(out.stderr, `mxsec: ${made.message}`);
     return undefined;
   }
-  for (const warning of made.runtime.warnings) line(out.stderr, paint(out.stderr, 'yellow', `warning: ${warning}`));
+  for (const warning of made.runtime.warnings)
+    line(out.stderr, paint(out.stderr, 'yellow', `warning: ${warning}`));
   return made.runtime;
 }

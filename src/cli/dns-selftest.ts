@@ -17,24 +17,39 @@ import type { Out } from './output.js';
 
 function describeSecure(probe: SecureProbe): string {
   switch (probe.kind) {
-    case 'secure': return 'secure (AD set by a trusted resolver)';
-    case 'ad-untrusted': return 'insecure (AD set, but by a nameserver that is not trusted)';
-    case 'no-ad': return `insecure (${probe.rcode} without the AD bit)`;
-    case 'failed': return `${probe.failure.kind} (${probe.failure.message})`;
+    case 'secure':
+      return 'secure (AD set by a trusted resolver)';
+    case 'ad-untrusted':
+      return 'insecure (AD set, but by a nameserver that is not trusted)';
+    case 'no-ad':
+      return `insecure (${probe.rcode} without the AD bit)`;
+    case 'failed':
+      return `${probe.failure.kind} (${probe.failure.message})`;
   }
 }
 
 function describeBogus(probe: BogusProbe): string {
   switch (probe.kind) {
-    case 'bogus': return 'bogus (SERVFAIL; answered with CD set: the resolver validates and rejects it)';
-    case 'answered': return `answered (${probe.rcode}${probe.ad ? ', AD set' : ''}): bogus data was passed on`;
-    case 'servfail': return 'servfail (SERVFAIL with and without CD)';
-    case 'failed': return `${probe.failure.kind} (${probe.failure.message})`;
+    case 'bogus':
+      return 'bogus (SERVFAIL; answered with CD set: the resolver validates and rejects it)';
+    case 'answered':
+      return `answered (${probe.rcode}${probe.ad ? ', AD set' : ''}): bogus data was passed on`;
+    case 'servfail':
+      return 'servfail (SERVFAIL with and without CD)';
+    case 'failed':
+      return `${probe.failure.kind} (${probe.failure.message})`;
   }
 }
 
 function probeJson(probe: SecureProbe | BogusProbe): Record<string, unknown> {
-  const failure = probe.kind === 'failed' || probe.kind === 'servfail' ? { kind: probe.failure.kind, message: probe.failure.message, server: probe.failure.server ?? null } : null;
+  const failure =
+    probe.kind === 'failed' || probe.kind === 'servfail'
+      ? {
+          kind: probe.failure.kind,
+          message: probe.failure.message,
+          server: probe.failure.server ?? null,
+        }
+      : null;
   return {
     result: probe.kind,
     ...(probe.kind === 'no-ad' || probe.kind === 'answered' ? { rcode: probe.rcode } : {}),
@@ -46,7 +61,11 @@ function probeJson(probe: SecureProbe | BogusProbe): Record<string, unknown> {
 /** The `--json` document. */
 export function selftestJson(facts: SelftestFacts, verdict: SelftestVerdict): unknown {
   return {
-    nameservers: facts.nameservers.map((n) => ({ server: n.server, loopback: n.loopback, ad_trusted: n.trusted })),
+    nameservers: facts.nameservers.map((n) => ({
+      server: n.server,
+      loopback: n.loopback,
+      ad_trusted: n.trusted,
+    })),
     trust_ad: facts.trustAd,
     secure: { name: facts.secureName, type: SECURE_PROBE_TYPE, ...probeJson(facts.secure) },
     bogus: { name: facts.bogusName, type: BOGUS_PROBE_TYPE, ...probeJson(facts.bogus) },
@@ -59,11 +78,21 @@ export function selftestJson(facts: SelftestFacts, verdict: SelftestVerdict): un
 function printSelftest(facts: SelftestFacts, verdict: SelftestVerdict, out: Out): void {
   const o = out.stdout;
   for (const n of facts.nameservers) {
-    const trust = n.trusted ? (n.loopback ? 'loopback, AD trusted' : 'AD trusted by resolver.trust-ad') : 'not loopback, AD not trusted';
+    const trust = n.trusted
+      ? n.loopback
+        ? 'loopback, AD trusted'
+        : 'AD trusted by resolver.trust-ad'
+      : 'not loopback, AD not trusted';
     line(o, `nameserver ${n.server}: ${paint(o, n.trusted ? 'green' : 'red', trust)}`);
   }
-  line(o, `secure name ${facts.secureName} ${SECURE_PROBE_TYPE}: ${paint(o, facts.secure.kind === 'secure' ? 'green' : 'red', describeSecure(facts.secure))}`);
-  line(o, `bogus name ${facts.bogusName} ${BOGUS_PROBE_TYPE}: ${paint(o, facts.bogus.kind === 'bogus' ? 'green' : facts.bogus.kind === 'servfail' ? 'yellow' : 'red', describeBogus(facts.bogus))}`);
+  line(
+    o,
+    `secure name ${facts.secureName} ${SECURE_PROBE_TYPE}: ${paint(o, facts.secure.kind === 'secure' ? 'green' : 'red', describeSecure(facts.secure))}`,
+  );
+  line(
+    o,
+    `bogus name ${facts.bogusName} ${BOGUS_PROBE_TYPE}: ${paint(o, facts.bogus.kind === 'bogus' ? 'green' : facts.bogus.kind === 'servfail' ? 'yellow' : 'red', describeBogus(facts.bogus))}`,
+  );
   for (const warning of verdict.warnings) line(o, paint(o, 'yellow', `warning: ${warning}`));
   if (verdict.dane) {
     line(o, paint(o, 'green', 'DANE can work'));
@@ -74,14 +103,23 @@ function printSelftest(facts: SelftestFacts, verdict: SelftestVerdict, out: Out)
 }
 
 export const dnsSelftestCommand: Command = async (argv, out) => {
-  const { values, positionals } = parse(argv, { ...CONFIG_OPTION, json: { type: 'boolean' } }, true);
-  if (positionals.length > 0) throw new UsageError(`dns selftest takes no arguments (found '${positionals.join(' ')}')`);
+  const { values, positionals } = parse(
+    argv,
+    { ...CONFIG_OPTION, json: { type: 'boolean' } },
+    true,
+  );
+  if (positionals.length > 0)
+    throw new UsageError(`dns selftest takes no arguments (found '${positionals.join(' ')}')`);
   const { config } = await loadForCommand(values.config, out);
   if (config === undefined) return EXIT.config;
   const nameservers = config.resolver.nameservers ?? (await systemNameservers());
   const { trustAd, timeoutMs, attempts } = config.resolver;
   const resolver = createResolver({ nameservers, timeoutMs, attempts, trustAd });
-  const { facts, verdict } = await runDnsSelftest(resolver, { nameservers, trustAd, ...config.resolver.selftest });
+  const { facts, verdict } = await runDnsSelftest(resolver, {
+    nameservers,
+    trustAd,
+    ...config.resolver.selftest,
+  });
   if (values.json === true) line(out.stdout, JSON.stringify(selftestJson(facts, verdict), null, 2));
   else printSelftest(facts, verdict, out);
   return verdict.dane ? EXIT.ok : EXIT.tempfail;

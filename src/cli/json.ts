@@ -39,10 +39,20 @@ export interface AttemptJson {
   readonly rule: { readonly index: number; readonly condition?: string; readonly then: string };
   readonly tls: TlsJson | null;
   readonly security: string | null;
-  readonly error: { readonly class: string; readonly severity: string; readonly code: string; readonly tlsrpt: string | null; readonly message: string } | null;
+  readonly error: {
+    readonly class: string;
+    readonly severity: string;
+    readonly code: string;
+    readonly tlsrpt: string | null;
+    readonly message: string;
+  } | null;
   readonly tlsrpt: string | null;
   readonly policy: ReportedPolicy;
-  readonly report_only: { readonly reason: string; readonly tlsrpt: string | null; readonly message: string } | null;
+  readonly report_only: {
+    readonly reason: string;
+    readonly tlsrpt: string | null;
+    readonly message: string;
+  } | null;
   readonly reasons: readonly string[];
 }
 
@@ -58,26 +68,60 @@ export function tlsJson(facts: TlsFacts | null): TlsJson | null {
     version: facts.version,
     cipher: facts.cipher,
     pkix: facts.pkix,
-    chain: facts.chain.map((c) => ({ subject: c.subject, issuer: c.issuer, dns_names: c.dnsNames, not_before: c.notBefore, not_after: c.notAfter, spki_sha256: c.spkiSha256 })),
+    chain: facts.chain.map((c) => ({
+      subject: c.subject,
+      issuer: c.issuer,
+      dns_names: c.dnsNames,
+      not_before: c.notBefore,
+      not_after: c.notAfter,
+      spki_sha256: c.spkiSha256,
+    })),
   };
 }
 
 export function deliveriesJson(deliveries: readonly DomainDelivery[]): SendJson {
   return {
-    recipients: deliveries.flatMap((d) => d.recipients.map((r) => ({ address: r.address, status: r.status, last_error: r.lastError, code: r.code, reply: r.reply ?? null, message: r.message }))),
-    attempts: deliveries.flatMap((d) => d.attempts.map((a) => ({
-      domain: d.domain,
-      mx: a.mx,
-      ip: a.ip ?? null,
-      strategy: a.strategy,
-      rule: a.rule,
-      tls: tlsJson(a.tls),
-      security: a.security,
-      error: a.error === null ? null : { class: a.error.lastError, severity: a.error.severity, code: a.error.status, tlsrpt: a.error.tlsRpt ?? null, message: a.error.message },
-      tlsrpt: a.tlsRpt ?? null,
-      policy: a.policy,
-      report_only: a.reportOnly === undefined ? null : { reason: a.reportOnly.reason, tlsrpt: tlsRptOf(a.reportOnly) ?? null, message: a.reportOnly.message },
-      reasons: a.reasons,
-    }))),
+    recipients: deliveries.flatMap((d) =>
+      d.recipients.map((r) => ({
+        address: r.address,
+        status: r.status,
+        last_error: r.lastError,
+        code: r.code,
+        reply: r.reply ?? null,
+        message: r.message,
+      })),
+    ),
+    attempts: deliveries.flatMap((d) =>
+      d.attempts.map((a) => ({
+        domain: d.domain,
+        mx: a.mx,
+        ip: a.ip ?? null,
+        strategy: a.strategy,
+        rule: a.rule,
+        tls: tlsJson(a.tls),
+        security: a.security,
+        error:
+          a.error === null
+            ? null
+            : {
+                class: a.error.lastError,
+                severity: a.error.severity,
+                code: a.error.status,
+                tlsrpt: a.error.tlsRpt ?? null,
+                message: a.error.message,
+              },
+        tlsrpt: a.tlsRpt ?? null,
+        policy: a.policy,
+        report_only:
+          a.reportOnly === undefined
+            ? null
+            : {
+                reason: a.reportOnly.reason,
+                tlsrpt: tlsRptOf(a.reportOnly) ?? null,
+                message: a.reportOnly.message,
+              },
+        reasons: a.reasons,
+      })),
+    ),
   };
 }

@@ -54,10 +54,17 @@ export async function main(argv: readonly string[], out: Out = processOut): Prom
   }
   for (const [name, command] of Object.entries(COMMANDS)) {
     const words = name.split(' ');
-    if (words.every((w, i) => argv[i] === w)) return runCommand(command, argv.slice(words.length), out);
+    if (words.every((w, i) => argv[i] === w))
+      return runCommand(command, argv.slice(words.length), out);
   }
   const first = argv[0] ?? '';
-  line(out.stderr, `mxsec: unknown command '${argv.slice(0, 2).join(' ')}'${didYouMean(first, Object.keys(COMMANDS).map((c) => c.split(' ')[0] ?? c))}`);
+  line(
+    out.stderr,
+    `mxsec: unknown command '${argv.slice(0, 2).join(' ')}'${didYouMean(
+      first,
+      Object.keys(COMMANDS).map((c) => c.split(' ')[0] ?? c),
+    )}`,
+  );
   line(out.stderr, USAGE);
   return EXIT.usage;
 }

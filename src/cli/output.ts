@@ -12,7 +12,11 @@ export interface Out {
   readonly stderr: Writable & { isTTY?: boolean };
 }
 
-export const processOut: Out = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+export const processOut: Out = {
+  stdin: process.stdin,
+  stdout: process.stdout,
+  stderr: process.stderr,
+};
 
 const CODES = { red: 31, green: 32, yellow: 33, bold: 1, dim: 2 } as const;
 export type Colour = keyof typeof CODES;

@@ -8,7 +8,14 @@
 import { createDeliverer } from '../delivery/deliverer.js';
 import type { DomainDelivery } from '../delivery/types.js';
 import { describeTlsFacts } from '../tls/describe.js';
-import { CONFIG_OPTION, UsageError, contextFromVars, loadForCommand, parse, runtimeForCommand } from './common.js';
+import {
+  CONFIG_OPTION,
+  UsageError,
+  contextFromVars,
+  loadForCommand,
+  parse,
+  runtimeForCommand,
+} from './common.js';
 import type { Command } from './common.js';
 import { EXIT } from './exit-codes.js';
 import { deliveriesJson } from './json.js';
@@ -40,25 +47,49 @@ export function printDeliveries(deliveries: readonly DomainDelivery[], out: Out)
       line(o, `${paint(o, 'bold', where)}: strategy '${a.strategy}' (rule #${a.rule.index + 1})`);
       for (const reason of a.reasons) line(o, paint(o, 'dim', `  - ${reason}`));
       if (a.tls !== null) line(o, `  tls: ${describeTlsFacts(a.tls)}`);
-      if (a.security !== null) line(o, `  security: ${paint(o, a.security === 'none' || a.security === 'unverified' ? 'yellow' : 'green', a.security)}`);
-      if (a.reportOnly !== undefined) line(o, paint(o, 'yellow', `  MTA-STS testing (reported only): ${a.reportOnly.message}`));
-      if (a.error !== null) line(o, paint(o, 'red', `  failed: ${a.error.severity} ${a.error.status} [${a.error.lastError}] ${a.error.message}`));
+      if (a.security !== null)
+        line(
+          o,
+          `  security: ${paint(o, a.security === 'none' || a.security === 'unverified' ? 'yellow' : 'green', a.security)}`,
+        );
+      if (a.reportOnly !== undefined)
+        line(o, paint(o, 'yellow', `  MTA-STS testing (reported only): ${a.reportOnly.message}`));
+      if (a.error !== null)
+        line(
+          o,
+          paint(
+            o,
+            'red',
+            `  failed: ${a.error.severity} ${a.error.status} [${a.error.lastError}] ${a.error.message}`,
+          ),
+        );
     }
     for (const r of d.recipients) {
-      const colour = r.status === 'delivered' ? 'green' : r.status === 'temporary' ? 'yellow' : 'red';
-      line(o, `${paint(o, colour, r.status.padEnd(9))} ${r.address} ${r.code} [${r.lastError}] ${r.reply ?? r.message}`);
+      const colour =
+        r.status === 'delivered' ? 'green' : r.status === 'temporary' ? 'yellow' : 'red';
+      line(
+        o,
+        `${paint(o, colour, r.status.padEnd(9))} ${r.address} ${r.code} [${r.lastError}] ${r.reply ?? r.message}`,
+      );
     }
   }
 }
 
 export const sendCommand: Command = async (argv, out) => {
   const { values } = parse(argv, {
-    ...CONFIG_OPTION, from: { type: 'string' }, to: { type: 'string', multiple: true }, var: { type: 'string', multiple: true }, json: { type: 'boolean' },
+    ...CONFIG_OPTION,
+    from: { type: 'string' },
+    to: { type: 'string', multiple: true },
+    var: { type: 'string', multiple: true },
+    json: { type: 'boolean' },
   });
-  if (values.from === undefined) throw new UsageError('--from ADDR is required (use --from "" for the null sender)');
-  if (values.to === undefined || values.to.length === 0) throw new UsageError('at least one --to ADDR is required');
+  if (values.from === undefined)
+    throw new UsageError('--from ADDR is required (use --from "" for the null sender)');
+  if (values.to === undefined || values.to.length === 0)
+    throw new UsageError('at least one --to ADDR is required');
   for (const address of [...values.to, ...(values.from === '' ? [] : [values.from])]) {
-    if (!ADDRESS.test(address)) throw new UsageError(`'${address}' is not a mail address (local@domain)`);
+    if (!ADDRESS.test(address))
+      throw new UsageError(`'${address}' is not a mail address (local@domain)`);
   }
   const context = contextFromVars(values.var);
   const { config } = await loadForCommand(values.config, out);
@@ -69,11 +100,24 @@ export const sendCommand: Command = async (argv, out) => {
   if (runtime === undefined) return EXIT.config;
   try {
     const byDomain = new Map<string, string[]>();
-    for (const rcpt of values.to) byDomain.set(domainOf(rcpt), [...(byDomain.get(domainOf(rcpt)) ?? []), rcpt]);
+    for (const rcpt of values.to)
+      byDomain.set(domainOf(rcpt), [...(byDomain.get(domainOf(rcpt)) ?? []), rcpt]);
     const deliveries: DomainDelivery[] = [];
-    const deliverer = createDeliverer({ config: () => config, deps: (connection) => runtime.deps(connection), reuse: false });
+    const deliverer = createDeliverer({
+      config: () => config,
+      deps: (connection) => runtime.deps(connection),
+      reuse: false,
+    });
     for (const [domain, recipients] of byDomain) {
-      deliveries.push(await deliverer.deliver({ from: values.from, domain, recipients, body: message.data, context }));
+      deliveries.push(
+        await deliverer.deliver({
+          from: values.from,
+          domain,
+          recipients,
+          body: message.data,
+          context,
+        }),
+      );
     }
     if (values.json === true) line(out.stdout, JSON.stringify(deliveriesJson(deliveries), null, 2));
     else printDeliveries(deliveries, out);

@@ -47,12 +47,18 @@ export const serveCommand: Command = async (argv, out: Out) => {
   const configPath = values.config ?? DEFAULT_CONFIG_PATH;
   const loaded = await loadForCommand(values.config, out);
   if (loaded.config === undefined) return EXIT.config;
-  const logger = pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, out.stdout);
+  const logger = pino(
+    { base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
+    out.stdout,
+  );
   let config = loaded.config;
 
   const opened = openSqliteStore({ dataDir: config.storage.dataDir });
   if (!opened.ok) {
-    logger.error({ event: 'queue-open-failed', error: opened.error }, `cannot open the queue in ${config.storage.dataDir}`);
+    logger.error(
+      { event: 'queue-open-failed', error: opened.error },
+      `cannot open the queue in ${config.storage.dataDir}`,
+    );
     return EXIT.tempfail;
   }
   const built = await createRuntime(config);
@@ -75,7 +81,12 @@ export const serveCommand: Command = async (argv, out: Out) => {
   });
   // Loaded here, not at the top, so the other commands never load the listener and its dependencies.
   const { startSubmissionServer } = await import('../server/index.js');
-  const server = await startSubmissionServer({ config: config.server, store: relay.store, logger, hostname: ehloName(config) });
+  const server = await startSubmissionServer({
+    config: config.server,
+    store: relay.store,
+    logger,
+    hostname: ehloName(config),
+  });
   if (!server.ok) {
     logger.error({ event: 'listener-failed', message: server.message }, server.message);
     runtime.close();
@@ -89,26 +100,48 @@ export const serveCommand: Command = async (argv, out: Out) => {
     timeoutMs: () => config.tls.strategies.get('default')?.timeoutMtaStsMs ?? 300_000,
     logger,
   });
-  logger.info({ event: 'started', owner: relay.owner, listeners: server.server.listeners, config: config.file, dataDir: config.storage.dataDir }, 'mxsec relay started');
+  logger.info(
+    {
+      event: 'started',
+      owner: relay.owner,
+      listeners: server.server.listeners,
+      config: config.file,
+      dataDir: config.storage.dataDir,
+    },
+    'mxsec relay started',
+  );
 
   let reloading = Promise.resolve();
   const reload = async (): Promise<void> => {
     const result = await loadConfigFile(configPath, values.config !== undefined);
     if (result.config === undefined) {
       const diagnostics = result.diagnostics.map(formatDiagnostic);
-      logger.error({ event: 'reload-rejected', diagnostics }, 'configuration not reloaded; the running configuration stays in effect');
+      logger.error(
+        { event: 'reload-rejected', diagnostics },
+        'configuration not reloaded; the running configuration stays in effect',
+      );
       return;
     }
     const next = await createRuntime(result.config);
     if (!next.ok) {
-      logger.error({ event: 'reload-rejected', message: next.message }, 'configuration not reloaded; the running configuration stays in effect');
+      logger.error(
+        { event: 'reload-rejected', message: next.message },
+        'configuration not reloaded; the running configuration stays in effect',
+      );
       return;
     }
     retired.push(runtime);
     runtime = next.runtime;
     config = result.config;
     relay.scheduler.reconfigure();
-    logger.info({ event: 'reloaded', config: config.file, warnings: result.diagnostics.map(formatDiagnostic) }, 'configuration reloaded; listener and storage settings apply at the next start');
+    logger.info(
+      {
+        event: 'reloaded',
+        config: config.file,
+        warnings: result.diagnostics.map(formatDiagnostic),
+      },
+      'configuration reloaded; listener and storage settings apply at the next start',
+    );
   };
   const signal = await untilStopSignal(() => {
     reloading = reloading.then(reload, reload);
@@ -121,7 +154,12 @@ export const serveCommand: Command = async (argv, out: Out) => {
   const stopped = await relay.scheduler.stop(config.worker.gracePeriodMs);
   // Idle connections kept for reuse end with QUIT (RFC 5321 4.1.1.10) rather than a dropped socket.
   await relay.close();
-  logger.info({ event: 'stopped', ...stopped }, stopped.abandoned + stopped.dropped === 0 ? 'stopped cleanly' : 'stopped; unfinished work returns when its leases expire');
+  logger.info(
+    { event: 'stopped', ...stopped },
+    stopped.abandoned + stopped.dropped === 0
+      ? 'stopped cleanly'
+      : 'stopped; unfinished work returns when its leases expire',
+  );
   for (const r of [...retired, runtime]) r.close();
   await opened.value.close();
   // Abandoned sessions keep sockets open; their leases already guarantee a retry, so do not wait for them.

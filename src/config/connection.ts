@@ -14,20 +14,39 @@ import type { TomlTable } from './toml.js';
 import type { ConnectionStrategy } from './types.js';
 
 const KEYS = ['description', 'ehlo-hostname', 'timeout'] as const;
-const TIMEOUT_KEYS = ['connect', 'greeting', 'ehlo', 'mail-from', 'rcpt-to', 'data'] as const satisfies readonly (keyof SmtpTimeouts)[];
+const TIMEOUT_KEYS = [
+  'connect',
+  'greeting',
+  'ehlo',
+  'mail-from',
+  'rcpt-to',
+  'data',
+] as const satisfies readonly (keyof SmtpTimeouts)[];
 
 /** RFC 5321 4.1.1.1: the EHLO argument is the client's fully qualified domain name. */
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 export function defaultConnection(): ConnectionStrategy {
-  return { id: 'default', ehloHostname: hostname() || 'localhost', timeouts: DEFAULT_SMTP_TIMEOUTS, builtIn: true };
+  return {
+    id: 'default',
+    ehloHostname: hostname() || 'localhost',
+    timeouts: DEFAULT_SMTP_TIMEOUTS,
+    builtIn: true,
+  };
 }
 
-function readOne(reader: ConfigReader, id: string, table: TomlTable, path: string): ConnectionStrategy {
+function readOne(
+  reader: ConfigReader,
+  id: string,
+  table: TomlTable,
+  path: string,
+): ConnectionStrategy {
   reader.checkKeys(table, path, KEYS);
   const timeouts: Record<keyof SmtpTimeouts, number> = { ...DEFAULT_SMTP_TIMEOUTS };
   const timeoutNode = table.entries.get('timeout')?.node;
-  const timeoutTable = timeoutNode === undefined ? undefined : reader.table(timeoutNode, join(path, 'timeout'));
+  const timeoutTable =
+    timeoutNode === undefined ? undefined : reader.table(timeoutNode, join(path, 'timeout'));
   if (timeoutTable !== undefined) {
     reader.checkKeys(timeoutTable, join(path, 'timeout'), TIMEOUT_KEYS);
     for (const key of TIMEOUT_KEYS) {
@@ -42,14 +61,30 @@ function readOne(reader: ConfigReader, id: string, table: TomlTable, path: strin
   if (ehloNode !== undefined) {
     const text = reader.string(ehloNode, join(path, 'ehlo-hostname'));
     if (text !== undefined && HOSTNAME.test(text.value)) ehloHostname = text.value;
-    else if (text !== undefined) reader.error(join(path, 'ehlo-hostname'), ehloNode.position, 'not a host name', { expected: 'a fully qualified domain name such as "mail.example.com"', found: `"${text.value}"` });
+    else if (text !== undefined)
+      reader.error(join(path, 'ehlo-hostname'), ehloNode.position, 'not a host name', {
+        expected: 'a fully qualified domain name such as "mail.example.com"',
+        found: `"${text.value}"`,
+      });
   }
   const descriptionNode = table.entries.get('description')?.node;
-  const description = descriptionNode === undefined ? undefined : reader.string(descriptionNode, join(path, 'description'))?.value;
-  return { id, ehloHostname, timeouts, builtIn: false, ...(description === undefined ? {} : { description }) };
+  const description =
+    descriptionNode === undefined
+      ? undefined
+      : reader.string(descriptionNode, join(path, 'description'))?.value;
+  return {
+    id,
+    ehloHostname,
+    timeouts,
+    builtIn: false,
+    ...(description === undefined ? {} : { description }),
+  };
 }
 
-export function readConnections(reader: ConfigReader, queue: TomlTable | undefined): Map<string, ConnectionStrategy> {
+export function readConnections(
+  reader: ConfigReader,
+  queue: TomlTable | undefined,
+): Map<string, ConnectionStrategy> {
   const out = new Map<string, ConnectionStrategy>();
   const node = queue?.entries.get('connection')?.node;
   const table = node === undefined ? undefined : reader.table(node, 'queue.connection');
@@ -75,7 +110,10 @@ export function readDelivery(reader: ConfigReader, root: TomlTable): DeliverySet
   const port = table.entries.get('port')?.node;
   const stsPort = table.entries.get('mta-sts-port')?.node;
   return {
-    port: port === undefined ? 25 : reader.integer(port, 'delivery.port', 1, 65535) ?? 25,
-    mtaStsPort: stsPort === undefined ? 443 : reader.integer(stsPort, 'delivery.mta-sts-port', 1, 65535) ?? 443,
+    port: port === undefined ? 25 : (reader.integer(port, 'delivery.port', 1, 65535) ?? 25),
+    mtaStsPort:
+      stsPort === undefined
+        ? 443
+        : (reader.integer(stsPort, 'delivery.mta-sts-port', 1, 65535) ?? 443),
   };
 }

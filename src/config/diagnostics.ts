@@ -26,7 +26,8 @@ export interface Diagnostic {
 
 /** `mxsec.toml:12:9: queue.tls.default.starttls: unknown value (expected ..., found ...)` */
 export function formatDiagnostic(d: Diagnostic): string {
-  const where = d.position === undefined ? d.file : `${d.file}:${d.position.line}:${d.position.column}`;
+  const where =
+    d.position === undefined ? d.file : `${d.file}:${d.position.line}:${d.position.column}`;
   const detail: string[] = [];
   if (d.expected !== undefined) detail.push(`expected ${d.expected}`);
   if (d.found !== undefined) detail.push(`found ${d.found}`);
@@ -37,7 +38,11 @@ export function formatDiagnostic(d: Diagnostic): string {
 
 /** Orders diagnostics by position so output reads top to bottom. */
 export function sortDiagnostics(list: readonly Diagnostic[]): Diagnostic[] {
-  return [...list].sort((a, b) => (a.position?.line ?? 0) - (b.position?.line ?? 0) || (a.position?.column ?? 0) - (b.position?.column ?? 0));
+  return [...list].sort(
+    (a, b) =>
+      (a.position?.line ?? 0) - (b.position?.line ?? 0) ||
+      (a.position?.column ?? 0) - (b.position?.column ?? 0),
+  );
 }
 
 /** Levenshtein distance, small inputs only (key names). */
@@ -47,7 +52,9 @@ export function editDistance(a: string, b: string): number {
     const current = [i];
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost));
+      current.push(
+        Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost),
+      );
     }
     previous = current;
   }

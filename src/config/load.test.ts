@@ -23,12 +23,29 @@ describe('configuration defaults', () => {
     const config = defaultConfig();
     const d = config.tls.strategies.get('default');
     assert.deepEqual(
-      d && { dane: d.dane, mtaSts: d.mtaSts, starttls: d.starttls, allow: d.allowInvalidCerts, tls: d.timeoutTlsMs, sts: d.timeoutMtaStsMs },
-      { dane: 'optional', mtaSts: 'optional', starttls: 'optional', allow: false, tls: 180_000, sts: 300_000 },
+      d && {
+        dane: d.dane,
+        mtaSts: d.mtaSts,
+        starttls: d.starttls,
+        allow: d.allowInvalidCerts,
+        tls: d.timeoutTlsMs,
+        sts: d.timeoutMtaStsMs,
+      },
+      {
+        dane: 'optional',
+        mtaSts: 'optional',
+        starttls: 'optional',
+        allow: false,
+        tls: 180_000,
+        sts: 300_000,
+      },
     );
     assert.equal(config.tls.strategies.get('invalid-tls')?.allowInvalidCerts, true);
     assert.equal(config.tls.selector.builtIn, true);
-    assert.equal(config.tls.selector.rules[0]?.condition?.source, "retry_num > 0 && last_error == 'tls'");
+    assert.equal(
+      config.tls.selector.rules[0]?.condition?.source,
+      "retry_num > 0 && last_error == 'tls'",
+    );
   });
 
   test('a strategy may be defined by one key; the others take their defaults', () => {
@@ -41,13 +58,19 @@ describe('configuration defaults', () => {
   });
 
   test("Stalwart's spellings 'required' and 'disabled' are accepted", () => {
-    const s = parseConfig('[queue.tls.x]\nstarttls = "required"\ndane = "disabled"\n', 'f').config!.tls.strategies.get('x')!;
+    const s = parseConfig(
+      '[queue.tls.x]\nstarttls = "required"\ndane = "disabled"\n',
+      'f',
+    ).config!.tls.strategies.get('x')!;
     assert.equal(s.starttls, 'require');
     assert.equal(s.dane, 'disable');
   });
 
   test('a file that defines default replaces the built-in one', () => {
-    const s = parseConfig('[queue.tls.default]\nstarttls = "require"\n', 'f').config!.tls.strategies.get('default')!;
+    const s = parseConfig(
+      '[queue.tls.default]\nstarttls = "require"\n',
+      'f',
+    ).config!.tls.strategies.get('default')!;
     assert.equal(s.starttls, 'require');
     assert.equal(s.builtIn, false);
   });
@@ -59,13 +82,19 @@ describe('configuration defaults', () => {
   });
 
   test('durations accept ms, s, m, h and d', () => {
-    const s = parseConfig('[queue.tls.x.timeout]\ntls = "500ms"\nmta-sts = "1h"\n', 'f').config!.tls.strategies.get('x')!;
+    const s = parseConfig(
+      '[queue.tls.x.timeout]\ntls = "500ms"\nmta-sts = "1h"\n',
+      'f',
+    ).config!.tls.strategies.get('x')!;
     assert.equal(s.timeoutTlsMs, 500);
     assert.equal(s.timeoutMtaStsMs, 3_600_000);
   });
 
   test('resolver nameservers are normalised to host:port', () => {
-    const r = parseConfig('[resolver]\nnameservers = ["127.0.0.1", "[::1]:5353", "127.0.0.2:53"]\ntrust-ad = true\n', 'f').config!.resolver;
+    const r = parseConfig(
+      '[resolver]\nnameservers = ["127.0.0.1", "[::1]:5353", "127.0.0.2:53"]\ntrust-ad = true\n',
+      'f',
+    ).config!.resolver;
     assert.deepEqual(r.nameservers, ['127.0.0.1:53', '[::1]:5353', '127.0.0.2:53']);
     assert.equal(r.trustAd, true);
   });
@@ -113,12 +142,18 @@ describe('configuration errors name the file, position, key, expectation and fin
 
   test('starttls disable together with dane require is a contradiction', () => {
     const e = only('[queue.tls.x]\nstarttls = "disable"\ndane = "require"\n');
-    assert.match(e.message, /contradiction: starttls = "disable" cannot be combined with dane = "require"/);
+    assert.match(
+      e.message,
+      /contradiction: starttls = "disable" cannot be combined with dane = "require"/,
+    );
     assert.deepEqual(e.position, { line: 2, column: 1 });
   });
 
   test('starttls disable together with mta-sts require is a contradiction', () => {
-    assert.match(only('[queue.tls.x]\nstarttls = "disabled"\nmta-sts = "required"\n').message, /mta-sts = "require"/);
+    assert.match(
+      only('[queue.tls.x]\nstarttls = "disabled"\nmta-sts = "required"\n').message,
+      /mta-sts = "require"/,
+    );
   });
 
   test('a constant then naming an undefined strategy', () => {
@@ -128,7 +163,9 @@ describe('configuration errors name the file, position, key, expectation and fin
   });
 
   test('an unknown variable is reported at its column inside the expression', () => {
-    const e = only('[queue.strategy]\ntls = [ { if = "retry_nm > 0", then = "\'default\'" }, { else = "\'default\'" } ]\n');
+    const e = only(
+      '[queue.strategy]\ntls = [ { if = "retry_nm > 0", then = "\'default\'" }, { else = "\'default\'" } ]\n',
+    );
     assert.equal(e.path, 'queue.strategy.tls[0].if');
     // `tls = [ { if = "` is 16 characters: the variable starts at column 17.
     assert.deepEqual(e.position, { line: 2, column: 17 });
@@ -137,7 +174,9 @@ describe('configuration errors name the file, position, key, expectation and fin
   });
 
   test('an expression syntax error carries its position', () => {
-    const e = only('[queue.strategy]\ntls = [ { if = "retry_num > ", then = "\'default\'" }, { else = "\'default\'" } ]\n');
+    const e = only(
+      '[queue.strategy]\ntls = [ { if = "retry_num > ", then = "\'default\'" }, { else = "\'default\'" } ]\n',
+    );
     assert.equal(e.position?.line, 2);
     assert.ok((e.position?.column ?? 0) >= 17);
   });
@@ -148,13 +187,20 @@ describe('configuration errors name the file, position, key, expectation and fin
   });
 
   test('else must be the last entry', () => {
-    const errors = errorsOf('[queue.strategy]\ntls = [ { else = "\'default\'" }, { if = "true", then = "\'default\'" } ]\n');
+    const errors = errorsOf(
+      '[queue.strategy]\ntls = [ { else = "\'default\'" }, { if = "true", then = "\'default\'" } ]\n',
+    );
     assert.ok(errors.some((e) => /'else' must be the last entry/.test(e.message)));
   });
 
   test('all errors of a file are reported in one run, in order', () => {
-    const errors = errorsOf('[queue.tls.a]\nstarttls = "sometimes"\n[queue.tls.b]\nallow-invalid-certs = 1\n[queue.tls.c]\ntimeuot = "1s"\n');
-    assert.deepEqual(errors.map((e) => e.position?.line), [2, 4, 6]);
+    const errors = errorsOf(
+      '[queue.tls.a]\nstarttls = "sometimes"\n[queue.tls.b]\nallow-invalid-certs = 1\n[queue.tls.c]\ntimeuot = "1s"\n',
+    );
+    assert.deepEqual(
+      errors.map((e) => e.position?.line),
+      [2, 4, 6],
+    );
   });
 
   test('nameserver that is not an address', () => {
@@ -164,7 +210,10 @@ describe('configuration errors name the file, position, key, expectation and fin
 
   test('formatted diagnostics read file:line:column: severity: path: message (expected, found)', () => {
     const e = only('[queue.tls.default]\nstarttls = "requir"\n');
-    assert.match(formatDiagnostic(e), /^mxsec\.toml:2:12: error: queue\.tls\.default\.starttls: unknown value 'requir'; did you mean 'require'\? \(expected .*, found "requir"\)$/);
+    assert.match(
+      formatDiagnostic(e),
+      /^mxsec\.toml:2:12: error: queue\.tls\.default\.starttls: unknown value 'requir'; did you mean 'require'\? \(expected .*, found "requir"\)$/,
+    );
   });
 });
 

@@ -42,7 +42,11 @@ function readStorage(reader: ConfigReader, root: TomlTable): StorageConfig {
   if (table === undefined) return { dataDir: './data' };
   reader.checkKeys(table, 'storage', ['data-dir']);
   const dir = table.entries.get('data-dir');
-  return { dataDir: (dir === undefined ? undefined : reader.string(dir.node, 'storage.data-dir')?.value) ?? './data' };
+  return {
+    dataDir:
+      (dir === undefined ? undefined : reader.string(dir.node, 'storage.data-dir')?.value) ??
+      './data',
+  };
 }
 
 function readTrust(reader: ConfigReader, root: TomlTable): TrustConfig {
@@ -70,18 +74,37 @@ export function parseConfig(source: string, file: string): LoadResult {
   const queue = queueEntry === undefined ? undefined : reader.table(queueEntry.node, 'queue');
   if (queue !== undefined) reader.checkKeys(queue, 'queue', QUEUE_KEYS);
   const strategyEntry = queue === undefined ? undefined : child(queue, 'strategy');
-  const strategy = strategyEntry === undefined ? undefined : reader.table(strategyEntry.node, 'queue.strategy');
+  const strategy =
+    strategyEntry === undefined ? undefined : reader.table(strategyEntry.node, 'queue.strategy');
   if (strategy !== undefined) reader.checkKeys(strategy, 'queue.strategy', STRATEGY_KEYS);
 
   const strategies = readTlsStrategies(reader, queue);
-  const selector = readRules(reader, strategy?.entries.get('tls')?.node, 'queue.strategy.tls', new Set(strategies.keys()), 'TLS',
-    () => builtInRules('queue.strategy.tls', DEFAULT_TLS_RULES));
+  const selector = readRules(
+    reader,
+    strategy?.entries.get('tls')?.node,
+    'queue.strategy.tls',
+    new Set(strategies.keys()),
+    'TLS',
+    () => builtInRules('queue.strategy.tls', DEFAULT_TLS_RULES),
+  );
   const connections = readConnections(reader, queue);
-  const connectionSelector = readRules(reader, strategy?.entries.get('connection')?.node, 'queue.strategy.connection', new Set(connections.keys()), 'connection',
-    () => builtInRules('queue.strategy.connection', [{ then: "'default'" }]));
+  const connectionSelector = readRules(
+    reader,
+    strategy?.entries.get('connection')?.node,
+    'queue.strategy.connection',
+    new Set(connections.keys()),
+    'connection',
+    () => builtInRules('queue.strategy.connection', [{ then: "'default'" }]),
+  );
   const schedules = readSchedules(reader, queue);
-  const scheduleSelector = readRules(reader, strategy?.entries.get('schedule')?.node, 'queue.strategy.schedule', new Set(schedules.keys()), 'schedule',
-    () => builtInRules('queue.strategy.schedule', DEFAULT_SCHEDULE_RULES));
+  const scheduleSelector = readRules(
+    reader,
+    strategy?.entries.get('schedule')?.node,
+    'queue.strategy.schedule',
+    new Set(schedules.keys()),
+    'schedule',
+    () => builtInRules('queue.strategy.schedule', DEFAULT_SCHEDULE_RULES),
+  );
   const worker = readWorker(reader, queue);
   const resolver = readResolver(reader, root);
   const trust = readTrust(reader, root);
@@ -90,11 +113,25 @@ export function parseConfig(source: string, file: string): LoadResult {
   const server = readServer(reader, root);
 
   const diagnostics = sortDiagnostics(reader.diagnostics);
-  if (reader.hasErrors || selector === undefined || connectionSelector === undefined || scheduleSelector === undefined) return { diagnostics };
+  if (
+    reader.hasErrors ||
+    selector === undefined ||
+    connectionSelector === undefined ||
+    scheduleSelector === undefined
+  )
+    return { diagnostics };
   return {
     config: {
-      file, tls: { strategies, selector }, connection: { strategies: connections, selector: connectionSelector },
-      resolver, trust, storage, delivery, schedule: { schedules, selector: scheduleSelector }, worker, server,
+      file,
+      tls: { strategies, selector },
+      connection: { strategies: connections, selector: connectionSelector },
+      resolver,
+      trust,
+      storage,
+      delivery,
+      schedule: { schedules, selector: scheduleSelector },
+      worker,
+      server,
     },
     diagnostics,
   };
@@ -118,8 +155,23 @@ export async function loadConfigFile(path: string, explicit: boolean): Promise<L
   } catch (error: unknown) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && !explicit) return { config: defaultConfig(), diagnostics: [] };
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String((error as Error).message);
-    return { diagnostics: [{ severity: 'error', file: path, position: undefined, path: '', message: `cannot read configuration: ${reason}` }] };
+    const reason =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : String((error as Error).message);
+    return {
+      diagnostics: [
+        {
+          severity: 'error',
+          file: path,
+          position: undefined,
+          path: '',
+          message: `cannot read configuration: ${reason}`,
+        },
+      ],
+    };
   }
   return parseConfig(source, path);
 }

@@ -14,8 +14,20 @@ export class ConfigReader {
 
   constructor(readonly file: string) {}
 
-  error(path: string, position: Position | undefined, message: string, detail: { expected?: string; found?: string } = {}): void {
-    this.diagnostics.push({ severity: 'error', file: this.file, position, path, message, ...detail });
+  error(
+    path: string,
+    position: Position | undefined,
+    message: string,
+    detail: { expected?: string; found?: string } = {},
+  ): void {
+    this.diagnostics.push({
+      severity: 'error',
+      file: this.file,
+      position,
+      path,
+      message,
+      ...detail,
+    });
   }
 
   warning(path: string, position: Position | undefined, message: string): void {
@@ -30,37 +42,57 @@ export class ConfigReader {
   checkKeys(table: TomlTable, path: string, known: readonly string[]): void {
     for (const [key, entry] of table.entries) {
       if (known.includes(key)) continue;
-      this.error(join(path, key), entry.keyPosition, `unknown key '${key}'${didYouMean(key, known)}`, {
-        expected: `one of ${known.map((k) => `'${k}'`).join(', ')}`,
-      });
+      this.error(
+        join(path, key),
+        entry.keyPosition,
+        `unknown key '${key}'${didYouMean(key, known)}`,
+        {
+          expected: `one of ${known.map((k) => `'${k}'`).join(', ')}`,
+        },
+      );
     }
   }
 
   table(node: TomlNode, path: string): TomlTable | undefined {
     if (node.kind === 'table') return node;
-    this.error(path, node.position, 'wrong type', { expected: 'a table', found: describeNode(node) });
+    this.error(path, node.position, 'wrong type', {
+      expected: 'a table',
+      found: describeNode(node),
+    });
     return undefined;
   }
 
   string(node: TomlNode, path: string): (TomlScalar & { value: string }) | undefined {
     if (node.kind === 'string') return node as TomlScalar & { value: string };
-    this.error(path, node.position, 'wrong type', { expected: 'a string', found: describeNode(node) });
+    this.error(path, node.position, 'wrong type', {
+      expected: 'a string',
+      found: describeNode(node),
+    });
     return undefined;
   }
 
   boolean(node: TomlNode, path: string): boolean | undefined {
     if (node.kind === 'boolean' && typeof node.value === 'boolean') return node.value;
-    this.error(path, node.position, 'wrong type', { expected: 'true or false', found: describeNode(node) });
+    this.error(path, node.position, 'wrong type', {
+      expected: 'true or false',
+      found: describeNode(node),
+    });
     return undefined;
   }
 
   integer(node: TomlNode, path: string, min: number, max: number): number | undefined {
     if (node.kind !== 'integer' || typeof node.value !== 'number') {
-      this.error(path, node.position, 'wrong type', { expected: `an integer from ${min} to ${max}`, found: describeNode(node) });
+      this.error(path, node.position, 'wrong type', {
+        expected: `an integer from ${min} to ${max}`,
+        found: describeNode(node),
+      });
       return undefined;
     }
     if (node.value < min || node.value > max) {
-      this.error(path, node.position, 'out of range', { expected: `an integer from ${min} to ${max}`, found: String(node.value) });
+      this.error(path, node.position, 'out of range', {
+        expected: `an integer from ${min} to ${max}`,
+        found: String(node.value),
+      });
       return undefined;
     }
     return node.value;
@@ -68,17 +100,26 @@ export class ConfigReader {
 
   /** A duration string (`500ms`, `30s`, `3m`, `1h`, `1d`) in milliseconds, or an integer of milliseconds. */
   duration(node: TomlNode, path: string): number | undefined {
-    if (node.kind === 'integer' && typeof node.value === 'number' && node.value >= 0) return node.value;
+    if (node.kind === 'integer' && typeof node.value === 'number' && node.value >= 0)
+      return node.value;
     if (node.kind === 'string' && typeof node.value === 'string') {
       const ms = parseDuration(node.value);
       if (ms !== undefined) return ms;
     }
-    this.error(path, node.position, 'not a duration', { expected: "a duration such as '500ms', '30s', '3m', '1h' or '1d'", found: describeNode(node) });
+    this.error(path, node.position, 'not a duration', {
+      expected: "a duration such as '500ms', '30s', '3m', '1h' or '1d'",
+      found: describeNode(node),
+    });
     return undefined;
   }
 
   /** One of `allowed`; `aliases` maps other accepted spellings onto them. */
-  oneOf<T extends string>(node: TomlNode, path: string, allowed: readonly T[], aliases: Readonly<Record<string, T>> = {}): T | undefined {
+  oneOf<T extends string>(
+    node: TomlNode,
+    path: string,
+    allowed: readonly T[],
+    aliases: Readonly<Record<string, T>> = {},
+  ): T | undefined {
     const text = this.string(node, path);
     if (text === undefined) return undefined;
     const value = text.value;
@@ -94,7 +135,10 @@ export class ConfigReader {
 
   stringList(node: TomlNode, path: string): string[] | undefined {
     if (node.kind !== 'array') {
-      this.error(path, node.position, 'wrong type', { expected: 'an array of strings', found: describeNode(node) });
+      this.error(path, node.position, 'wrong type', {
+        expected: 'an array of strings',
+        found: describeNode(node),
+      });
       return undefined;
     }
     const out: string[] = [];
@@ -122,7 +166,10 @@ export function join(path: string, key: string): string {
 }
 
 /** Looks up a dotted path of tables, returning undefined when any part is absent. */
-export function child(table: TomlTable, ...keys: string[]): { node: TomlNode; keyPosition: Position } | undefined {
+export function child(
+  table: TomlTable,
+  ...keys: string[]
+): { node: TomlNode; keyPosition: Position } | undefined {
   let current: TomlNode = table;
   let keyPosition: Position = table.position;
   for (const key of keys) {

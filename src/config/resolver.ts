@@ -14,9 +14,17 @@ import type { ResolverConfig, ResolverSelftestNames } from './types.js';
  * isc.org has been signed since 2009 by the makers of BIND, and Comcast has kept dnssec-failed.org
  * deliberately broken for resolver tests for as long; both are the usual choices of such checks.
  */
-export const SELFTEST_DEFAULTS: ResolverSelftestNames = { secureName: 'isc.org', bogusName: 'dnssec-failed.org' };
+export const SELFTEST_DEFAULTS: ResolverSelftestNames = {
+  secureName: 'isc.org',
+  bogusName: 'dnssec-failed.org',
+};
 
-export const RESOLVER_DEFAULTS: ResolverConfig = { timeoutMs: 5_000, attempts: 2, trustAd: false, selftest: SELFTEST_DEFAULTS };
+export const RESOLVER_DEFAULTS: ResolverConfig = {
+  timeoutMs: 5_000,
+  attempts: 2,
+  trustAd: false,
+  selftest: SELFTEST_DEFAULTS,
+};
 
 const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?$/;
 
@@ -44,7 +52,8 @@ export function normaliseNameserver(text: string): string | undefined {
     port = trimmed.slice(colon + 1);
   }
   const portNumber = Number(port);
-  if (isIP(host) === 0 || !/^\d+$/.test(port) || portNumber < 1 || portNumber > 65535) return undefined;
+  if (isIP(host) === 0 || !/^\d+$/.test(port) || portNumber < 1 || portNumber > 65535)
+    return undefined;
   return isIP(host) === 6 ? `[${host}]:${portNumber}` : `${host}:${portNumber}`;
 }
 
@@ -53,7 +62,14 @@ export function readResolver(reader: ConfigReader, root: TomlTable): ResolverCon
   if (section === undefined) return RESOLVER_DEFAULTS;
   const table = reader.table(section.node, 'resolver');
   if (table === undefined) return RESOLVER_DEFAULTS;
-  reader.checkKeys(table, 'resolver', ['nameservers', 'timeout', 'attempts', 'trust-ad', 'selftest-secure-name', 'selftest-bogus-name']);
+  reader.checkKeys(table, 'resolver', [
+    'nameservers',
+    'timeout',
+    'attempts',
+    'trust-ad',
+    'selftest-secure-name',
+    'selftest-bogus-name',
+  ]);
   const get = (key: string) => table.entries.get(key)?.node;
   let nameservers: string[] | undefined;
   const list = get('nameservers');
@@ -71,30 +87,49 @@ export function readResolver(reader: ConfigReader, root: TomlTable): ResolverCon
           });
         } else nameservers?.push(normalised);
       });
-      if (raw.length === 0) reader.error('resolver.nameservers', list.position, 'empty list', { expected: 'at least one nameserver', found: '[]' });
+      if (raw.length === 0)
+        reader.error('resolver.nameservers', list.position, 'empty list', {
+          expected: 'at least one nameserver',
+          found: '[]',
+        });
     }
   }
   const timeout = get('timeout');
   const attempts = get('attempts');
   const trustAd = get('trust-ad');
-  const selftestName = (key: 'selftest-secure-name' | 'selftest-bogus-name'): string | undefined => {
+  const selftestName = (
+    key: 'selftest-secure-name' | 'selftest-bogus-name',
+  ): string | undefined => {
     const node = get(key);
     if (node === undefined) return undefined;
     const text = reader.string(node, join('resolver', key));
     if (text === undefined) return undefined;
     const name = text.value.trim().toLowerCase().replace(/\.$/, '');
     if (isQueryName(name)) return name;
-    reader.error(join('resolver', key), node.position, 'not a domain name', { expected: "a DNS name such as 'isc.org'", found: `"${text.value}"` });
+    reader.error(join('resolver', key), node.position, 'not a domain name', {
+      expected: "a DNS name such as 'isc.org'",
+      found: `"${text.value}"`,
+    });
     return undefined;
   };
   const secureName = selftestName('selftest-secure-name');
   const bogusName = selftestName('selftest-bogus-name');
-  const selftest = { secureName: secureName ?? SELFTEST_DEFAULTS.secureName, bogusName: bogusName ?? SELFTEST_DEFAULTS.bogusName };
+  const selftest = {
+    secureName: secureName ?? SELFTEST_DEFAULTS.secureName,
+    bogusName: bogusName ?? SELFTEST_DEFAULTS.bogusName,
+  };
   return {
     ...(nameservers === undefined ? {} : { nameservers }),
     selftest,
-    timeoutMs: timeout === undefined ? RESOLVER_DEFAULTS.timeoutMs : reader.duration(timeout, join('resolver', 'timeout')) ?? RESOLVER_DEFAULTS.timeoutMs,
-    attempts: attempts === undefined ? RESOLVER_DEFAULTS.attempts : reader.integer(attempts, 'resolver.attempts', 1, 10) ?? RESOLVER_DEFAULTS.attempts,
-    trustAd: trustAd === undefined ? false : reader.boolean(trustAd, 'resolver.trust-ad') ?? false,
+    timeoutMs:
+      timeout === undefined
+        ? RESOLVER_DEFAULTS.timeoutMs
+        : (reader.duration(timeout, join('resolver', 'timeout')) ?? RESOLVER_DEFAULTS.timeoutMs),
+    attempts:
+      attempts === undefined
+        ? RESOLVER_DEFAULTS.attempts
+        : (reader.integer(attempts, 'resolver.attempts', 1, 10) ?? RESOLVER_DEFAULTS.attempts),
+    trustAd:
+      trustAd === undefined ? false : (reader.boolean(trustAd, 'resolver.trust-ad') ?? false),
   };
 }

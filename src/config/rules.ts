@@ -16,8 +16,23 @@ import type { Rule, RuleSet } from './types.js';
 
 /** Variables of the outbound host context, visible to every queue strategy expression. */
 export const HOST_VARIABLES: ReadonlySet<string> = new Set([
-  'rcpt', 'rcpt_domain', 'sender', 'sender_domain', 'mx', 'remote_ip', 'local_ip', 'retry_num', 'notify_num',
-  'last_error', 'last_status', 'priority', 'queue_name', 'queue_age', 'expires_in', 'source', 'size',
+  'rcpt',
+  'rcpt_domain',
+  'sender',
+  'sender_domain',
+  'mx',
+  'remote_ip',
+  'local_ip',
+  'retry_num',
+  'notify_num',
+  'last_error',
+  'last_status',
+  'priority',
+  'queue_name',
+  'queue_age',
+  'expires_in',
+  'source',
+  'size',
 ]);
 
 /** Position of character `offset` of a string value, exact when the TOML text holds it verbatim. */
@@ -26,7 +41,11 @@ function positionIn(scalar: TomlScalar, offset: number): Position {
   return { line: scalar.position.line, column: scalar.position.column + 1 + offset };
 }
 
-function compile(reader: ConfigReader, node: TomlNode, path: string): CompiledExpression | undefined {
+function compile(
+  reader: ConfigReader,
+  node: TomlNode,
+  path: string,
+): CompiledExpression | undefined {
   const scalar = reader.string(node, path);
   if (scalar === undefined) return undefined;
   const result = compileExpression(scalar.value, { variables: HOST_VARIABLES });
@@ -39,14 +58,26 @@ function compile(reader: ConfigReader, node: TomlNode, path: string): CompiledEx
   return undefined;
 }
 
-function checkTarget(reader: ConfigReader, expr: CompiledExpression, node: TomlNode, path: string, targets: ReadonlySet<string>, kind: string): void {
+function checkTarget(
+  reader: ConfigReader,
+  expr: CompiledExpression,
+  node: TomlNode,
+  path: string,
+  targets: ReadonlySet<string>,
+  kind: string,
+): void {
   if (expr.constant === undefined) return;
   const name = valueToString(expr.constant);
   if (typeof expr.constant !== 'string' || !targets.has(name)) {
-    reader.error(path, node.position, `unknown ${kind} strategy '${name}'${didYouMean(name, targets)}`, {
-      expected: `one of ${[...targets].map((t) => `'${t}'`).join(', ')}`,
-      found: `'${name}'`,
-    });
+    reader.error(
+      path,
+      node.position,
+      `unknown ${kind} strategy '${name}'${didYouMean(name, targets)}`,
+      {
+        expected: `one of ${[...targets].map((t) => `'${t}'`).join(', ')}`,
+        found: `'${name}'`,
+      },
+    );
   }
 }
 
@@ -89,7 +120,10 @@ export function readRules(
     reader.checkKeys(entry, path, elseNode !== undefined ? ['else'] : ['if', 'then']);
     if (elseNode !== undefined) {
       if (!isLast) {
-        reader.error(path, entry.position, "'else' must be the last entry", { expected: '{ if = ..., then = ... }', found: '{ else = ... }' });
+        reader.error(path, entry.position, "'else' must be the last entry", {
+          expected: '{ if = ..., then = ... }',
+          found: '{ else = ... }',
+        });
         failed = true;
         return;
       }
@@ -100,10 +134,15 @@ export function readRules(
       return;
     }
     if (ifNode === undefined || thenNode === undefined) {
-      reader.error(path, entry.position, `entry needs both 'if' and 'then'${isLast ? ", or be the final { else = ... }" : ''}`, {
-        expected: isLast ? '{ else = "..." }' : '{ if = "...", then = "..." }',
-        found: `{ ${[...entry.entries.keys()].join(', ')} }`,
-      });
+      reader.error(
+        path,
+        entry.position,
+        `entry needs both 'if' and 'then'${isLast ? ', or be the final { else = ... }' : ''}`,
+        {
+          expected: isLast ? '{ else = "..." }' : '{ if = "...", then = "..." }',
+          found: `{ ${[...entry.entries.keys()].join(', ')} }`,
+        },
+      );
       failed = true;
       return;
     }
@@ -113,7 +152,7 @@ export function readRules(
     checkTarget(reader, then, thenNode, join(path, 'then'), targets, kind);
     rules.push({ index, condition, then, position: entry.position });
     if (isLast) {
-      reader.error(key, node.position, "the list must end with an { else = ... } entry", {
+      reader.error(key, node.position, 'the list must end with an { else = ... } entry', {
         expected: 'a final { else = "..." }',
         found: `{ if = "${valueToString(ifNode.kind === 'string' ? ifNode.value : '')}", ... } as the last entry`,
       });
@@ -121,14 +160,20 @@ export function readRules(
     }
   });
   if (node.items.length === 0) {
-    reader.error(key, node.position, 'empty rule list', { expected: 'at least an { else = ... } entry', found: '[]' });
+    reader.error(key, node.position, 'empty rule list', {
+      expected: 'at least an { else = ... } entry',
+      found: '[]',
+    });
     return undefined;
   }
   return failed ? undefined : { key, builtIn: false, rules };
 }
 
 /** Compiles a built-in rule list; a failure here is a bug in mxsec, not in the user's file. */
-export function builtInRules(key: string, entries: readonly { if?: string; then: string }[]): RuleSet {
+export function builtInRules(
+  key: string,
+  entries: readonly { if?: string; then: string }[],
+): RuleSet {
   const mustCompile = (source: string): CompiledExpression => {
     const result = compileExpression(source, { variables: HOST_VARIABLES });
     if (!result.ok) throw new Error(`built-in expression does not compile: ${source}`);

@@ -20,7 +20,12 @@ import type { ConfigReader } from './reader.js';
 import type { TomlNode, TomlTable } from './toml.js';
 import type { ConnectionReuse, Schedule, WorkerConfig } from './types.js';
 
-export const DEFAULT_CONNECTION_REUSE: ConnectionReuse = { enabled: true, maxMessages: 20, idleMs: 5_000, maxConnections: 32 };
+export const DEFAULT_CONNECTION_REUSE: ConnectionReuse = {
+  enabled: true,
+  maxMessages: 20,
+  idleMs: 5_000,
+  maxConnections: 32,
+};
 
 /** Stalwart's default `queue.strategy.schedule`, minus `is_local_domain` (no local delivery here). */
 export const DEFAULT_SCHEDULE_RULES = [
@@ -40,14 +45,27 @@ export const DEFAULT_WORKER: WorkerConfig = {
 
 const KEYS = ['description', 'queue-name', 'retry', 'notify', 'expire', 'max-attempts'] as const;
 const WORKER_KEYS = [
-  'concurrency', 'concurrency-per-domain', 'lease', 'poll-interval', 'grace-period',
-  'connection-reuse', 'reuse-max-messages', 'reuse-idle-timeout', 'reuse-max-connections',
+  'concurrency',
+  'concurrency-per-domain',
+  'lease',
+  'poll-interval',
+  'grace-period',
+  'connection-reuse',
+  'reuse-max-messages',
+  'reuse-idle-timeout',
+  'reuse-max-connections',
 ] as const;
 
 function builtIns(): Map<string, Schedule> {
   const out = new Map<string, Schedule>();
-  for (const [id, settings] of Object.entries(DEFAULT_SCHEDULES)) out.set(id, { id, ...(settings as ScheduleSettings), builtIn: true });
-  out.set('default', { id: 'default', ...DEFAULT_SCHEDULES.remote, queueName: 'default', builtIn: true });
+  for (const [id, settings] of Object.entries(DEFAULT_SCHEDULES))
+    out.set(id, { id, ...(settings as ScheduleSettings), builtIn: true });
+  out.set('default', {
+    id: 'default',
+    ...DEFAULT_SCHEDULES.remote,
+    queueName: 'default',
+    builtIn: true,
+  });
   return out;
 }
 
@@ -56,18 +74,31 @@ function builtIns(): Map<string, Schedule> {
  * empty `notify` list is allowed (no delay notices).
  */
 function durations(reader: ConfigReader, node: TomlNode, path: string): number[] | undefined {
-  if (node.kind === 'string' && typeof node.value === 'string' && node.value.trim().startsWith('[')) {
+  if (
+    node.kind === 'string' &&
+    typeof node.value === 'string' &&
+    node.value.trim().startsWith('[')
+  ) {
     const inner = node.value.trim().replace(/^\[/, '').replace(/\]$/, '').trim();
     const parts = inner === '' ? [] : inner.split(',').map((p) => p.trim());
     const out = parts.map((p) => parseDuration(p.replace(/^['"]|['"]$/g, '')));
     if (out.every((ms): ms is number => ms !== undefined)) return out;
-    reader.error(path, node.position, 'not a list of durations', { expected: "durations such as '[2m, 5m, 1h]'", found: `"${node.value}"` });
+    reader.error(path, node.position, 'not a list of durations', {
+      expected: "durations such as '[2m, 5m, 1h]'",
+      found: `"${node.value}"`,
+    });
     return undefined;
   }
   return reader.durationList(node, path);
 }
 
-function readOne(reader: ConfigReader, id: string, table: TomlTable, path: string, base: Schedule): Schedule | undefined {
+function readOne(
+  reader: ConfigReader,
+  id: string,
+  table: TomlTable,
+  path: string,
+  base: Schedule,
+): Schedule | undefined {
   reader.checkKeys(table, path, KEYS);
   const get = (key: string): TomlNode | undefined => table.entries.get(key)?.node;
   const errorsBefore = reader.diagnostics.length;
@@ -77,13 +108,21 @@ function readOne(reader: ConfigReader, id: string, table: TomlTable, path: strin
   const attemptsNode = get('max-attempts');
   const queueNode = get('queue-name');
   const descriptionNode = get('description');
-  const retry = retryNode === undefined ? base.retry : durations(reader, retryNode, join(path, 'retry'));
-  const notify = notifyNode === undefined ? base.notify : durations(reader, notifyNode, join(path, 'notify'));
+  const retry =
+    retryNode === undefined ? base.retry : durations(reader, retryNode, join(path, 'retry'));
+  const notify =
+    notifyNode === undefined ? base.notify : durations(reader, notifyNode, join(path, 'notify'));
   let expire: Expiry | undefined = base.expire;
   if (expireNode !== undefined && attemptsNode !== undefined) {
-    reader.error(join(path, 'max-attempts'), attemptsNode.position, "'expire' and 'max-attempts' exclude each other", {
-      expected: 'either a queue lifetime (expire) or an attempt limit (max-attempts)', found: 'both',
-    });
+    reader.error(
+      join(path, 'max-attempts'),
+      attemptsNode.position,
+      "'expire' and 'max-attempts' exclude each other",
+      {
+        expected: 'either a queue lifetime (expire) or an attempt limit (max-attempts)',
+        found: 'both',
+      },
+    );
     expire = undefined;
   } else if (expireNode !== undefined) {
     const ttl = reader.duration(expireNode, join(path, 'expire'));
@@ -92,12 +131,29 @@ function readOne(reader: ConfigReader, id: string, table: TomlTable, path: strin
     const maxAttempts = reader.integer(attemptsNode, join(path, 'max-attempts'), 1, 1_000_000);
     expire = maxAttempts === undefined ? undefined : { kind: 'attempts', maxAttempts };
   }
-  const queueName = queueNode === undefined ? (DEFAULT_SCHEDULES as Record<string, ScheduleSettings>)[id]?.queueName ?? id
-    : reader.string(queueNode, join(path, 'queue-name'))?.value;
-  const description = descriptionNode === undefined ? undefined : reader.string(descriptionNode, join(path, 'description'))?.value;
-  if (retry === undefined || notify === undefined || expire === undefined || queueName === undefined) return undefined;
+  const queueName =
+    queueNode === undefined
+      ? ((DEFAULT_SCHEDULES as Record<string, ScheduleSettings>)[id]?.queueName ?? id)
+      : reader.string(queueNode, join(path, 'queue-name'))?.value;
+  const description =
+    descriptionNode === undefined
+      ? undefined
+      : reader.string(descriptionNode, join(path, 'description'))?.value;
+  if (
+    retry === undefined ||
+    notify === undefined ||
+    expire === undefined ||
+    queueName === undefined
+  )
+    return undefined;
   const schedule: Schedule = {
-    id, queueName, retry, notify, expire, builtIn: false, position: table.position,
+    id,
+    queueName,
+    retry,
+    notify,
+    expire,
+    builtIn: false,
+    position: table.position,
     ...(description === undefined ? {} : { description }),
   };
   if (reader.diagnostics.length === errorsBefore) {
@@ -107,7 +163,10 @@ function readOne(reader: ConfigReader, id: string, table: TomlTable, path: strin
 }
 
 /** Reads `queue.schedule.<id>` sections over the built-in schedules. */
-export function readSchedules(reader: ConfigReader, queue: TomlTable | undefined): Map<string, Schedule> {
+export function readSchedules(
+  reader: ConfigReader,
+  queue: TomlTable | undefined,
+): Map<string, Schedule> {
   const out = builtIns();
   const node = queue?.entries.get('schedule')?.node;
   const table = node === undefined ? undefined : reader.table(node, 'queue.schedule');
@@ -132,28 +191,40 @@ export function readWorker(reader: ConfigReader, queue: TomlTable | undefined): 
   const get = (key: string): TomlNode | undefined => table.entries.get(key)?.node;
   const int = (key: string, fallback: number): number => {
     const n = get(key);
-    return n === undefined ? fallback : reader.integer(n, join('queue.worker', key), 1, 10_000) ?? fallback;
+    return n === undefined
+      ? fallback
+      : (reader.integer(n, join('queue.worker', key), 1, 10_000) ?? fallback);
   };
   const ms = (key: string, fallback: number): number => {
     const n = get(key);
-    return n === undefined ? fallback : reader.duration(n, join('queue.worker', key)) ?? fallback;
+    return n === undefined ? fallback : (reader.duration(n, join('queue.worker', key)) ?? fallback);
   };
   const reuseNode = get('connection-reuse');
   const reuseDefaults = DEFAULT_CONNECTION_REUSE;
   const idleNode = get('reuse-idle-timeout');
   const maxConnectionsNode = get('reuse-max-connections');
   const connectionReuse: ConnectionReuse = {
-    enabled: reuseNode === undefined ? reuseDefaults.enabled : reader.boolean(reuseNode, 'queue.worker.connection-reuse') ?? reuseDefaults.enabled,
+    enabled:
+      reuseNode === undefined
+        ? reuseDefaults.enabled
+        : (reader.boolean(reuseNode, 'queue.worker.connection-reuse') ?? reuseDefaults.enabled),
     maxMessages: int('reuse-max-messages', reuseDefaults.maxMessages),
     idleMs: ms('reuse-idle-timeout', reuseDefaults.idleMs),
     // 0 is allowed here: it keeps no idle connection, the same as `connection-reuse = false`.
-    maxConnections: maxConnectionsNode === undefined ? reuseDefaults.maxConnections
-      : reader.integer(maxConnectionsNode, 'queue.worker.reuse-max-connections', 0, 10_000) ?? reuseDefaults.maxConnections,
+    maxConnections:
+      maxConnectionsNode === undefined
+        ? reuseDefaults.maxConnections
+        : (reader.integer(maxConnectionsNode, 'queue.worker.reuse-max-connections', 0, 10_000) ??
+          reuseDefaults.maxConnections),
   };
   // A server may drop an idle client after a few minutes (RFC 5321 4.5.3.2.7 lets it); holding a
   // connection longer than that only buys failed RSETs.
   if (idleNode !== undefined && connectionReuse.idleMs > 300_000) {
-    reader.warning('queue.worker.reuse-idle-timeout', idleNode.position, 'servers commonly close idle clients after a few minutes; a longer idle timeout mostly keeps dead connections');
+    reader.warning(
+      'queue.worker.reuse-idle-timeout',
+      idleNode.position,
+      'servers commonly close idle clients after a few minutes; a longer idle timeout mostly keeps dead connections',
+    );
   }
   const worker: WorkerConfig = {
     concurrency: int('concurrency', DEFAULT_WORKER.concurrency),
@@ -167,13 +238,23 @@ export function readWorker(reader: ConfigReader, queue: TomlTable | undefined): 
   // this process never re-runs its own in-flight work, but a second node would. Short leases are for tests.
   const leaseNode = get('lease');
   if (leaseNode !== undefined && worker.leaseMs < 1_000) {
-    reader.error('queue.worker.lease', leaseNode.position, 'too short', { expected: 'at least 1s', found: `${worker.leaseMs} ms` });
+    reader.error('queue.worker.lease', leaseNode.position, 'too short', {
+      expected: 'at least 1s',
+      found: `${worker.leaseMs} ms`,
+    });
   } else if (leaseNode !== undefined && worker.leaseMs < 60_000) {
-    reader.warning('queue.worker.lease', leaseNode.position, 'a lease under 1m can expire during a slow delivery; work held by a crashed node returns after it');
+    reader.warning(
+      'queue.worker.lease',
+      leaseNode.position,
+      'a lease under 1m can expire during a slow delivery; work held by a crashed node returns after it',
+    );
   }
   const pollNode = get('poll-interval');
   if (pollNode !== undefined && worker.pollIntervalMs < 10) {
-    reader.error('queue.worker.poll-interval', pollNode.position, 'too short', { expected: 'at least 10ms', found: `${worker.pollIntervalMs} ms` });
+    reader.error('queue.worker.poll-interval', pollNode.position, 'too short', {
+      expected: 'at least 10ms',
+      found: `${worker.pollIntervalMs} ms`,
+    });
   }
   return worker;
 }

@@ -72,7 +72,11 @@ export const DEFAULT_SERVER_LIMITS: ServerLimits = {
   connections: 100,
 };
 
-export const DEFAULT_LISTENER: ListenerConfig = { name: 'submission', bind: [{ host: '127.0.0.1', port: 2525 }], auth: 'none' };
+export const DEFAULT_LISTENER: ListenerConfig = {
+  name: 'submission',
+  bind: [{ host: '127.0.0.1', port: 2525 }],
+  auth: 'none',
+};
 
 const SERVER_KEYS = ['listener', 'auth', 'limits'];
 const LISTENER_KEYS = ['bind', 'tls', 'auth'];
@@ -80,7 +84,15 @@ const TLS_KEYS = ['cert', 'key'];
 const USER_KEYS = ['name', 'secret', 'secret-file'];
 const LIMIT_KEYS = ['message-size', 'recipients', 'line-length', 'timeout', 'connections'];
 const SIZE = /^(\d+)\s*(B|KB|MB|GB|KiB|MiB|GiB)?$/i;
-const SIZE_UNITS: Readonly<Record<string, number>> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+const SIZE_UNITS: Readonly<Record<string, number>> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+};
 
 /** True for 127.0.0.0/8, ::1 and IPv4-mapped loopback: the only addresses open to unauthenticated use. */
 export function isLoopback(host: string): boolean {
@@ -102,13 +114,18 @@ export function parseBind(text: string): ListenAddress | undefined {
 }
 
 function readSize(reader: ConfigReader, node: TomlNode, path: string): number | undefined {
-  if (node.kind === 'integer' && typeof node.value === 'number' && node.value > 0) return node.value;
-  const match = node.kind === 'string' && typeof node.value === 'string' ? SIZE.exec(node.value.trim()) : null;
+  if (node.kind === 'integer' && typeof node.value === 'number' && node.value > 0)
+    return node.value;
+  const match =
+    node.kind === 'string' && typeof node.value === 'string' ? SIZE.exec(node.value.trim()) : null;
   if (match !== null) {
     const bytes = Number(match[1]) * (SIZE_UNITS[(match[2] ?? 'b').toLowerCase()] ?? 1);
     if (Number.isSafeInteger(bytes) && bytes > 0) return bytes;
   }
-  reader.error(path, node.position, 'not a size', { expected: "bytes, or a size such as '25MB' or '10MiB'", found: String(node.kind === 'table' || node.kind === 'array' ? node.kind : node.value) });
+  reader.error(path, node.position, 'not a size', {
+    expected: "bytes, or a size such as '25MB' or '10MiB'",
+    found: String(node.kind === 'table' || node.kind === 'array' ? node.kind : node.value),
+  });
   return undefined;
 }
 
@@ -125,12 +142,25 @@ function readLimits(reader: ConfigReader, server: TomlTable | undefined): Server
   const connections = get('connections');
   const d = DEFAULT_SERVER_LIMITS;
   return {
-    messageSize: (size === undefined ? undefined : readSize(reader, size, 'server.limits.message-size')) ?? d.messageSize,
-    recipients: (recipients === undefined ? undefined : reader.integer(recipients, 'server.limits.recipients', 1, 100_000)) ?? d.recipients,
+    messageSize:
+      (size === undefined ? undefined : readSize(reader, size, 'server.limits.message-size')) ??
+      d.messageSize,
+    recipients:
+      (recipients === undefined
+        ? undefined
+        : reader.integer(recipients, 'server.limits.recipients', 1, 100_000)) ?? d.recipients,
     // RFC 5321 4.5.3.1.6: a text line of 1000 octets must be accepted, so no smaller limit is allowed.
-    lineLength: (line === undefined ? undefined : reader.integer(line, 'server.limits.line-length', 1000, 1_000_000)) ?? d.lineLength,
-    timeoutMs: (timeout === undefined ? undefined : reader.duration(timeout, 'server.limits.timeout')) ?? d.timeoutMs,
-    connections: (connections === undefined ? undefined : reader.integer(connections, 'server.limits.connections', 1, 100_000)) ?? d.connections,
+    lineLength:
+      (line === undefined
+        ? undefined
+        : reader.integer(line, 'server.limits.line-length', 1000, 1_000_000)) ?? d.lineLength,
+    timeoutMs:
+      (timeout === undefined ? undefined : reader.duration(timeout, 'server.limits.timeout')) ??
+      d.timeoutMs,
+    connections:
+      (connections === undefined
+        ? undefined
+        : reader.integer(connections, 'server.limits.connections', 1, 100_000)) ?? d.connections,
   };
 }
 
@@ -142,7 +172,9 @@ function readUsers(reader: ConfigReader, server: TomlTable | undefined): ServerU
   const list = table.entries.get('users')?.node;
   if (list === undefined) return [];
   if (list.kind !== 'array') {
-    reader.error('server.auth.users', list.position, 'wrong type', { expected: 'an array of { name, secret } tables' });
+    reader.error('server.auth.users', list.position, 'wrong type', {
+      expected: 'an array of { name, secret } tables',
+    });
     return [];
   }
   const out: ServerUser[] = [];
@@ -159,16 +191,28 @@ function readUsers(reader: ConfigReader, server: TomlTable | undefined): ServerU
     const secret = text('secret');
     const secretFile = text('secret-file');
     if (name === undefined || name === '') {
-      reader.error(join(path, 'name'), item.position, 'missing user name', { expected: 'name = "..."' });
+      reader.error(join(path, 'name'), item.position, 'missing user name', {
+        expected: 'name = "..."',
+      });
       return;
     }
-    if (out.some((u) => u.name === name)) reader.error(join(path, 'name'), item.position, `user '${name}' is defined twice`);
+    if (out.some((u) => u.name === name))
+      reader.error(join(path, 'name'), item.position, `user '${name}' is defined twice`);
     if ((secret === undefined) === (secretFile === undefined)) {
-      reader.error(path, item.position, `user '${name}' needs exactly one of 'secret' and 'secret-file'`);
+      reader.error(
+        path,
+        item.position,
+        `user '${name}' needs exactly one of 'secret' and 'secret-file'`,
+      );
       return;
     }
-    if (secret === '') reader.error(join(path, 'secret'), item.position, `user '${name}' has an empty secret`);
-    out.push({ name, ...(secret === undefined ? {} : { secret }), ...(secretFile === undefined ? {} : { secretFile }) });
+    if (secret === '')
+      reader.error(join(path, 'secret'), item.position, `user '${name}' has an empty secret`);
+    out.push({
+      name,
+      ...(secret === undefined ? {} : { secret }),
+      ...(secretFile === undefined ? {} : { secretFile }),
+    });
   });
   return out;
 }
@@ -179,45 +223,84 @@ function readTls(reader: ConfigReader, node: TomlNode, path: string): ListenerCo
   reader.checkKeys(table, path, TLS_KEYS);
   const certNode = table.entries.get('cert')?.node;
   const keyNode = table.entries.get('key')?.node;
-  const certFile = certNode === undefined ? undefined : reader.string(certNode, join(path, 'cert'))?.value;
-  const keyFile = keyNode === undefined ? undefined : reader.string(keyNode, join(path, 'key'))?.value;
+  const certFile =
+    certNode === undefined ? undefined : reader.string(certNode, join(path, 'cert'))?.value;
+  const keyFile =
+    keyNode === undefined ? undefined : reader.string(keyNode, join(path, 'key'))?.value;
   if (certFile === undefined || keyFile === undefined) {
-    reader.error(path, node.position, 'tls needs both cert and key', { expected: '{ cert = "chain.pem", key = "key.pem" }' });
+    reader.error(path, node.position, 'tls needs both cert and key', {
+      expected: '{ cert = "chain.pem", key = "key.pem" }',
+    });
     return undefined;
   }
   return { certFile, keyFile };
 }
 
-function readListener(reader: ConfigReader, name: string, table: TomlTable, path: string, hasUsers: boolean): ListenerConfig | undefined {
+function readListener(
+  reader: ConfigReader,
+  name: string,
+  table: TomlTable,
+  path: string,
+  hasUsers: boolean,
+): ListenerConfig | undefined {
   reader.checkKeys(table, path, LISTENER_KEYS);
   const bindNode = table.entries.get('bind')?.node;
   const bind: ListenAddress[] = [];
-  const texts = bindNode === undefined ? ['127.0.0.1:2525'] : bindNode.kind === 'string' ? [String(bindNode.value)] : reader.stringList(bindNode, join(path, 'bind'));
+  const texts =
+    bindNode === undefined
+      ? ['127.0.0.1:2525']
+      : bindNode.kind === 'string'
+        ? [String(bindNode.value)]
+        : reader.stringList(bindNode, join(path, 'bind'));
   if (texts === undefined) return undefined;
   for (const text of texts) {
     const address = parseBind(text);
-    if (address === undefined) reader.error(join(path, 'bind'), bindNode?.position, `not an IP address with a port: '${text}'`, { expected: '"127.0.0.1:2525" or "[::1]:2525"' });
+    if (address === undefined)
+      reader.error(
+        join(path, 'bind'),
+        bindNode?.position,
+        `not an IP address with a port: '${text}'`,
+        { expected: '"127.0.0.1:2525" or "[::1]:2525"' },
+      );
     else bind.push(address);
   }
-  if (bind.length === 0 && texts.length === 0) reader.error(join(path, 'bind'), bindNode?.position, 'a listener needs at least one address');
+  if (bind.length === 0 && texts.length === 0)
+    reader.error(join(path, 'bind'), bindNode?.position, 'a listener needs at least one address');
   const tlsNode = table.entries.get('tls')?.node;
   const tls = tlsNode === undefined ? undefined : readTls(reader, tlsNode, join(path, 'tls'));
   const exposed = bind.filter((b) => !isLoopback(b.host));
   const authNode = table.entries.get('auth')?.node;
   const defaultAuth: AuthPolicy = exposed.length > 0 ? 'required' : hasUsers ? 'optional' : 'none';
-  const auth = (authNode === undefined ? undefined : reader.oneOf<AuthPolicy>(authNode, join(path, 'auth'), ['required', 'optional', 'none'])) ?? defaultAuth;
+  const auth =
+    (authNode === undefined
+      ? undefined
+      : reader.oneOf<AuthPolicy>(authNode, join(path, 'auth'), ['required', 'optional', 'none'])) ??
+    defaultAuth;
   const where = authNode?.position ?? table.position;
   const first = exposed[0];
   // Guard: anything but loopback may be reached by strangers, so only authenticated clients may submit.
   if (first !== undefined && auth !== 'required') {
-    reader.error(join(path, 'auth'), where, `listener '${name}' binds the non-loopback address ${first.host}, so auth must be "required" (an open relay is never allowed)`, { expected: '"required"', found: `"${auth}"` });
+    reader.error(
+      join(path, 'auth'),
+      where,
+      `listener '${name}' binds the non-loopback address ${first.host}, so auth must be "required" (an open relay is never allowed)`,
+      { expected: '"required"', found: `"${auth}"` },
+    );
   }
   // Guard: AUTH PLAIN/LOGIN send the secret itself; on a network it must be inside TLS (RFC 4954 4).
   if (first !== undefined && auth !== 'none' && tls === undefined && tlsNode === undefined) {
-    reader.error(join(path, 'tls'), table.position, `listener '${name}' accepts passwords on the non-loopback address ${first.host} and needs tls = { cert, key } (no plaintext passwords on the network)`);
+    reader.error(
+      join(path, 'tls'),
+      table.position,
+      `listener '${name}' accepts passwords on the non-loopback address ${first.host} and needs tls = { cert, key } (no plaintext passwords on the network)`,
+    );
   }
   if (auth !== 'none' && !hasUsers) {
-    reader.error(join(path, 'auth'), where, `listener '${name}' uses auth "${auth}" but [server.auth] defines no users`);
+    reader.error(
+      join(path, 'auth'),
+      where,
+      `listener '${name}' uses auth "${auth}" but [server.auth] defines no users`,
+    );
   }
   return { name, bind, auth, position: table.position, ...(tls === undefined ? {} : { tls }) };
 }
@@ -230,14 +313,19 @@ export function readServer(reader: ConfigReader, root: TomlTable): ServerConfig 
   const users = readUsers(reader, server);
   const limits = readLimits(reader, server);
   const listenerNode = server?.entries.get('listener')?.node;
-  const table = listenerNode === undefined ? undefined : reader.table(listenerNode, 'server.listener');
+  const table =
+    listenerNode === undefined ? undefined : reader.table(listenerNode, 'server.listener');
   const listeners: ListenerConfig[] = [];
   for (const [name, entry] of table?.entries ?? []) {
     const path = join('server.listener', name);
     const listener = reader.table(entry.node, path);
-    const read = listener === undefined ? undefined : readListener(reader, name, listener, path, users.length > 0);
+    const read =
+      listener === undefined
+        ? undefined
+        : readListener(reader, name, listener, path, users.length > 0);
     if (read !== undefined) listeners.push(read);
   }
-  if (table === undefined) listeners.push(users.length > 0 ? { ...DEFAULT_LISTENER, auth: 'optional' } : DEFAULT_LISTENER);
+  if (table === undefined)
+    listeners.push(users.length > 0 ? { ...DEFAULT_LISTENER, auth: 'optional' } : DEFAULT_LISTENER);
   return { listeners, users, limits };
 }

@@ -14,7 +14,14 @@ const MODES: readonly Mode[] = ['optional', 'require', 'disable'];
 /** Stalwart documents `require`/`disable` but its parser also takes these spellings. */
 const MODE_ALIASES: Readonly<Record<string, Mode>> = { required: 'require', disabled: 'disable' };
 
-const STRATEGY_KEYS = ['description', 'dane', 'mta-sts', 'starttls', 'allow-invalid-certs', 'timeout'] as const;
+const STRATEGY_KEYS = [
+  'description',
+  'dane',
+  'mta-sts',
+  'starttls',
+  'allow-invalid-certs',
+  'timeout',
+] as const;
 const TIMEOUT_KEYS = ['tls', 'mta-sts'] as const;
 
 export const TLS_STRATEGY_DEFAULTS = {
@@ -31,12 +38,19 @@ export const BUILT_IN_TLS_STRATEGIES: readonly TlsStrategy[] = [
   { id: 'invalid-tls', ...TLS_STRATEGY_DEFAULTS, allowInvalidCerts: true, builtIn: true },
 ];
 
-function readStrategy(reader: ConfigReader, id: string, table: TomlTable, path: string): TlsStrategy {
+function readStrategy(
+  reader: ConfigReader,
+  id: string,
+  table: TomlTable,
+  path: string,
+): TlsStrategy {
   reader.checkKeys(table, path, STRATEGY_KEYS);
   const get = (key: string) => table.entries.get(key)?.node;
   const mode = (key: string, fallback: Mode): Mode => {
     const node = get(key);
-    return node === undefined ? fallback : reader.oneOf(node, join(path, key), MODES, MODE_ALIASES) ?? fallback;
+    return node === undefined
+      ? fallback
+      : (reader.oneOf(node, join(path, key), MODES, MODE_ALIASES) ?? fallback);
   };
   let timeoutTlsMs: number = TLS_STRATEGY_DEFAULTS.timeoutTlsMs;
   let timeoutMtaStsMs: number = TLS_STRATEGY_DEFAULTS.timeoutMtaStsMs;
@@ -47,38 +61,60 @@ function readStrategy(reader: ConfigReader, id: string, table: TomlTable, path: 
       reader.checkKeys(timeouts, join(path, 'timeout'), TIMEOUT_KEYS);
       const tls = child(timeouts, 'tls');
       const sts = child(timeouts, 'mta-sts');
-      if (tls !== undefined) timeoutTlsMs = reader.duration(tls.node, join(join(path, 'timeout'), 'tls')) ?? timeoutTlsMs;
-      if (sts !== undefined) timeoutMtaStsMs = reader.duration(sts.node, join(join(path, 'timeout'), 'mta-sts')) ?? timeoutMtaStsMs;
+      if (tls !== undefined)
+        timeoutTlsMs =
+          reader.duration(tls.node, join(join(path, 'timeout'), 'tls')) ?? timeoutTlsMs;
+      if (sts !== undefined)
+        timeoutMtaStsMs =
+          reader.duration(sts.node, join(join(path, 'timeout'), 'mta-sts')) ?? timeoutMtaStsMs;
     }
   }
   const allowNode = get('allow-invalid-certs');
   const descriptionNode = get('description');
-  const description = descriptionNode === undefined ? undefined : reader.string(descriptionNode, join(path, 'description'))?.value;
+  const description =
+    descriptionNode === undefined
+      ? undefined
+      : reader.string(descriptionNode, join(path, 'description'))?.value;
   const strategy: TlsStrategy = {
     id,
     ...(description === undefined ? {} : { description }),
     dane: mode('dane', TLS_STRATEGY_DEFAULTS.dane),
     mtaSts: mode('mta-sts', TLS_STRATEGY_DEFAULTS.mtaSts),
     starttls: mode('starttls', TLS_STRATEGY_DEFAULTS.starttls),
-    allowInvalidCerts: allowNode === undefined ? false : reader.boolean(allowNode, join(path, 'allow-invalid-certs')) ?? false,
+    allowInvalidCerts:
+      allowNode === undefined
+        ? false
+        : (reader.boolean(allowNode, join(path, 'allow-invalid-certs')) ?? false),
     timeoutTlsMs,
     timeoutMtaStsMs,
     builtIn: false,
     position: table.position,
   };
   if (strategy.starttls === 'disable') {
-    for (const [key, value] of [['dane', strategy.dane], ['mta-sts', strategy.mtaSts]] as const) {
+    for (const [key, value] of [
+      ['dane', strategy.dane],
+      ['mta-sts', strategy.mtaSts],
+    ] as const) {
       if (value !== 'require') continue;
-      reader.error(join(path, 'starttls'), table.entries.get('starttls')?.keyPosition ?? table.position,
+      reader.error(
+        join(path, 'starttls'),
+        table.entries.get('starttls')?.keyPosition ?? table.position,
         `contradiction: starttls = "disable" cannot be combined with ${key} = "require" (${key} needs TLS)`,
-        { expected: `starttls "optional" or "require", or ${key} "optional" or "disable"`, found: 'starttls "disable"' });
+        {
+          expected: `starttls "optional" or "require", or ${key} "optional" or "disable"`,
+          found: 'starttls "disable"',
+        },
+      );
     }
   }
   return strategy;
 }
 
 /** Reads `queue.tls` (a table of strategies by id) and adds the built-in strategies not defined there. */
-export function readTlsStrategies(reader: ConfigReader, queue: TomlTable | undefined): Map<string, TlsStrategy> {
+export function readTlsStrategies(
+  reader: ConfigReader,
+  queue: TomlTable | undefined,
+): Map<string, TlsStrategy> {
   const strategies = new Map<string, TlsStrategy>();
   const section = queue === undefined ? undefined : child(queue, 'tls');
   if (section !== undefined) {
@@ -86,7 +122,8 @@ export function readTlsStrategies(reader: ConfigReader, queue: TomlTable | undef
     for (const [id, entry] of table?.entries ?? []) {
       const path = join('queue.tls', id);
       const strategyTable = reader.table(entry.node, path);
-      if (strategyTable !== undefined) strategies.set(id, readStrategy(reader, id, strategyTable, path));
+      if (strategyTable !== undefined)
+        strategies.set(id, readStrategy(reader, id, strategyTable, path));
     }
   }
   for (const builtIn of BUILT_IN_TLS_STRATEGIES) {

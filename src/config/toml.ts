@@ -51,7 +51,11 @@ function keyName(key: AST.TOMLBare | AST.TOMLQuoted): string {
 }
 
 /** Descends (creating tables as needed) along dotted keys, returning the innermost table. */
-function descend(table: TomlTable, keys: readonly (AST.TOMLBare | AST.TOMLQuoted)[], owner: AST.TOMLNode): TomlTable {
+function descend(
+  table: TomlTable,
+  keys: readonly (AST.TOMLBare | AST.TOMLQuoted)[],
+  owner: AST.TOMLNode,
+): TomlTable {
   let current = table;
   for (const key of keys) {
     const name = keyName(key);
@@ -75,7 +79,12 @@ function descend(table: TomlTable, keys: readonly (AST.TOMLBare | AST.TOMLQuoted
 function convertValue(value: AST.TOMLContentNode, source: string): TomlNode {
   switch (value.type) {
     case 'TOMLArray':
-      return { kind: 'array', items: value.elements.map((e) => convertValue(e, source)), position: at(value.loc), range: value.range };
+      return {
+        kind: 'array',
+        items: value.elements.map((e) => convertValue(e, source)),
+        position: at(value.loc),
+        range: value.range,
+      };
     case 'TOMLInlineTable': {
       const table = emptyTable(value);
       for (const kv of value.body) assign(table, kv, source);
@@ -91,7 +100,12 @@ function convertScalar(value: AST.TOMLValue, source: string): TomlScalar {
   switch (value.kind) {
     case 'string': {
       const inner = source.slice(value.range[0] + 1, value.range[1] - 1);
-      return { ...base, kind: 'string', value: value.value, verbatim: !value.multiline && inner === value.value };
+      return {
+        ...base,
+        kind: 'string',
+        value: value.value,
+        verbatim: !value.multiline && inner === value.value,
+      };
     }
     case 'integer':
       return { ...base, kind: 'integer', value: Number(value.value), verbatim: false };
@@ -100,7 +114,12 @@ function convertScalar(value: AST.TOMLValue, source: string): TomlScalar {
     case 'boolean':
       return { ...base, kind: 'boolean', value: value.value, verbatim: false };
     default:
-      return { ...base, kind: 'datetime', value: source.slice(value.range[0], value.range[1]), verbatim: false };
+      return {
+        ...base,
+        kind: 'datetime',
+        value: source.slice(value.range[0], value.range[1]),
+        verbatim: false,
+      };
   }
 }
 
@@ -109,7 +128,10 @@ function assign(table: TomlTable, kv: AST.TOMLKeyValue, source: string): void {
   const last = keys.at(-1);
   if (last === undefined) return;
   const parent = descend(table, keys.slice(0, -1), kv);
-  parent.entries.set(keyName(last), { keyPosition: at(last.loc), node: convertValue(kv.value, source) });
+  parent.entries.set(keyName(last), {
+    keyPosition: at(last.loc),
+    node: convertValue(kv.value, source),
+  });
 }
 
 /** Parses TOML source text into a positioned tree. */
@@ -119,10 +141,19 @@ export function parseToml(source: string): TomlParseResult {
     ast = parseTOML(source);
   } catch (error: unknown) {
     const e = error as { message?: string; lineNumber?: number; column?: number };
-    return { ok: false, message: e.message ?? String(error), position: { line: e.lineNumber ?? 1, column: (e.column ?? 0) + 1 } };
+    return {
+      ok: false,
+      message: e.message ?? String(error),
+      position: { line: e.lineNumber ?? 1, column: (e.column ?? 0) + 1 },
+    };
   }
   const top = ast.body[0];
-  const root: TomlTable = { kind: 'table', entries: new Map(), position: { line: 1, column: 1 }, range: [0, source.length] };
+  const root: TomlTable = {
+    kind: 'table',
+    entries: new Map(),
+    position: { line: 1, column: 1 },
+    range: [0, source.length],
+  };
   if (top === undefined) return { ok: true, root };
   for (const item of top.body) {
     if (item.type === 'TOMLKeyValue') {
@@ -141,7 +172,10 @@ export function parseToml(source: string): TomlParseResult {
       const name = keyName(last);
       let entry = parent.entries.get(name);
       if (entry === undefined || entry.node.kind !== 'array') {
-        entry = { keyPosition: at(last.loc), node: { kind: 'array', items: [], position: at(item.loc), range: item.range } };
+        entry = {
+          keyPosition: at(last.loc),
+          node: { kind: 'array', items: [], position: at(item.loc), range: item.range },
+        };
         parent.entries.set(name, entry);
       }
       const table = emptyTable(item);

@@ -29,7 +29,16 @@ export type LastError =
   | 'io';
 
 export const LAST_ERRORS: readonly LastError[] = [
-  'none', 'dns', 'unexpected-reply', 'connection', 'tls', 'dane', 'mta-sts', 'rate', 'concurrency', 'io',
+  'none',
+  'dns',
+  'unexpected-reply',
+  'connection',
+  'tls',
+  'dane',
+  'mta-sts',
+  'rate',
+  'concurrency',
+  'io',
 ];
 
 /** Result types of RFC 8460 section 4.3, plus `success` for a successful session. */

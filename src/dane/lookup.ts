@@ -37,15 +37,15 @@ export type NotApplicableReason = 'mx-insecure' | 'mx-bogus' | 'address-insecure
 export type TlsaLookup =
   /** A validated TLSA RRset; `usable` may be empty when every record is unusable. */
   | {
-    readonly kind: 'secure';
-    readonly records: readonly TlsaRecord[];
-    readonly usable: readonly TlsaRecord[];
-    /** The TLSA base domain: the host name under which the records were found. */
-    readonly baseName: string;
-    /** Names the certificate may carry under DANE-TA, the base name first. */
-    readonly referenceNames: readonly string[];
-    readonly ttl: number;
-  }
+      readonly kind: 'secure';
+      readonly records: readonly TlsaRecord[];
+      readonly usable: readonly TlsaRecord[];
+      /** The TLSA base domain: the host name under which the records were found. */
+      readonly baseName: string;
+      /** Names the certificate may carry under DANE-TA, the base name first. */
+      readonly referenceNames: readonly string[];
+      readonly ttl: number;
+    }
   /** Validated denial of existence (NXDOMAIN or NODATA): the host does not publish DANE. */
   | { readonly kind: 'secure-none'; readonly name: string }
   /** The answer was not signed: DANE cannot apply. */
@@ -84,13 +84,16 @@ async function queryTlsa(resolver: Resolver, host: string, port: number): Promis
   const result = await resolver.query(name, 'TLSA');
   if (!result.ok) {
     // A validating resolver's SERVFAIL that disappears with CD set is a validation failure, not an outage.
-    if (result.failure.kind === 'bogus') return { kind: 'bogus', name, message: result.failure.message };
+    if (result.failure.kind === 'bogus')
+      return { kind: 'bogus', name, message: result.failure.message };
     return { kind: 'error', failure: result.failure };
   }
   const { answer } = result;
-  if (answer.dnssec === 'bogus') return { kind: 'bogus', name, message: `DNSSEC validation of ${name} TLSA failed` };
+  if (answer.dnssec === 'bogus')
+    return { kind: 'bogus', name, message: `DNSSEC validation of ${name} TLSA failed` };
   if (answer.dnssec === 'insecure') return { kind: 'insecure', name };
-  if (answer.rcode === 'NXDOMAIN' || answer.records.length === 0) return { kind: 'secure-none', name };
+  if (answer.rcode === 'NXDOMAIN' || answer.records.length === 0)
+    return { kind: 'secure-none', name };
   return {
     kind: 'secure',
     records: answer.records,
@@ -121,7 +124,11 @@ function notApplicable(mx: MxHostFacts): NotApplicableReason | undefined {
  * initial name worth asking (an insecure, bogus or failed answer is returned as is, so that a forged
  * or dropped reply at one name cannot steer the client to the other).
  */
-export async function lookupTlsa(resolver: Resolver, mx: MxHostFacts, port = 25): Promise<TlsaLookup> {
+export async function lookupTlsa(
+  resolver: Resolver,
+  mx: MxHostFacts,
+  port = 25,
+): Promise<TlsaLookup> {
   const reason = notApplicable(mx);
   if (reason !== undefined) return { kind: 'not-applicable', reason };
   const initial = normalizeName(mx.name);

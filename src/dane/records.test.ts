@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TlsaRecord } from '../dns/types.js';
-import { describeRecord, isUsable, policyString, unusableReason, usableRecords, usageName } from './records.js';
+import {
+  describeRecord,
+  isUsable,
+  policyString,
+  unusableReason,
+  usableRecords,
+  usageName,
+} from './records.js';
 
 function rec(usage: number, selector: number, matchingType: number, length: number): TlsaRecord {
   return { usage, selector, matchingType, data: new Uint8Array(length).fill(0xab) };
@@ -42,7 +49,12 @@ test('RFC 7672 3.1.3: usableRecords keeps the usable ones in order', () => {
 });
 
 test('RFC 8460 4.3: the TLSA policy-string is the record in presentation form', () => {
-  const record: TlsaRecord = { usage: 3, selector: 1, matchingType: 1, data: Uint8Array.from([0x0a, 0xff, 0x10]) };
+  const record: TlsaRecord = {
+    usage: 3,
+    selector: 1,
+    matchingType: 1,
+    data: Uint8Array.from([0x0a, 0xff, 0x10]),
+  };
   assert.equal(policyString(record), '3 1 1 0AFF10');
 });
 

@@ -22,16 +22,27 @@ const DIGEST_LENGTH: Readonly<Record<number, number>> = { 1: 32, 2: 64 };
 /** The RFC 7218 acronym of a usage, or undefined for a value no RFC defines. */
 export function usageName(usage: number): TlsaUsageName | undefined {
   switch (usage) {
-    case 0: return 'PKIX-TA';
-    case 1: return 'PKIX-EE';
-    case 2: return 'DANE-TA';
-    case 3: return 'DANE-EE';
-    default: return undefined;
+    case 0:
+      return 'PKIX-TA';
+    case 1:
+      return 'PKIX-EE';
+    case 2:
+      return 'DANE-TA';
+    case 3:
+      return 'DANE-EE';
+    default:
+      return undefined;
   }
 }
 
 /** Why a record is not usable by an SMTP client; `undefined` from {@link unusableReason} means usable. */
-export type UnusableReason = 'pkix-usage' | 'unknown-usage' | 'unknown-selector' | 'unknown-matching-type' | 'bad-digest-length' | 'empty-data';
+export type UnusableReason =
+  | 'pkix-usage'
+  | 'unknown-usage'
+  | 'unknown-selector'
+  | 'unknown-matching-type'
+  | 'bad-digest-length'
+  | 'empty-data';
 
 /**
  * Classifies one record for SMTP use (RFC 7672 section 3.1.3, RFC 6698 section 2.1).
@@ -67,9 +78,16 @@ export function policyString(record: TlsaRecord): string {
 
 /** A short human label, `3 1 1 (DANE-EE SPKI SHA2-256)`, for log and bounce messages. */
 export function describeRecord(record: TlsaRecord): string {
-  const selector = record.selector === 0 ? 'Cert' : record.selector === 1 ? 'SPKI' : `selector ${record.selector}`;
-  const matching = record.matchingType === 0 ? 'Full' : record.matchingType === 1 ? 'SHA2-256'
-    : record.matchingType === 2 ? 'SHA2-512' : `matching ${record.matchingType}`;
+  const selector =
+    record.selector === 0 ? 'Cert' : record.selector === 1 ? 'SPKI' : `selector ${record.selector}`;
+  const matching =
+    record.matchingType === 0
+      ? 'Full'
+      : record.matchingType === 1
+        ? 'SHA2-256'
+        : record.matchingType === 2
+          ? 'SHA2-512'
+          : `matching ${record.matchingType}`;
   const usage = usageName(record.usage) ?? `usage ${record.usage}`;
   return `${record.usage} ${record.selector} ${record.matchingType} (${usage} ${selector} ${matching})`;
 }

@@ -14,18 +14,48 @@ function row(failure: DaneFailure): unknown[] {
   return [f.severity, f.lastError, f.tlsRpt];
 }
 
-const EE: TlsaRecord = { usage: 3, selector: 1, matchingType: 1, data: new Uint8Array(32).fill(0xab) };
-const PKIX: TlsaRecord = { usage: 1, selector: 1, matchingType: 1, data: new Uint8Array(32).fill(0xcd) };
+const EE: TlsaRecord = {
+  usage: 3,
+  selector: 1,
+  matchingType: 1,
+  data: new Uint8Array(32).fill(0xab),
+};
+const PKIX: TlsaRecord = {
+  usage: 1,
+  selector: 1,
+  matchingType: 1,
+  data: new Uint8Array(32).fill(0xcd),
+};
 const Q = '_25._tcp.mx.example.test';
 
 const LOOKUPS = {
-  usable: { kind: 'secure', records: [PKIX, EE], usable: [EE], baseName: 'mx.example.test', referenceNames: ['mx.example.test'], ttl: 60 },
-  unusable: { kind: 'secure', records: [PKIX], usable: [], baseName: 'mx.example.test', referenceNames: ['mx.example.test'], ttl: 60 },
+  usable: {
+    kind: 'secure',
+    records: [PKIX, EE],
+    usable: [EE],
+    baseName: 'mx.example.test',
+    referenceNames: ['mx.example.test'],
+    ttl: 60,
+  },
+  unusable: {
+    kind: 'secure',
+    records: [PKIX],
+    usable: [],
+    baseName: 'mx.example.test',
+    referenceNames: ['mx.example.test'],
+    ttl: 60,
+  },
   denial: { kind: 'secure-none', name: Q },
   insecure: { kind: 'insecure', name: Q },
   bogus: { kind: 'bogus', name: Q, message: 'RRSIG expired' },
-  servfail: { kind: 'error', failure: { kind: 'servfail', name: Q, type: 'TLSA', message: 'SERVFAIL' } },
-  timeout: { kind: 'error', failure: { kind: 'timeout', name: Q, type: 'TLSA', message: 'no answer' } },
+  servfail: {
+    kind: 'error',
+    failure: { kind: 'servfail', name: Q, type: 'TLSA', message: 'SERVFAIL' },
+  },
+  timeout: {
+    kind: 'error',
+    failure: { kind: 'timeout', name: Q, type: 'TLSA', message: 'no answer' },
+  },
   addressInsecure: { kind: 'not-applicable', reason: 'address-insecure' },
   addressBogus: { kind: 'not-applicable', reason: 'address-bogus' },
 } satisfies Record<string, TlsaLookup>;
@@ -33,9 +63,12 @@ const LOOKUPS = {
 /** A plan in one word, so the table below reads like the one in the design notes. */
 function summary(plan: DanePlan): string {
   switch (plan.kind) {
-    case 'authenticate': return 'authenticate';
-    case 'tls-unauthenticated': return 'tls-mandatory';
-    case 'none': return 'none';
+    case 'authenticate':
+      return 'authenticate';
+    case 'tls-unauthenticated':
+      return 'tls-mandatory';
+    case 'none':
+      return 'none';
     case 'fail': {
       const f = classify(plan.failure);
       return `${f.severity} ${f.lastError} ${f.tlsRpt ?? ''}`;
@@ -43,7 +76,13 @@ function summary(plan: DanePlan): string {
   }
 }
 
-type Row = readonly [section: string, mx: DnssecStatus | 'error', tlsa: keyof typeof LOOKUPS, optional: string, require: string];
+type Row = readonly [
+  section: string,
+  mx: DnssecStatus | 'error',
+  tlsa: keyof typeof LOOKUPS,
+  optional: string,
+  require: string,
+];
 
 const TEMP_DANE = 'temporary dane dnssec-invalid';
 const TEMP_DNS = 'temporary dns dnssec-invalid';
@@ -72,7 +111,10 @@ describe('the dane setting: golden truth table', () => {
     const expected: Record<Mode, string> = { optional, require, disable: 'none' };
     for (const mode of ['optional', 'require', 'disable'] as const) {
       test(`${section}: MX ${mx}, TLSA ${tlsa}, dane=${mode} -> ${expected[mode]}`, () => {
-        assert.equal(summary(daneRequirement({ mode, mxDnssec: mx, tlsa: LOOKUPS[tlsa] })), expected[mode]);
+        assert.equal(
+          summary(daneRequirement({ mode, mxDnssec: mx, tlsa: LOOKUPS[tlsa] })),
+          expected[mode],
+        );
       });
     }
   }
@@ -81,39 +123,69 @@ describe('the dane setting: golden truth table', () => {
 test('RFC 8460 4.3: an authenticate plan carries the usable records, names and every policy string', () => {
   const plan = daneRequirement({ mode: 'optional', mxDnssec: 'secure', tlsa: LOOKUPS.usable });
   assert.deepEqual(plan, {
-    kind: 'authenticate', usable: [EE], referenceNames: ['mx.example.test'],
+    kind: 'authenticate',
+    usable: [EE],
+    referenceNames: ['mx.example.test'],
     policyStrings: [`1 1 1 ${'CD'.repeat(32)}`, `3 1 1 ${'AB'.repeat(32)}`],
   });
 });
 
 test('RFC 8460 4.3: a tlsa-invalid failure reports the offending records', () => {
   const plan = daneRequirement({ mode: 'require', mxDnssec: 'secure', tlsa: LOOKUPS.unusable });
-  assert.deepEqual(plan.kind === 'fail' ? plan.policyStrings : undefined, [`1 1 1 ${'CD'.repeat(32)}`]);
+  assert.deepEqual(plan.kind === 'fail' ? plan.policyStrings : undefined, [
+    `1 1 1 ${'CD'.repeat(32)}`,
+  ]);
 });
 
 describe('judgeDane: the observed handshake against the plan', () => {
-  const authenticate = daneRequirement({ mode: 'optional', mxDnssec: 'secure', tlsa: LOOKUPS.usable });
-  const mandatory = daneRequirement({ mode: 'optional', mxDnssec: 'secure', tlsa: LOOKUPS.unusable });
+  const authenticate = daneRequirement({
+    mode: 'optional',
+    mxDnssec: 'secure',
+    tlsa: LOOKUPS.usable,
+  });
+  const mandatory = daneRequirement({
+    mode: 'optional',
+    mxDnssec: 'secure',
+    tlsa: LOOKUPS.unusable,
+  });
 
   test('RFC 7672 3.1: a matching record authenticates the host', () => {
-    assert.deepEqual(judgeDane(authenticate, { ok: true, matched: EE, usage: 'DANE-EE' }), { kind: 'authenticated', usage: 'DANE-EE', matched: EE });
+    assert.deepEqual(judgeDane(authenticate, { ok: true, matched: EE, usage: 'DANE-EE' }), {
+      kind: 'authenticated',
+      usage: 'DANE-EE',
+      matched: EE,
+    });
   });
 
   test('RFC 7672 2.2: a DANE mismatch fails the host temporarily (next MX, message deferred)', () => {
-    const judged = judgeDane(authenticate, { ok: false, reason: 'no-match', message: 'nothing matched' });
+    const judged = judgeDane(authenticate, {
+      ok: false,
+      reason: 'no-match',
+      message: 'nothing matched',
+    });
     assert.equal(judged.kind, 'failure');
-    assert.deepEqual(judged.kind === 'failure' ? row(judged.failure) : [], ['temporary', 'dane', 'validation-failure']);
+    assert.deepEqual(judged.kind === 'failure' ? row(judged.failure) : [], [
+      'temporary',
+      'dane',
+      'validation-failure',
+    ]);
   });
 
   test('RFC 7672 2.2: no STARTTLS at a host with TLSA records is starttls-not-supported', () => {
     for (const plan of [authenticate, mandatory]) {
       const judged = judgeDane(plan, 'no-starttls');
-      assert.deepEqual(judged.kind === 'failure' ? row(judged.failure).filter((_, i) => i !== 1) : judged.kind, ['temporary', 'starttls-not-supported']);
+      assert.deepEqual(
+        judged.kind === 'failure' ? row(judged.failure).filter((_, i) => i !== 1) : judged.kind,
+        ['temporary', 'starttls-not-supported'],
+      );
     }
   });
 
   test('RFC 7672 2.2: with only unusable records any TLS session is accepted unauthenticated', () => {
-    assert.deepEqual(judgeDane(mandatory, { ok: false, reason: 'no-match', message: 'no usable TLSA record' }), { kind: 'unauthenticated' });
+    assert.deepEqual(
+      judgeDane(mandatory, { ok: false, reason: 'no-match', message: 'no usable TLSA record' }),
+      { kind: 'unauthenticated' },
+    );
   });
 
   test('RFC 7672 2.2: a host without DANE is left to the other mechanisms', () => {
@@ -124,6 +196,9 @@ describe('judgeDane: the observed handshake against the plan', () => {
   test('RFC 7672 2.2: a plan that already failed stays failed', () => {
     const failed = daneRequirement({ mode: 'require', mxDnssec: 'insecure', tlsa: LOOKUPS.usable });
     const judged = judgeDane(failed, { ok: true, matched: EE, usage: 'DANE-EE' });
-    assert.deepEqual(judged.kind === 'failure' ? row(judged.failure).filter((_, i) => i !== 1) : judged.kind, ['permanent', 'dane-required']);
+    assert.deepEqual(
+      judged.kind === 'failure' ? row(judged.failure).filter((_, i) => i !== 1) : judged.kind,
+      ['permanent', 'dane-required'],
+    );
   });
 });

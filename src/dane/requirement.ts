@@ -41,18 +41,26 @@ export interface DaneFailure {
 export type DanePlan =
   /** Authenticated TLS is mandatory: verify the chain with `usable` against `referenceNames`. */
   | {
-    readonly kind: 'authenticate';
-    readonly usable: readonly TlsaRecord[];
-    readonly referenceNames: readonly string[];
-    /** Every record of the RRset in presentation form, for TLS-RPT `policy-string`. */
-    readonly policyStrings: readonly string[];
-  }
+      readonly kind: 'authenticate';
+      readonly usable: readonly TlsaRecord[];
+      readonly referenceNames: readonly string[];
+      /** Every record of the RRset in presentation form, for TLS-RPT `policy-string`. */
+      readonly policyStrings: readonly string[];
+    }
   /** TLS is mandatory but cannot be authenticated by DANE (RFC 7672 section 2.2, unusable records). */
-  | { readonly kind: 'tls-unauthenticated'; readonly reason: string; readonly policyStrings: readonly string[] }
+  | {
+      readonly kind: 'tls-unauthenticated';
+      readonly reason: string;
+      readonly policyStrings: readonly string[];
+    }
   /** DANE imposes nothing on this host; other mechanisms (MTA-STS, `starttls`) decide. */
   | { readonly kind: 'none'; readonly reason: string }
   /** Do not connect to this host. */
-  | { readonly kind: 'fail'; readonly failure: DaneFailure; readonly policyStrings: readonly string[] };
+  | {
+      readonly kind: 'fail';
+      readonly failure: DaneFailure;
+      readonly policyStrings: readonly string[];
+    };
 
 export interface DaneRequirementInput {
   readonly mode: Mode;
@@ -61,7 +69,11 @@ export interface DaneRequirementInput {
   readonly tlsa: TlsaLookup;
 }
 
-function fail(reason: DaneFailureReason, message: string, records: readonly TlsaRecord[] = []): DanePlan {
+function fail(
+  reason: DaneFailureReason,
+  message: string,
+  records: readonly TlsaRecord[] = [],
+): DanePlan {
   return { kind: 'fail', failure: { reason, message }, policyStrings: records.map(policyString) };
 }
 
@@ -72,7 +84,10 @@ function withoutDane(mode: 'optional' | 'require', why: string): DanePlan {
 }
 
 /** A failed or unvalidated lookup, never a downgrade (RFC 7672 section 2.2). */
-function dnssecInvalid(reason: 'mx-bogus' | 'address-bogus' | 'tlsa-bogus', what: string): DanePlan {
+function dnssecInvalid(
+  reason: 'mx-bogus' | 'address-bogus' | 'tlsa-bogus',
+  what: string,
+): DanePlan {
   return fail(reason, `DNSSEC validation failed for ${what}`);
 }
 
@@ -90,13 +105,26 @@ export function daneRequirement(input: DaneRequirementInput): DanePlan {
   switch (tlsa.kind) {
     case 'secure':
       if (tlsa.usable.length > 0) {
-        return { kind: 'authenticate', usable: tlsa.usable, referenceNames: tlsa.referenceNames, policyStrings: tlsa.records.map(policyString) };
+        return {
+          kind: 'authenticate',
+          usable: tlsa.usable,
+          referenceNames: tlsa.referenceNames,
+          policyStrings: tlsa.records.map(policyString),
+        };
       }
       // RFC 7672 section 2.2: unusable records still prove the server offers TLS, so it stays mandatory.
       if (mode === 'require') {
-        return fail('tlsa-unusable-required', `DANE required but no TLSA record of ${tlsa.baseName} is usable`, tlsa.records);
+        return fail(
+          'tlsa-unusable-required',
+          `DANE required but no TLSA record of ${tlsa.baseName} is usable`,
+          tlsa.records,
+        );
       }
-      return { kind: 'tls-unauthenticated', reason: `no TLSA record of ${tlsa.baseName} is usable`, policyStrings: tlsa.records.map(policyString) };
+      return {
+        kind: 'tls-unauthenticated',
+        reason: `no TLSA record of ${tlsa.baseName} is usable`,
+        policyStrings: tlsa.records.map(policyString),
+      };
     case 'secure-none':
       return withoutDane(mode, `${tlsa.name} has no TLSA records (validated denial)`);
     case 'insecure':
@@ -104,20 +132,31 @@ export function daneRequirement(input: DaneRequirementInput): DanePlan {
     case 'bogus':
       return dnssecInvalid('tlsa-bogus', `${tlsa.name} TLSA: ${tlsa.message}`);
     case 'error':
-      return fail('tlsa-lookup-failed', `TLSA lookup of ${tlsa.failure.name} failed: ${tlsa.failure.kind}: ${tlsa.failure.message}`);
+      return fail(
+        'tlsa-lookup-failed',
+        `TLSA lookup of ${tlsa.failure.name} failed: ${tlsa.failure.kind}: ${tlsa.failure.message}`,
+      );
     case 'not-applicable':
       switch (tlsa.reason) {
-        case 'mx-bogus': return dnssecInvalid('mx-bogus', 'the MX RRset');
-        case 'address-bogus': return dnssecInvalid('address-bogus', 'the MX host address records');
-        case 'mx-insecure': return withoutDane(mode, 'the MX RRset is not DNSSEC-signed');
-        case 'address-insecure': return withoutDane(mode, 'the MX host address records are not DNSSEC-signed');
+        case 'mx-bogus':
+          return dnssecInvalid('mx-bogus', 'the MX RRset');
+        case 'address-bogus':
+          return dnssecInvalid('address-bogus', 'the MX host address records');
+        case 'mx-insecure':
+          return withoutDane(mode, 'the MX RRset is not DNSSEC-signed');
+        case 'address-insecure':
+          return withoutDane(mode, 'the MX host address records are not DNSSEC-signed');
       }
   }
 }
 
 /** The host result of a DANE plan once the handshake has been observed. */
 export type DaneJudgement =
-  | { readonly kind: 'authenticated'; readonly usage: 'DANE-EE' | 'DANE-TA'; readonly matched: TlsaRecord }
+  | {
+      readonly kind: 'authenticated';
+      readonly usage: 'DANE-EE' | 'DANE-TA';
+      readonly matched: TlsaRecord;
+    }
   /** TLS was mandatory and was negotiated; DANE could not authenticate it (unusable records only). */
   | { readonly kind: 'unauthenticated' }
   /** DANE imposed nothing; the other mechanisms judge this host. */
@@ -143,9 +182,22 @@ export function judgeDane(plan: DanePlan, observed: DaneVerdict | 'no-starttls')
   }
   // RFC 7672 section 2.2: with TLSA records published, a missing STARTTLS is an attack or an outage.
   if (observed === 'no-starttls') {
-    return { kind: 'failure', failure: { reason: 'dane-no-starttls', message: 'the server does not offer STARTTLS but publishes TLSA records' } };
+    return {
+      kind: 'failure',
+      failure: {
+        reason: 'dane-no-starttls',
+        message: 'the server does not offer STARTTLS but publishes TLSA records',
+      },
+    };
   }
   if (plan.kind === 'tls-unauthenticated') return { kind: 'unauthenticated' };
-  if (observed.ok) return { kind: 'authenticated', usage: observed.usage, matched: observed.matched };
-  return { kind: 'failure', failure: { reason: 'dane-mismatch', message: `DANE verification failed (${observed.reason}): ${observed.message}` } };
+  if (observed.ok)
+    return { kind: 'authenticated', usage: observed.usage, matched: observed.matched };
+  return {
+    kind: 'failure',
+    failure: {
+      reason: 'dane-mismatch',
+      message: `DANE verification failed (${observed.reason}): ${observed.message}`,
+    },
+  };
 }

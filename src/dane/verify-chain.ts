@@ -18,7 +18,8 @@ export type TrustAnchor =
   | { readonly kind: 'certificate'; readonly cert: ParsedCertificate }
   | { readonly kind: 'key'; readonly key: KeyObject };
 
-export type ChainFailureReason = 'bad-chain' | 'expired' | 'not-yet-valid' | 'no-server-auth' | 'name-mismatch';
+export type ChainFailureReason =
+  'bad-chain' | 'expired' | 'not-yet-valid' | 'no-server-auth' | 'name-mismatch';
 
 export interface ChainFailure {
   readonly reason: ChainFailureReason;
@@ -35,14 +36,23 @@ const ANY_EKU = '2.5.29.37.0';
  * themselves, so the server need not send it; digest records can only name a certificate the server
  * sent above the leaf (RFC 7671 section 5.2.2). `bad-data` means the record names something unusable.
  */
-export function anchorsFor(record: TlsaRecord, chainDer: readonly Uint8Array[], parsed: readonly (ParsedCertificate | undefined)[]): TrustAnchor[] | 'bad-data' {
+export function anchorsFor(
+  record: TlsaRecord,
+  chainDer: readonly Uint8Array[],
+  parsed: readonly (ParsedCertificate | undefined)[],
+): TrustAnchor[] | 'bad-data' {
   if (record.matchingType === 0 && record.selector === 0) {
     const cert = parseCertificate(record.data);
     return cert === undefined ? 'bad-data' : [{ kind: 'certificate', cert }];
   }
   if (record.matchingType === 0 && record.selector === 1) {
     try {
-      return [{ kind: 'key', key: createPublicKey({ key: Buffer.from(record.data), format: 'der', type: 'spki' }) }];
+      return [
+        {
+          kind: 'key',
+          key: createPublicKey({ key: Buffer.from(record.data), format: 'der', type: 'spki' }),
+        },
+      ];
     } catch {
       return 'bad-data';
     }
@@ -57,9 +67,9 @@ export function anchorsFor(record: TlsaRecord, chainDer: readonly Uint8Array[], 
     }
     if (!recordMatches(record, cert.der, cert.spki)) continue;
     // A pinned key trusts whatever that key signed; a pinned certificate also pins its subject name.
-    anchors.push(record.selector === 1
-      ? { kind: 'key', key: cert.publicKey }
-      : { kind: 'certificate', cert });
+    anchors.push(
+      record.selector === 1 ? { kind: 'key', key: cert.publicKey } : { kind: 'certificate', cert },
+    );
   }
   return anchors;
 }
@@ -81,21 +91,32 @@ function issuedByCertificate(subject: X509Certificate, issuer: X509Certificate):
 }
 
 function issuedByAnchor(subject: X509Certificate, anchor: TrustAnchor): boolean {
-  return anchor.kind === 'key' ? signedBy(subject, anchor.key) : issuedByCertificate(subject, anchor.cert.x509);
+  return anchor.kind === 'key'
+    ? signedBy(subject, anchor.key)
+    : issuedByCertificate(subject, anchor.cert.x509);
 }
 
 /** The certificates from the leaf up to, excluding, the anchor; or why no such path exists. */
-function buildPath(leaf: ParsedCertificate, candidates: readonly ParsedCertificate[], anchor: TrustAnchor): ParsedCertificate[] | ChainFailure {
+function buildPath(
+  leaf: ParsedCertificate,
+  candidates: readonly ParsedCertificate[],
+  anchor: TrustAnchor,
+): ParsedCertificate[] | ChainFailure {
   const path = [leaf];
   const remaining = [...candidates];
   let current = leaf;
   while (path.length <= MAX_PATH) {
     if (issuedByAnchor(current.x509, anchor)) return path;
     // Servers do not always send their chain in order, so any sent CA certificate may be the next link.
-    const index = remaining.findIndex((c) => c.x509.ca && issuedByCertificate(current.x509, c.x509));
+    const index = remaining.findIndex(
+      (c) => c.x509.ca && issuedByCertificate(current.x509, c.x509),
+    );
     const next = remaining[index];
     if (next === undefined) {
-      return { reason: 'bad-chain', message: `no signature path from ${current.x509.subject} to the DANE-TA trust anchor` };
+      return {
+        reason: 'bad-chain',
+        message: `no signature path from ${current.x509.subject} to the DANE-TA trust anchor`,
+      };
     }
     remaining.splice(index, 1);
     path.push(next);
@@ -107,9 +128,15 @@ function buildPath(leaf: ParsedCertificate, candidates: readonly ParsedCertifica
 function checkDates(cert: X509Certificate, now: Date): ChainFailure | undefined {
   const notBefore = Date.parse(cert.validFrom);
   const notAfter = Date.parse(cert.validTo);
-  if (Number.isNaN(notBefore) || Number.isNaN(notAfter)) return { reason: 'bad-chain', message: `unreadable validity dates in ${cert.subject}` };
-  if (now.getTime() < notBefore) return { reason: 'not-yet-valid', message: `${cert.subject} is not valid before ${cert.validFrom}` };
-  if (now.getTime() > notAfter) return { reason: 'expired', message: `${cert.subject} expired ${cert.validTo}` };
+  if (Number.isNaN(notBefore) || Number.isNaN(notAfter))
+    return { reason: 'bad-chain', message: `unreadable validity dates in ${cert.subject}` };
+  if (now.getTime() < notBefore)
+    return {
+      reason: 'not-yet-valid',
+      message: `${cert.subject} is not valid before ${cert.validFrom}`,
+    };
+  if (now.getTime() > notAfter)
+    return { reason: 'expired', message: `${cert.subject} expired ${cert.validTo}` };
   return undefined;
 }
 
@@ -118,17 +145,28 @@ function checkDates(cert: X509Certificate, now: Date): ChainFailure | undefined 
  * `keyUsage`; later versions add `extKeyUsage`. Both are read so that a rename cannot silently skip the check.
  */
 function extendedKeyUsage(cert: X509Certificate): readonly string[] | undefined {
-  const named = cert as unknown as { readonly extKeyUsage?: readonly string[]; readonly keyUsage?: readonly string[] };
+  const named = cert as unknown as {
+    readonly extKeyUsage?: readonly string[];
+    readonly keyUsage?: readonly string[];
+  };
   return named.extKeyUsage ?? named.keyUsage;
 }
 
 /** RFC 7672 section 3.2.3: SAN dNSName only, a wildcard stands for exactly one leftmost label. */
-export function leafMatchesName(leaf: X509Certificate, referenceNames: readonly string[]): string | undefined {
+export function leafMatchesName(
+  leaf: X509Certificate,
+  referenceNames: readonly string[],
+): string | undefined {
   for (const name of referenceNames) {
     // A leading dot would make OpenSSL match any subdomain, which no reference identifier means.
     if (name === '' || name.startsWith('.')) continue;
     try {
-      const matched = leaf.checkHost(name, { subject: 'never', wildcards: true, partialWildcards: false, multiLabelWildcards: false });
+      const matched = leaf.checkHost(name, {
+        subject: 'never',
+        wildcards: true,
+        partialWildcards: false,
+        multiLabelWildcards: false,
+      });
       if (matched !== undefined) return name;
     } catch {
       // checkHost throws on names OpenSSL cannot parse; such a name cannot match.
@@ -148,7 +186,8 @@ export function validateToAnchor(input: {
   readonly now: Date;
 }): ChainFailure | undefined {
   const [leaf, ...rest] = input.parsed;
-  if (leaf === undefined) return { reason: 'bad-chain', message: 'the leaf certificate is malformed' };
+  if (leaf === undefined)
+    return { reason: 'bad-chain', message: 'the leaf certificate is malformed' };
   const candidates = rest.filter((c): c is ParsedCertificate => c !== undefined);
   const path = buildPath(leaf, candidates, input.anchor);
   if (!Array.isArray(path)) return path;
@@ -159,11 +198,17 @@ export function validateToAnchor(input: {
   }
   const eku = extendedKeyUsage(leaf.x509);
   if (eku !== undefined && eku.length > 0 && !eku.includes(SERVER_AUTH) && !eku.includes(ANY_EKU)) {
-    return { reason: 'no-server-auth', message: `${leaf.x509.subject} is not for TLS server authentication (EKU ${eku.join(', ')})` };
+    return {
+      reason: 'no-server-auth',
+      message: `${leaf.x509.subject} is not for TLS server authentication (EKU ${eku.join(', ')})`,
+    };
   }
   if (leafMatchesName(leaf.x509, input.referenceNames) === undefined) {
     const names = input.referenceNames.join(', ');
-    return { reason: 'name-mismatch', message: `certificate names (${leaf.x509.subjectAltName ?? 'no subjectAltName'}) match none of ${names}` };
+    return {
+      reason: 'name-mismatch',
+      message: `certificate names (${leaf.x509.subjectAltName ?? 'no subjectAltName'}) match none of ${names}`,
+    };
   }
   return undefined;
 }

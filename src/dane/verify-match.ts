@@ -37,10 +37,14 @@ export function parseCertificate(der: Uint8Array): ParsedCertificate | undefined
 /** The digest of `data` under a TLSA matching type, or undefined for a type RFC 6698 does not define. */
 export function digestFor(matchingType: number, data: Uint8Array): Uint8Array | undefined {
   switch (matchingType) {
-    case 0: return data;
-    case 1: return new Uint8Array(createHash('sha256').update(data).digest());
-    case 2: return new Uint8Array(createHash('sha512').update(data).digest());
-    default: return undefined;
+    case 0:
+      return data;
+    case 1:
+      return new Uint8Array(createHash('sha256').update(data).digest());
+    case 2:
+      return new Uint8Array(createHash('sha512').update(data).digest());
+    default:
+      return undefined;
   }
 }
 
@@ -50,7 +54,11 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** True when `record` covers this certificate: its selected part, digested, equals the record data. */
-export function recordMatches(record: TlsaRecord, certDer: Uint8Array, spkiDer: Uint8Array): boolean {
+export function recordMatches(
+  record: TlsaRecord,
+  certDer: Uint8Array,
+  spkiDer: Uint8Array,
+): boolean {
   const selected = record.selector === 0 ? certDer : record.selector === 1 ? spkiDer : undefined;
   if (selected === undefined) return false;
   const digest = digestFor(record.matchingType, selected);

@@ -22,7 +22,11 @@ function tlsa(usage: number, selector: number, matchingType: number, cert: TestC
   return { usage, selector, matchingType, data };
 }
 
-function verify(records: TlsaRecord[], chain: Uint8Array[], referenceNames: string[] = [MX]): DaneVerdict {
+function verify(
+  records: TlsaRecord[],
+  chain: Uint8Array[],
+  referenceNames: string[] = [MX],
+): DaneVerdict {
   return verifyDane({ records, chain, referenceNames, now });
 }
 
@@ -41,11 +45,22 @@ before(async () => {
   intermediate = await root.issueCa();
   leaf = await intermediate.issue({ dnsNames: [MX] });
   direct = await root.issue({ dnsNames: [MX] });
-  expiredWrongName = await root.issue({ dnsNames: ['wrong.example.net'], notBefore: new Date(now.getTime() - 30 * DAY), notAfter: new Date(now.getTime() - DAY) });
+  expiredWrongName = await root.issue({
+    dnsNames: ['wrong.example.net'],
+    notBefore: new Date(now.getTime() - 30 * DAY),
+    notAfter: new Date(now.getTime() - DAY),
+  });
 });
 
 describe('DANE-EE(3): the leaf alone is pinned', () => {
-  for (const [selector, matching] of [[1, 1], [0, 1], [1, 2], [0, 0], [1, 0], [0, 2]] as const) {
+  for (const [selector, matching] of [
+    [1, 1],
+    [0, 1],
+    [1, 2],
+    [0, 0],
+    [1, 0],
+    [0, 2],
+  ] as const) {
     test(`RFC 7671 5.1: 3 ${selector} ${matching} matches an expired leaf with the wrong name`, () => {
       const record = tlsa(3, selector, matching, expiredWrongName);
       const verdict = verify([record], [expiredWrongName.der]);
@@ -64,7 +79,10 @@ describe('DANE-EE(3): the leaf alone is pinned', () => {
   });
 
   test('RFC 7672 3.1.3: any one matching record is enough', () => {
-    const verdict = verify([tlsa(3, 1, 1, direct), tlsa(3, 1, 1, leaf)], [leaf.der, intermediate.der]);
+    const verdict = verify(
+      [tlsa(3, 1, 1, direct), tlsa(3, 1, 1, leaf)],
+      [leaf.der, intermediate.der],
+    );
     assert.equal(failure(verdict), 'ok DANE-EE');
   });
 });
@@ -72,43 +90,81 @@ describe('DANE-EE(3): the leaf alone is pinned', () => {
 describe('DANE-TA(2): the leaf is validated up to a pinned issuer', () => {
   test('RFC 7672 3.2.2: 2 0 1 with the CA in the chain and the leaf named after the MX host', () => {
     const record = tlsa(2, 0, 1, intermediate);
-    assert.deepEqual(verify([record], [leaf.der, intermediate.der]), { ok: true, matched: record, usage: 'DANE-TA' });
+    assert.deepEqual(verify([record], [leaf.der, intermediate.der]), {
+      ok: true,
+      matched: record,
+      usage: 'DANE-TA',
+    });
   });
 
   test('RFC 7672 3.2.2: the next-hop (recipient) domain is accepted as a reference identifier', async () => {
     const domainLeaf = await intermediate.issue({ dnsNames: [DOMAIN] });
-    const verdict = verify([tlsa(2, 0, 1, intermediate)], [domainLeaf.der, intermediate.der], [MX, DOMAIN]);
+    const verdict = verify(
+      [tlsa(2, 0, 1, intermediate)],
+      [domainLeaf.der, intermediate.der],
+      [MX, DOMAIN],
+    );
     assert.equal(failure(verdict), 'ok DANE-TA');
   });
 
   test('RFC 7672 3.2.2: a leaf naming neither the MX host nor the domain is a name-mismatch', async () => {
     const other = await intermediate.issue({ dnsNames: ['mx.attacker.test'] });
-    assert.equal(failure(verify([tlsa(2, 0, 1, intermediate)], [other.der, intermediate.der], [MX, DOMAIN])), 'name-mismatch');
+    assert.equal(
+      failure(verify([tlsa(2, 0, 1, intermediate)], [other.der, intermediate.der], [MX, DOMAIN])),
+      'name-mismatch',
+    );
   });
 
   test('RFC 7671 5.2: an expired leaf under DANE-TA is refused as expired', async () => {
-    const old = await intermediate.issue({ dnsNames: [MX], notBefore: new Date(now.getTime() - 30 * DAY), notAfter: new Date(now.getTime() - DAY) });
-    assert.equal(failure(verify([tlsa(2, 0, 1, intermediate)], [old.der, intermediate.der])), 'expired');
+    const old = await intermediate.issue({
+      dnsNames: [MX],
+      notBefore: new Date(now.getTime() - 30 * DAY),
+      notAfter: new Date(now.getTime() - DAY),
+    });
+    assert.equal(
+      failure(verify([tlsa(2, 0, 1, intermediate)], [old.der, intermediate.der])),
+      'expired',
+    );
   });
 
   test('RFC 7671 5.2: a leaf not yet valid under DANE-TA is refused', async () => {
-    const future = await intermediate.issue({ dnsNames: [MX], notBefore: new Date(now.getTime() + DAY), notAfter: new Date(now.getTime() + 30 * DAY) });
-    assert.equal(failure(verify([tlsa(2, 0, 1, intermediate)], [future.der, intermediate.der])), 'not-yet-valid');
+    const future = await intermediate.issue({
+      dnsNames: [MX],
+      notBefore: new Date(now.getTime() + DAY),
+      notAfter: new Date(now.getTime() + 30 * DAY),
+    });
+    assert.equal(
+      failure(verify([tlsa(2, 0, 1, intermediate)], [future.der, intermediate.der])),
+      'not-yet-valid',
+    );
   });
 
   test('RFC 7671 5.2: an expired intermediate below the anchor is refused', async () => {
-    const oldCa = await root.issueCa({ notBefore: new Date(now.getTime() - 30 * DAY), notAfter: new Date(now.getTime() - DAY) });
+    const oldCa = await root.issueCa({
+      notBefore: new Date(now.getTime() - 30 * DAY),
+      notAfter: new Date(now.getTime() - DAY),
+    });
     const under = await oldCa.issue({ dnsNames: [MX] });
-    assert.equal(failure(verify([tlsa(2, 0, 1, root)], [under.der, oldCa.der, root.der])), 'expired');
+    assert.equal(
+      failure(verify([tlsa(2, 0, 1, root)], [under.der, oldCa.der, root.der])),
+      'expired',
+    );
   });
 
   test('RFC 7671 5.2.2: a 2 1 0 record carries the anchor key, so the server need not send it', () => {
     const record = tlsa(2, 1, 0, root);
-    assert.deepEqual(verify([record], [direct.der]), { ok: true, matched: record, usage: 'DANE-TA' });
+    assert.deepEqual(verify([record], [direct.der]), {
+      ok: true,
+      matched: record,
+      usage: 'DANE-TA',
+    });
   });
 
   test('RFC 7671 5.2.2: a 2 0 0 record carries the anchor certificate; the path may pass an intermediate', () => {
-    assert.equal(failure(verify([tlsa(2, 0, 0, root)], [leaf.der, intermediate.der])), 'ok DANE-TA');
+    assert.equal(
+      failure(verify([tlsa(2, 0, 0, root)], [leaf.der, intermediate.der])),
+      'ok DANE-TA',
+    );
   });
 
   test('RFC 7671 5.2.2: a digest record needs its anchor in the chain, otherwise no-match', () => {
@@ -117,11 +173,17 @@ describe('DANE-TA(2): the leaf is validated up to a pinned issuer', () => {
   });
 
   test('RFC 7671 5.2: an intermediate may be the trust anchor (2 1 1 of its key)', () => {
-    assert.equal(failure(verify([tlsa(2, 1, 1, intermediate)], [leaf.der, intermediate.der, root.der])), 'ok DANE-TA');
+    assert.equal(
+      failure(verify([tlsa(2, 1, 1, intermediate)], [leaf.der, intermediate.der, root.der])),
+      'ok DANE-TA',
+    );
   });
 
   test('RFC 7671 5.2: the chain may be sent out of order', () => {
-    assert.equal(failure(verify([tlsa(2, 0, 1, root)], [leaf.der, root.der, intermediate.der])), 'ok DANE-TA');
+    assert.equal(
+      failure(verify([tlsa(2, 0, 1, root)], [leaf.der, root.der, intermediate.der])),
+      'ok DANE-TA',
+    );
   });
 
   test('RFC 7672 3.2.3: the subject CN is ignored, so a leaf without SAN fails under DANE-TA', async () => {
@@ -165,7 +227,10 @@ describe('DANE-TA(2): the leaf is validated up to a pinned issuer', () => {
 
 describe('malformed input never throws', () => {
   test('RFC 7671 5: a malformed leaf is bad-chain', () => {
-    assert.equal(failure(verify([tlsa(3, 1, 1, direct)], [Uint8Array.from([0x30, 0x03, 0x01, 0x02])])), 'bad-chain');
+    assert.equal(
+      failure(verify([tlsa(3, 1, 1, direct)], [Uint8Array.from([0x30, 0x03, 0x01, 0x02])])),
+      'bad-chain',
+    );
   });
 
   test('RFC 7671 5: an empty chain is no-certificate', () => {
@@ -173,11 +238,19 @@ describe('malformed input never throws', () => {
   });
 
   test('RFC 7671 5.2: a malformed intermediate is skipped, not fatal', () => {
-    assert.equal(failure(verify([tlsa(2, 1, 0, root)], [direct.der, Uint8Array.from([1, 2, 3])])), 'ok DANE-TA');
+    assert.equal(
+      failure(verify([tlsa(2, 1, 0, root)], [direct.der, Uint8Array.from([1, 2, 3])])),
+      'ok DANE-TA',
+    );
   });
 
   test('RFC 7671 5.2.2: a 2 0 0 record whose data is not a certificate is bad-chain', () => {
-    const record: TlsaRecord = { usage: 2, selector: 0, matchingType: 0, data: Uint8Array.from([0x30, 0x00]) };
+    const record: TlsaRecord = {
+      usage: 2,
+      selector: 0,
+      matchingType: 0,
+      data: Uint8Array.from([0x30, 0x00]),
+    };
     assert.equal(failure(verify([record], [direct.der])), 'bad-chain');
   });
 

@@ -69,8 +69,10 @@ export function verifyDane(input: DaneVerifyInput): DaneVerdict {
   }
   const parsed = input.chain.map(parseCertificate);
   const leaf = parsed[0];
-  if (leaf === undefined) return { ok: false, reason: 'bad-chain', message: 'the server certificate is not valid DER' };
-  if (usable.length === 0) return { ok: false, reason: 'no-match', message: 'no usable TLSA record' };
+  if (leaf === undefined)
+    return { ok: false, reason: 'bad-chain', message: 'the server certificate is not valid DER' };
+  if (usable.length === 0)
+    return { ok: false, reason: 'no-match', message: 'no usable TLSA record' };
 
   // RFC 7671 section 5.1: DANE-EE binds the key alone; names and dates are deliberately not checked.
   for (const record of usable) {
@@ -90,13 +92,24 @@ export function verifyDane(input: DaneVerifyInput): DaneVerdict {
     if (record.usage !== DANE_TA) continue;
     const anchors = anchorsFor(record, input.chain, parsed);
     if (anchors === 'bad-data') {
-      keep({ reason: 'bad-chain', message: `TLSA ${describeRecord(record)} designates a malformed trust anchor` });
+      keep({
+        reason: 'bad-chain',
+        message: `TLSA ${describeRecord(record)} designates a malformed trust anchor`,
+      });
       continue;
     }
     for (const anchor of anchors) {
-      const problem = validateToAnchor({ parsed, anchor, referenceNames: input.referenceNames, now: input.now });
+      const problem = validateToAnchor({
+        parsed,
+        anchor,
+        referenceNames: input.referenceNames,
+        now: input.now,
+      });
       if (problem === undefined) return { ok: true, matched: record, usage: 'DANE-TA' };
-      keep({ reason: problem.reason, message: `TLSA ${describeRecord(record)}: ${problem.message}` });
+      keep({
+        reason: problem.reason,
+        message: `TLSA ${describeRecord(record)}: ${problem.message}`,
+      });
     }
   }
   return { ok: false, ...failure };

@@ -39,11 +39,18 @@ export interface Deliverer {
 
 export function createDeliverer(options: DelivererOptions): Deliverer {
   const pool: SessionPool | undefined = options.reuse
-    ? new ConnectionPool({ limits: () => options.config().worker.connectionReuse, ...(options.poolTimer === undefined ? {} : { timer: options.poolTimer }) })
+    ? new ConnectionPool({
+        limits: () => options.config().worker.connectionReuse,
+        ...(options.poolTimer === undefined ? {} : { timer: options.poolTimer }),
+      })
     : undefined;
   const depsFor = (context: EvalContext): DeliveryDeps => {
     const config = options.config();
-    const selection = selectStrategy(config.connection.selector, config.connection.strategies, context);
+    const selection = selectStrategy(
+      config.connection.selector,
+      config.connection.strategies,
+      context,
+    );
     reportFallback(selection, config.connection.selector.key);
     return options.deps(selection.strategy);
   };

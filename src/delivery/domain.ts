@@ -33,7 +33,12 @@ export type DomainEvent =
   | { readonly kind: 'route'; readonly route: Route; readonly failure?: DeliveryFailure }
   /** A host was decided. With `failure` (skipped by its plan, or no address), no session follows for it. */
   | { readonly kind: 'host'; readonly decision: HostDecision; readonly failure?: DeliveryFailure }
-  | { readonly kind: 'session'; readonly decision: HostDecision; readonly ip: string; readonly session: SessionResult };
+  | {
+      readonly kind: 'session';
+      readonly decision: HostDecision;
+      readonly ip: string;
+      readonly session: SessionResult;
+    };
 
 export interface DomainTarget {
   readonly domain: string;
@@ -51,29 +56,52 @@ export function completeContext(request: DeliveryRequest, domain: string): EvalC
   const sender = request.from;
   return {
     ...request.context,
-    rcpt: request.recipients[0] ?? '', rcpt_domain: domain, sender, sender_domain: sender.slice(sender.lastIndexOf('@') + 1).toLowerCase(),
+    rcpt: request.recipients[0] ?? '',
+    rcpt_domain: domain,
+    sender,
+    sender_domain: sender.slice(sender.lastIndexOf('@') + 1).toLowerCase(),
     size: request.body.length,
   };
 }
 
 /** Why a domain has no usable route. A bogus MX RRset is a DNSSEC failure (RFC 7672 2.2): temporary, never a downgrade. */
-export function routeFailure(route: Exclude<Route, { kind: 'hosts' }>, domain: string): DeliveryFailure {
+export function routeFailure(
+  route: Exclude<Route, { kind: 'hosts' }>,
+  domain: string,
+): DeliveryFailure {
   switch (route.kind) {
-    case 'null-mx': return classify({ reason: 'null-mx', message: `${domain} accepts no mail (null MX, RFC 7505)` });
-    case 'nxdomain': return classify({ reason: 'nxdomain', message: `the domain ${domain} does not exist` });
+    case 'null-mx':
+      return classify({
+        reason: 'null-mx',
+        message: `${domain} accepts no mail (null MX, RFC 7505)`,
+      });
+    case 'nxdomain':
+      return classify({ reason: 'nxdomain', message: `the domain ${domain} does not exist` });
     case 'dns-error':
-      if (route.failure.kind === 'bogus') return classify({ reason: 'mx-bogus', message: `DNSSEC validation of the MX RRset of ${domain} failed: ${route.failure.message}` });
-      return classify({ reason: 'mx-lookup-failed', message: `MX lookup failed: ${route.failure.kind}: ${route.failure.message}` });
+      if (route.failure.kind === 'bogus')
+        return classify({
+          reason: 'mx-bogus',
+          message: `DNSSEC validation of the MX RRset of ${domain} failed: ${route.failure.message}`,
+        });
+      return classify({
+        reason: 'mx-lookup-failed',
+        message: `MX lookup failed: ${route.failure.kind}: ${route.failure.message}`,
+      });
   }
 }
 
 /** Walks the domain's route; see the module header. */
-export async function* attemptDomain(deps: DeliveryDeps, target: DomainTarget): AsyncGenerator<DomainEvent, void, undefined> {
+export async function* attemptDomain(
+  deps: DeliveryDeps,
+  target: DomainTarget,
+): AsyncGenerator<DomainEvent, void, undefined> {
   const domain = target.domain.toLowerCase();
   const route = await resolveRoute(deps.resolver, domain, {
     random: deps.random,
     ...(deps.maxMxHosts === undefined ? {} : { maxMxHosts: deps.maxMxHosts }),
-    ...(deps.maxAddressesPerHost === undefined ? {} : { maxAddressesPerHost: deps.maxAddressesPerHost }),
+    ...(deps.maxAddressesPerHost === undefined
+      ? {}
+      : { maxAddressesPerHost: deps.maxAddressesPerHost }),
   });
   if (route.kind !== 'hosts') {
     yield { kind: 'route', route, failure: routeFailure(route, domain) };
@@ -82,29 +110,54 @@ export async function* attemptDomain(deps: DeliveryDeps, target: DomainTarget): 
   yield { kind: 'route', route };
   // MTA-STS discovery is a property of the domain: asked once, shared by its hosts.
   let sts: Promise<MtaStsLookup> | undefined;
-  const mtaSts = (timeoutMs: number): Promise<MtaStsLookup> => (sts ??= deps.mtaSts(domain, timeoutMs));
+  const mtaSts = (timeoutMs: number): Promise<MtaStsLookup> =>
+    (sts ??= deps.mtaSts(domain, timeoutMs));
   const probe = target.message === undefined;
   for (const host of route.hosts) {
-    const decision = decideHost(await gatherHostFacts(deps, { domain, route, host, context: target.context, mtaSts, probe }));
+    const decision = decideHost(
+      await gatherHostFacts(deps, { domain, route, host, context: target.context, mtaSts, probe }),
+    );
     const plan = decision.plan;
     if (plan.kind === 'skip') {
       yield { kind: 'host', decision, failure: plan.failure };
       continue;
     }
     if (host.addresses.length === 0) {
-      yield { kind: 'host', decision, failure: classify(noAddressCause(host.name, host.addressError)) };
+      yield {
+        kind: 'host',
+        decision,
+        failure: classify(noAddressCause(host.name, host.addressError)),
+      };
       continue;
     }
     yield { kind: 'host', decision };
     const tlsa = decision.facts.tlsa;
     const input: Omit<SessionInput, 'ip'> = {
-      port: deps.port, mxHost: host.name, plan, ehloName: deps.ehloName, timeouts: deps.timeouts,
-      tlsTimeoutMs: decision.facts.selection.strategy.timeoutTlsMs, trust: deps.trust, now: deps.now,
+      port: deps.port,
+      mxHost: host.name,
+      plan,
+      ehloName: deps.ehloName,
+      timeouts: deps.timeouts,
+      tlsTimeoutMs: decision.facts.selection.strategy.timeoutTlsMs,
+      trust: deps.trust,
+      now: deps.now,
       // A probe shows what the TLSA records would say of the chain, enforced or not.
-      ...(probe && tlsa?.kind === 'secure' && tlsa.usable.length > 0 ? { observeDane: { kind: 'authenticate', usable: tlsa.usable, referenceNames: tlsa.referenceNames, policyStrings: [] } } : {}),
+      ...(probe && tlsa?.kind === 'secure' && tlsa.usable.length > 0
+        ? {
+            observeDane: {
+              kind: 'authenticate',
+              usable: tlsa.usable,
+              referenceNames: tlsa.referenceNames,
+              policyStrings: [],
+            },
+          }
+        : {}),
     };
     for (const ip of host.addresses) {
-      const session = target.message === undefined ? await runSession({ ...input, ip }) : await sessionAt(deps, decision, { ...input, ip, message: target.message });
+      const session =
+        target.message === undefined
+          ? await runSession({ ...input, ip })
+          : await sessionAt(deps, decision, { ...input, ip, message: target.message });
       yield { kind: 'session', decision, ip, session };
     }
   }
@@ -114,28 +167,46 @@ export async function* attemptDomain(deps: DeliveryDeps, target: DomainTarget): 
  * One session for the message at `input.ip`: a pooled one when the pool holds a live session under the
  * same key, else a fresh one (which goes back to the pool if its transaction ended cleanly).
  */
-async function sessionAt(deps: DeliveryDeps, decision: HostDecision, input: SessionInput & { readonly message: SessionMessage }): Promise<SessionResult> {
+async function sessionAt(
+  deps: DeliveryDeps,
+  decision: HostDecision,
+  input: SessionInput & { readonly message: SessionMessage },
+): Promise<SessionResult> {
   const pool = deps.pool;
   if (pool === undefined) return runSession(input);
   const key = poolKey({
-    mxHost: input.mxHost, ip: input.ip, port: deps.port, strategy: decision.facts.selection.name, plan: input.plan, mtaSts: decision.mtaSts,
-    ehloName: deps.ehloName, timeouts: deps.timeouts, trust: deps.trust,
+    mxHost: input.mxHost,
+    ip: input.ip,
+    port: deps.port,
+    strategy: decision.facts.selection.name,
+    plan: input.plan,
+    mtaSts: decision.mtaSts,
+    ehloName: deps.ehloName,
+    timeouts: deps.timeouts,
+    trust: deps.trust,
   });
   const pooled = await pool.acquire(key);
   if (pooled !== undefined) {
     const messages = pooled.messages + 1;
     const reused = await sendReused(pooled.session, pooled.meta, messages, input.message, true);
     if (reused.kind === 'done') {
-      if (reused.result.kind === 'transaction' && reused.result.kept !== undefined) pool.release(key, { session: reused.result.kept, meta: pooled.meta, messages });
+      if (reused.result.kind === 'transaction' && reused.result.kept !== undefined)
+        pool.release(key, { session: reused.result.kept, meta: pooled.meta, messages });
       return reused.result;
     }
   }
   const fresh = await runSession({ ...input, keep: true });
-  if (fresh.kind === 'transaction' && fresh.kept !== undefined) pool.release(key, { session: fresh.kept, meta: factsOf(fresh), messages: 1 });
+  if (fresh.kind === 'transaction' && fresh.kept !== undefined)
+    pool.release(key, { session: fresh.kept, meta: factsOf(fresh), messages: 1 });
   return fresh;
 }
 
-function attemptOf(decision: HostDecision, ip: string | undefined, session: SessionResult | undefined, error: DeliveryFailure | null): HostAttempt {
+function attemptOf(
+  decision: HostDecision,
+  ip: string | undefined,
+  session: SessionResult | undefined,
+  error: DeliveryFailure | null,
+): HostAttempt {
   const { facts } = decision;
   return {
     mx: facts.host.name,
@@ -148,13 +219,20 @@ function attemptOf(decision: HostDecision, ip: string | undefined, session: Sess
     security: session?.kind === 'transaction' ? session.verdict.level : null,
     error,
     ...(session?.reportOnly === undefined ? {} : { reportOnly: session.reportOnly }),
-    ...(error?.tlsRpt !== undefined ? { tlsRpt: error.tlsRpt } : session?.tlsRpt === undefined ? {} : { tlsRpt: session.tlsRpt }),
+    ...(error?.tlsRpt !== undefined
+      ? { tlsRpt: error.tlsRpt }
+      : session?.tlsRpt === undefined
+        ? {}
+        : { tlsRpt: session.tlsRpt }),
     ...(session === undefined ? {} : { transcript: session.transcript }),
   };
 }
 
 /** Delivers `request` to its domain's MX hosts; never throws for remote or DNS problems. */
-export async function deliverToDomain(deps: DeliveryDeps, request: DeliveryRequest): Promise<DomainDelivery> {
+export async function deliverToDomain(
+  deps: DeliveryDeps,
+  request: DeliveryRequest,
+): Promise<DomainDelivery> {
   const domain = request.domain.toLowerCase();
   const attempts: HostAttempt[] = [];
   const decided = new Map<string, RecipientOutcome>();
@@ -169,12 +247,25 @@ export async function deliverToDomain(deps: DeliveryDeps, request: DeliveryReque
   const sender = request.from;
   const pending = request.recipients;
   const message: SessionMessage = {
-    from: sender, recipients: pending, body: request.body, smtputf8: needsSmtputf8([sender, ...pending]), eightBit: request.body.some((b) => b > 0x7f),
+    from: sender,
+    recipients: pending,
+    body: request.body,
+    smtputf8: needsSmtputf8([sender, ...pending]),
+    eightBit: request.body.some((b) => b > 0x7f),
   };
-  for await (const event of attemptDomain(deps, { domain, context: completeContext(request, domain), message })) {
+  for await (const event of attemptDomain(deps, {
+    domain,
+    context: completeContext(request, domain),
+    message,
+  })) {
     if (event.kind === 'route') {
       const failure = event.failure;
-      if (failure !== undefined) return { domain, attempts: [], recipients: pending.map((address) => pendingOutcome(address, failure, undefined)) };
+      if (failure !== undefined)
+        return {
+          domain,
+          attempts: [],
+          recipients: pending.map((address) => pendingOutcome(address, failure, undefined)),
+        };
       continue;
     }
     if (event.kind === 'host') {
@@ -185,18 +276,31 @@ export async function deliverToDomain(deps: DeliveryDeps, request: DeliveryReque
     }
     const { session } = event;
     if (session.kind !== 'transaction') {
-      const failure = session.kind === 'failed' ? session.failure : classify({ reason: 'local', message: 'a session with a message ended as a probe' });
+      const failure =
+        session.kind === 'failed'
+          ? session.failure
+          : classify({ reason: 'local', message: 'a session with a message ended as a probe' });
       attempts.push(attemptOf(event.decision, event.ip, session, failure));
       fail(failure);
       continue;
     }
     const index = attempts.length;
     attempts.push(attemptOf(event.decision, event.ip, session, null));
-    for (const outcome of outcomesFromTransaction(session.outcome, index)) decided.set(outcome.address, outcome);
+    for (const outcome of outcomesFromTransaction(session.outcome, index))
+      decided.set(outcome.address, outcome);
     // A transaction ran: the server answered for every recipient, so no other host is tried now.
     break;
   }
   const final = lastTemporary ?? lastFailure;
-  for (const address of pending) if (!decided.has(address)) decided.set(address, pendingOutcome(address, final, attempts.length === 0 ? undefined : attempts.length - 1));
-  return { domain, attempts, recipients: pending.map((a) => decided.get(a) ?? pendingOutcome(a, lastFailure, undefined)) };
+  for (const address of pending)
+    if (!decided.has(address))
+      decided.set(
+        address,
+        pendingOutcome(address, final, attempts.length === 0 ? undefined : attempts.length - 1),
+      );
+  return {
+    domain,
+    attempts,
+    recipients: pending.map((a) => decided.get(a) ?? pendingOutcome(a, lastFailure, undefined)),
+  };
 }

@@ -61,23 +61,50 @@ export interface GatherInput {
 /** Selects the host's strategy and asks what it needs to know (DNS and HTTPS, as the strategy wants). */
 export async function gatherHostFacts(deps: DeliveryDeps, input: GatherInput): Promise<HostFacts> {
   const { domain, route, host } = input;
-  const selection = selectStrategy(deps.config.tls.selector, deps.config.tls.strategies, { ...input.context, mx: host.name, remote_ip: host.addresses[0] ?? '' });
+  const selection = selectStrategy(deps.config.tls.selector, deps.config.tls.strategies, {
+    ...input.context,
+    mx: host.name,
+    remote_ip: host.addresses[0] ?? '',
+  });
   reportFallback(selection, deps.config.tls.selector.key);
   const strategy = selection.strategy;
-  const tlsa = strategy.dane === 'disable' && !input.probe
-    ? undefined
-    : await lookupTlsa(deps.resolver, { name: host.name, mxDnssec: route.mxDnssec, addressDnssec: host.dnssec, implicitMx: route.implicit, nextHop: domain, ...(host.cnameChain === undefined ? {} : { cnameChain: host.cnameChain }) });
-  const mtaSts = strategy.mtaSts === 'disable' ? undefined : await input.mtaSts(strategy.timeoutMtaStsMs);
-  return { domain, route, host, selection, ...(tlsa === undefined ? {} : { tlsa }), ...(mtaSts === undefined ? {} : { mtaSts }) };
+  const tlsa =
+    strategy.dane === 'disable' && !input.probe
+      ? undefined
+      : await lookupTlsa(deps.resolver, {
+          name: host.name,
+          mxDnssec: route.mxDnssec,
+          addressDnssec: host.dnssec,
+          implicitMx: route.implicit,
+          nextHop: domain,
+          ...(host.cnameChain === undefined ? {} : { cnameChain: host.cnameChain }),
+        });
+  const mtaSts =
+    strategy.mtaSts === 'disable' ? undefined : await input.mtaSts(strategy.timeoutMtaStsMs);
+  return {
+    domain,
+    route,
+    host,
+    selection,
+    ...(tlsa === undefined ? {} : { tlsa }),
+    ...(mtaSts === undefined ? {} : { mtaSts }),
+  };
 }
 
 /** The plans for a host, from its facts alone. */
 export function decideHost(facts: HostFacts): HostDecision {
   const { strategy } = facts.selection;
-  const dane: DanePlan = strategy.dane === 'disable' || facts.tlsa === undefined
-    ? { kind: 'none', reason: 'dane is disabled' }
-    : daneRequirement({ mode: strategy.dane, mxDnssec: facts.route.mxDnssec, tlsa: facts.tlsa });
+  const dane: DanePlan =
+    strategy.dane === 'disable' || facts.tlsa === undefined
+      ? { kind: 'none', reason: 'dane is disabled' }
+      : daneRequirement({ mode: strategy.dane, mxDnssec: facts.route.mxDnssec, tlsa: facts.tlsa });
   const mtaSts = planMtaSts(strategy.mtaSts, facts.mtaSts);
-  const plan = planHost({ strategyName: facts.selection.name, strategy, mxHost: facts.host.name, dane, mtaSts });
+  const plan = planHost({
+    strategyName: facts.selection.name,
+    strategy,
+    mxHost: facts.host.name,
+    dane,
+    mtaSts,
+  });
   return { facts, dane, mtaSts, plan };
 }

@@ -12,13 +12,38 @@ import { recipientVerdicts } from '../smtp/protocol/transaction.js';
 import type { TransactionOutcome } from '../smtp/protocol/transaction.js';
 import type { RecipientOutcome } from './types.js';
 
-export function outcomesFromTransaction(outcome: TransactionOutcome, attempt: number): RecipientOutcome[] {
-  return recipientVerdicts(outcome).map((v) => v.delivered
-    ? { address: v.address, status: 'delivered', lastError: 'none', code: effectiveEnhancedCode(v.reply), reply: formatReply(v.reply), message: 'delivered', attempt }
-    : pendingOutcome(v.address, classify({ reason: 'reply', message: `the server answered ${formatReply(v.reply)}`, reply: v.reply }), attempt));
+export function outcomesFromTransaction(
+  outcome: TransactionOutcome,
+  attempt: number,
+): RecipientOutcome[] {
+  return recipientVerdicts(outcome).map((v) =>
+    v.delivered
+      ? {
+          address: v.address,
+          status: 'delivered',
+          lastError: 'none',
+          code: effectiveEnhancedCode(v.reply),
+          reply: formatReply(v.reply),
+          message: 'delivered',
+          attempt,
+        }
+      : pendingOutcome(
+          v.address,
+          classify({
+            reason: 'reply',
+            message: `the server answered ${formatReply(v.reply)}`,
+            reply: v.reply,
+          }),
+          attempt,
+        ),
+  );
 }
 
-export function pendingOutcome(address: string, failure: DeliveryFailure, attempt: number | undefined): RecipientOutcome {
+export function pendingOutcome(
+  address: string,
+  failure: DeliveryFailure,
+  attempt: number | undefined,
+): RecipientOutcome {
   return {
     address,
     status: failure.severity,

@@ -16,7 +16,10 @@ import type { Timer } from '../core/ports.js';
 class FakeSession {
   rsets = 0;
   quits = 0;
-  constructor(readonly name: string, private readonly rsetOk = true) {}
+  constructor(
+    readonly name: string,
+    private readonly rsetOk = true,
+  ) {}
   rset(): Promise<{ ok: boolean }> {
     this.rsets++;
     return Promise.resolve({ ok: this.rsetOk });
@@ -45,8 +48,17 @@ class ManualTimer implements Timer {
   }
 }
 
-function pool(limits: Partial<PoolLimits> = {}, timer = new ManualTimer()): { p: ConnectionPool<FakeSession, string>; timer: ManualTimer } {
-  return { p: new ConnectionPool<FakeSession, string>({ limits: () => ({ ...DEFAULT_POOL_LIMITS, ...limits }), timer }), timer };
+function pool(
+  limits: Partial<PoolLimits> = {},
+  timer = new ManualTimer(),
+): { p: ConnectionPool<FakeSession, string>; timer: ManualTimer } {
+  return {
+    p: new ConnectionPool<FakeSession, string>({
+      limits: () => ({ ...DEFAULT_POOL_LIMITS, ...limits }),
+      timer,
+    }),
+    timer,
+  };
 }
 
 describe('ConnectionPool', () => {
@@ -111,7 +123,10 @@ describe('ConnectionPool', () => {
     const { p, timer } = pool({ idleMs: 1234 });
     const s = new FakeSession('a');
     p.release('k', { session: s, meta: 'm', messages: 1 });
-    assert.deepEqual([...timer.pending.values()].map((t) => t.ms), [1234]);
+    assert.deepEqual(
+      [...timer.pending.values()].map((t) => t.ms),
+      [1234],
+    );
     timer.fireAll();
     assert.deepEqual([s.quits, p.size], [1, 0]);
     assert.equal(await p.acquire('k'), undefined);
@@ -143,7 +158,10 @@ describe('ConnectionPool', () => {
 
   test('limits are read at every release, so a reload applies to the next connection', () => {
     let limits: PoolLimits = { ...DEFAULT_POOL_LIMITS, maxMessages: 10 };
-    const p = new ConnectionPool<FakeSession, string>({ limits: () => limits, timer: new ManualTimer() });
+    const p = new ConnectionPool<FakeSession, string>({
+      limits: () => limits,
+      timer: new ManualTimer(),
+    });
     assert.equal(p.release('k', { session: new FakeSession('a'), meta: 'm', messages: 5 }), true);
     limits = { ...limits, maxMessages: 5 };
     assert.equal(p.release('k', { session: new FakeSession('b'), meta: 'm', messages: 5 }), false);
@@ -168,54 +186,113 @@ const OTHER_RECORD = { usage: 2, selector: 0, matchingType: 1, data: new Uint8Ar
 const TRUST = {};
 
 function dane(usable: TlsaRecord[], referenceNames: string[]): Authentication {
-  return { kind: 'dane', plan: { kind: 'authenticate', usable, referenceNames, policyStrings: [] } };
+  return {
+    kind: 'dane',
+    plan: { kind: 'authenticate', usable, referenceNames, policyStrings: [] },
+  };
 }
 
 function keyInput(over: Partial<PoolKeyInput> = {}): PoolKeyInput {
   return {
-    mxHost: 'mx.example.test', ip: '192.0.2.1', port: 25, strategy: 'default',
-    plan: { kind: 'connect', tls: 'required', authentication: dane([RECORD, OTHER_RECORD], ['mx.example.test']), sts: 'off', reasons: ['ignored'] },
-    mtaSts: { kind: 'disabled' }, ehloName: 'client.test', timeouts: DEFAULT_SMTP_TIMEOUTS, trust: TRUST,
+    mxHost: 'mx.example.test',
+    ip: '192.0.2.1',
+    port: 25,
+    strategy: 'default',
+    plan: {
+      kind: 'connect',
+      tls: 'required',
+      authentication: dane([RECORD, OTHER_RECORD], ['mx.example.test']),
+      sts: 'off',
+      reasons: ['ignored'],
+    },
+    mtaSts: { kind: 'disabled' },
+    ehloName: 'client.test',
+    timeouts: DEFAULT_SMTP_TIMEOUTS,
+    trust: TRUST,
     ...over,
   };
 }
 
 const enforce = (patterns: string[]) => ({
-  kind: 'enforce' as const, patterns, report: { policyType: 'sts' as const, policyDomain: 'example.test', policyText: '', mxPatterns: patterns },
+  kind: 'enforce' as const,
+  patterns,
+  report: {
+    policyType: 'sts' as const,
+    policyDomain: 'example.test',
+    policyText: '',
+    mxPatterns: patterns,
+  },
 });
 
 describe('poolKey', () => {
   const base = poolKey(keyInput());
 
   test('equal inputs give equal keys; reasons, host name case and record order do not matter', () => {
-    const plan = { kind: 'connect' as const, tls: 'required' as const, authentication: dane([OTHER_RECORD, RECORD], ['MX.example.test']), sts: 'off' as const, reasons: [] };
+    const plan = {
+      kind: 'connect' as const,
+      tls: 'required' as const,
+      authentication: dane([OTHER_RECORD, RECORD], ['MX.example.test']),
+      sts: 'off' as const,
+      reasons: [],
+    };
     assert.equal(poolKey(keyInput({ mxHost: 'MX.Example.Test', plan })), base);
   });
 
   test('another host name, address, port or strategy name is another key', () => {
-    for (const over of [{ mxHost: 'mx2.example.test' }, { ip: '192.0.2.2' }, { port: 2525 }, { strategy: 'invalid-tls' }]) {
+    for (const over of [
+      { mxHost: 'mx2.example.test' },
+      { ip: '192.0.2.2' },
+      { port: 2525 },
+      { strategy: 'invalid-tls' },
+    ]) {
       assert.notEqual(poolKey(keyInput(over)), base, JSON.stringify(over));
     }
   });
 
   test('RFC 7672 2.2: other TLSA records or reference names are another key', () => {
     const plan = keyInput().plan;
-    assert.notEqual(poolKey(keyInput({ plan: { ...plan, authentication: dane([RECORD], ['mx.example.test']) } })), base);
-    assert.notEqual(poolKey(keyInput({ plan: { ...plan, authentication: dane([RECORD, OTHER_RECORD], ['mx.example.test', 'example.test']) } })), base);
+    assert.notEqual(
+      poolKey(keyInput({ plan: { ...plan, authentication: dane([RECORD], ['mx.example.test']) } })),
+      base,
+    );
+    assert.notEqual(
+      poolKey(
+        keyInput({
+          plan: {
+            ...plan,
+            authentication: dane([RECORD, OTHER_RECORD], ['mx.example.test', 'example.test']),
+          },
+        }),
+      ),
+      base,
+    );
   });
 
   test('a different TLS requirement or authentication kind is another key', () => {
     const plan = keyInput().plan;
     assert.notEqual(poolKey(keyInput({ plan: { ...plan, tls: 'opportunistic' } })), base);
-    assert.notEqual(poolKey(keyInput({ plan: { ...plan, authentication: { kind: 'pkix' } } })), poolKey(keyInput({ plan: { ...plan, authentication: { kind: 'none' } } })));
+    assert.notEqual(
+      poolKey(keyInput({ plan: { ...plan, authentication: { kind: 'pkix' } } })),
+      poolKey(keyInput({ plan: { ...plan, authentication: { kind: 'none' } } })),
+    );
   });
 
   test('RFC 8461 4.1: other MTA-STS patterns or mode are another key; pattern order is not', () => {
     const sts = poolKey(keyInput({ mtaSts: enforce(['mx.example.test', '*.example.test']) }));
     assert.notEqual(sts, base);
-    assert.equal(poolKey(keyInput({ mtaSts: enforce(['*.example.test', 'mx.example.test']) })), sts);
+    assert.equal(
+      poolKey(keyInput({ mtaSts: enforce(['*.example.test', 'mx.example.test']) })),
+      sts,
+    );
     assert.notEqual(poolKey(keyInput({ mtaSts: enforce(['mx.example.test']) })), sts);
-    assert.notEqual(poolKey(keyInput({ mtaSts: { ...enforce(['mx.example.test', '*.example.test']), kind: 'testing' } })), sts);
+    assert.notEqual(
+      poolKey(
+        keyInput({
+          mtaSts: { ...enforce(['mx.example.test', '*.example.test']), kind: 'testing' },
+        }),
+      ),
+      sts,
+    );
   });
 
   test('another trust store (a reload), EHLO name or timeouts is another key', () => {

@@ -107,7 +107,8 @@ export class ConnectionPool<S extends Reusable, M> {
       if (entry === undefined) return undefined;
       this.timer.clear(entry.timer);
       const reset = await entry.session.rset();
-      if (reset.ok && !this.closed) return { session: entry.session, meta: entry.meta, messages: entry.messages };
+      if (reset.ok && !this.closed)
+        return { session: entry.session, meta: entry.meta, messages: entry.messages };
       this.retire(entry.session);
     }
   }
@@ -150,7 +151,10 @@ export class ConnectionPool<S extends Reusable, M> {
   }
 
   private retire(session: S): void {
-    const done: Promise<void> = session.quit().catch(() => undefined).finally(() => this.retiring.delete(done));
+    const done: Promise<void> = session
+      .quit()
+      .catch(() => undefined)
+      .finally(() => this.retiring.delete(done));
     this.retiring.add(done);
   }
 }
@@ -190,16 +194,31 @@ const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 export function poolKey(input: PoolKeyInput): string {
   const { plan, mtaSts } = input;
   const auth = plan.authentication;
-  const dane = auth.kind !== 'dane' ? null : {
-    records: auth.plan.usable.map((r) => `${r.usage} ${r.selector} ${r.matchingType} ${hex(r.data)}`).sort(),
-    names: [...auth.plan.referenceNames].map((n) => n.toLowerCase()).sort(),
-  };
-  const sts = mtaSts.kind === 'enforce' || mtaSts.kind === 'testing'
-    ? { mode: mtaSts.kind, patterns: [...mtaSts.patterns].map((p) => p.toLowerCase()).sort() }
-    : { mode: mtaSts.kind };
+  const dane =
+    auth.kind !== 'dane'
+      ? null
+      : {
+          records: auth.plan.usable
+            .map((r) => `${r.usage} ${r.selector} ${r.matchingType} ${hex(r.data)}`)
+            .sort(),
+          names: [...auth.plan.referenceNames].map((n) => n.toLowerCase()).sort(),
+        };
+  const sts =
+    mtaSts.kind === 'enforce' || mtaSts.kind === 'testing'
+      ? { mode: mtaSts.kind, patterns: [...mtaSts.patterns].map((p) => p.toLowerCase()).sort() }
+      : { mode: mtaSts.kind };
   return JSON.stringify([
-    input.mxHost.toLowerCase(), input.ip, input.port, input.strategy,
-    plan.tls, auth.kind, plan.sts !== 'off', dane, sts,
-    input.ehloName, input.timeouts, identityOf(input.trust),
+    input.mxHost.toLowerCase(),
+    input.ip,
+    input.port,
+    input.strategy,
+    plan.tls,
+    auth.kind,
+    plan.sts !== 'off',
+    dane,
+    sts,
+    input.ehloName,
+    input.timeouts,
+    identityOf(input.trust),
   ]);
 }

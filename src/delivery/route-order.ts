@@ -43,11 +43,15 @@ export function orderMxHosts(records: readonly MxRecord[], options: OrderOptions
   for (const record of records) {
     if (record.exchange === '') continue;
     const known = best.get(record.exchange);
-    if (known === undefined || record.preference < known) best.set(record.exchange, record.preference);
+    if (known === undefined || record.preference < known)
+      best.set(record.exchange, record.preference);
   }
   // Sorting by name first makes the shuffle depend only on `random`, not on the order the server sent.
-  const hosts = [...best].map(([name, preference]) => ({ name, preference }))
-    .sort((a, b) => a.preference - b.preference || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const hosts = [...best]
+    .map(([name, preference]) => ({ name, preference }))
+    .sort(
+      (a, b) => a.preference - b.preference || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+    );
   let start = 0;
   while (start < hosts.length) {
     let end = start + 1;

@@ -28,13 +28,13 @@ export interface RouteHost {
 
 export type Route =
   | {
-    readonly kind: 'hosts';
-    /** DNSSEC status of the MX answer (for an implicit MX, of the denial that there is none). */
-    readonly mxDnssec: DnssecStatus;
-    /** True when the domain had no MX records and is its own mail host (RFC 5321 section 5.1). */
-    readonly implicit: boolean;
-    readonly hosts: readonly RouteHost[];
-  }
+      readonly kind: 'hosts';
+      /** DNSSEC status of the MX answer (for an implicit MX, of the denial that there is none). */
+      readonly mxDnssec: DnssecStatus;
+      /** True when the domain had no MX records and is its own mail host (RFC 5321 section 5.1). */
+      readonly implicit: boolean;
+      readonly hosts: readonly RouteHost[];
+    }
   /** RFC 7505: the domain declares it accepts no mail. Permanent. */
   | { readonly kind: 'null-mx' }
   /** The domain does not exist. Permanent. */
@@ -54,25 +54,35 @@ export interface RouteOptions {
 }
 
 /** Resolves the route for `domain` (any case, trailing dot optional). */
-export async function resolveRoute(resolver: Resolver, domain: string, options: RouteOptions): Promise<Route> {
+export async function resolveRoute(
+  resolver: Resolver,
+  domain: string,
+  options: RouteOptions,
+): Promise<Route> {
   const name = domain.toLowerCase().replace(/\.$/, '');
   const mx = await resolver.query(name, 'MX');
   if (!mx.ok) return { kind: 'dns-error', failure: mx.failure };
   if (mx.answer.rcode === 'NXDOMAIN') return { kind: 'nxdomain' };
   const kind = classifyMx(mx.answer.records);
   if (kind === 'null-mx') return { kind: 'null-mx' };
-  const candidates = kind === 'implicit'
-    ? [{ name, preference: 0 }]
-    : orderMxHosts(mx.answer.records, { maxHosts: options.maxMxHosts ?? 5, random: options.random });
+  const candidates =
+    kind === 'implicit'
+      ? [{ name, preference: 0 }]
+      : orderMxHosts(mx.answer.records, {
+          maxHosts: options.maxMxHosts ?? 5,
+          random: options.random,
+        });
   const ipv6 = options.ipv6 ?? true;
   const max = options.maxAddressesPerHost ?? 2;
-  const hosts = await Promise.all(candidates.map(async (candidate): Promise<RouteHost> => {
-    const [a, aaaa] = await Promise.all([
-      resolver.query(candidate.name, 'A'),
-      ipv6 ? resolver.query(candidate.name, 'AAAA') : Promise.resolve(undefined),
-    ]);
-    return hostFrom(candidate.name, candidate.preference, a, aaaa, { max, ipv6 });
-  }));
+  const hosts = await Promise.all(
+    candidates.map(async (candidate): Promise<RouteHost> => {
+      const [a, aaaa] = await Promise.all([
+        resolver.query(candidate.name, 'A'),
+        ipv6 ? resolver.query(candidate.name, 'AAAA') : Promise.resolve(undefined),
+      ]);
+      return hostFrom(candidate.name, candidate.preference, a, aaaa, { max, ipv6 });
+    }),
+  );
   return { kind: 'hosts', mxDnssec: mx.answer.dnssec, implicit: kind === 'implicit', hosts };
 }
 
@@ -86,16 +96,25 @@ function hostFrom(
   const lookups = aaaa === undefined ? [a] : [a, aaaa];
   const failures = lookups.flatMap((result) => (result.ok ? [] : [result.failure]));
   const bogus = failures.find((failure) => failure.kind === 'bogus');
-  if (bogus !== undefined) return { name, preference, dnssec: 'bogus', addresses: [], addressError: bogus };
+  if (bogus !== undefined)
+    return { name, preference, dnssec: 'bogus', addresses: [], addressError: bogus };
   const successes = lookups.flatMap((result) => (result.ok ? [result.answer] : []));
-  const dnssec: DnssecStatus = successes.length > 0 && successes.every((answer) => answer.dnssec === 'secure')
-    ? 'secure'
-    : 'insecure';
-  const addresses = selectAddresses(a.ok ? a.answer.records : [], aaaa?.ok === true ? aaaa.answer.records : [], limits);
+  const dnssec: DnssecStatus =
+    successes.length > 0 && successes.every((answer) => answer.dnssec === 'secure')
+      ? 'secure'
+      : 'insecure';
+  const addresses = selectAddresses(
+    a.ok ? a.answer.records : [],
+    aaaa?.ok === true ? aaaa.answer.records : [],
+    limits,
+  );
   const failure = failures[0];
   const chain = successes.find((answer) => answer.cnameChain.length > 0)?.cnameChain;
   return {
-    name, preference, dnssec, addresses,
+    name,
+    preference,
+    dnssec,
+    addresses,
     ...(failure === undefined ? {} : { addressError: failure }),
     ...(chain === undefined ? {} : { cnameChain: chain }),
   };

@@ -38,17 +38,29 @@ export interface Runtime {
   readonly warnings: readonly string[];
 }
 
-export type RuntimeResult = { readonly ok: true; readonly runtime: Runtime } | { readonly ok: false; readonly message: string };
+export type RuntimeResult =
+  | { readonly ok: true; readonly runtime: Runtime }
+  | { readonly ok: false; readonly message: string };
 
 export interface RuntimeOptions {
   /** Keep MTA-STS policies in memory only (no data directory is touched). */
   readonly ephemeralCache?: boolean;
 }
 
-export async function createRuntime(config: MxsecConfig, options: RuntimeOptions = {}): Promise<RuntimeResult> {
+export async function createRuntime(
+  config: MxsecConfig,
+  options: RuntimeOptions = {},
+): Promise<RuntimeResult> {
   const nameservers = config.resolver.nameservers ?? (await systemNameservers());
-  const resolver = createResolver({ nameservers, timeoutMs: config.resolver.timeoutMs, attempts: config.resolver.attempts, trustAd: config.resolver.trustAd });
-  const trust = await loadTrustStore(config.trust.caFile === undefined ? {} : { caFile: config.trust.caFile });
+  const resolver = createResolver({
+    nameservers,
+    timeoutMs: config.resolver.timeoutMs,
+    attempts: config.resolver.attempts,
+    trustAd: config.resolver.trustAd,
+  });
+  const trust = await loadTrustStore(
+    config.trust.caFile === undefined ? {} : { caFile: config.trust.caFile },
+  );
   if (!trust.ok) return { ok: false, message: describeTrustStoreError(trust.error) };
   const warnings: string[] = [];
   // RFC 7672 2.1.1: AD from a resolver reached over an unauthenticated path proves nothing.
@@ -64,10 +76,16 @@ export async function createRuntime(config: MxsecConfig, options: RuntimeOptions
       persistentCache = true;
       close = () => opened.cache.close();
     } else {
-      warnings.push(`MTA-STS policy cache unavailable, policies are kept in memory only: ${opened.message}`);
+      warnings.push(
+        `MTA-STS policy cache unavailable, policies are kept in memory only: ${opened.message}`,
+      );
     }
   }
-  const fetch = createPolicyFetcher({ resolver, ca: trust.store.certificates, port: config.delivery.mtaStsPort });
+  const fetch = createPolicyFetcher({
+    resolver,
+    ca: trust.store.certificates,
+    port: config.delivery.mtaStsPort,
+  });
   const now = (): number => Date.now();
   const mtaStsDeps: MtaStsDeps = { resolver, fetch, cache, now };
   const runtime: Runtime = {

@@ -76,22 +76,26 @@ export type SessionResult =
   | (Observed & { readonly kind: 'probed'; readonly verdict: PeerVerdict })
   /** A transaction ran (recipients may still have been refused one by one). */
   | (Observed & {
-    readonly kind: 'transaction';
-    readonly verdict: PeerVerdict;
-    readonly outcome: TransactionOutcome;
-    /** With `keep`: the live session after a clean transaction; the caller pools it or QUITs it. */
-    readonly kept?: SmtpSession;
-  });
+      readonly kind: 'transaction';
+      readonly verdict: PeerVerdict;
+      readonly outcome: TransactionOutcome;
+      /** With `keep`: the live session after a clean transaction; the caller pools it or QUITs it. */
+      readonly kept?: SmtpSession;
+    });
 
 /** What a session proved when it was opened; reported again for every message it carries. */
-export type SessionFacts = Pick<Extract<SessionResult, { kind: 'transaction' }>, 'tls' | 'starttlsOffered' | 'notes' | 'reportOnly' | 'dane' | 'verdict'>;
+export type SessionFacts = Pick<
+  Extract<SessionResult, { kind: 'transaction' }>,
+  'tls' | 'starttlsOffered' | 'notes' | 'reportOnly' | 'dane' | 'verdict'
+>;
 
 /**
  * True when the transaction left the session idle in a known state: a 2yz reply after the message
  * data, or 250 to the RSET that cleared a failed transaction. Anything else is not reused.
  */
 export function endedCleanly(outcome: TransactionOutcome): boolean {
-  if (outcome.data.status === 'accepted') return outcome.data.reply.code >= 200 && outcome.data.reply.code < 300;
+  if (outcome.data.status === 'accepted')
+    return outcome.data.reply.code >= 200 && outcome.data.reply.code < 300;
   return outcome.rset?.code === 250;
 }
 
@@ -105,7 +109,11 @@ export function needsSmtputf8(addresses: readonly string[]): boolean {
  * peer was judged against the plan (see `PeerVerdict`), so a path that skipped the judgement cannot
  * reach the transaction.
  */
-function transact(session: SmtpSession, _verdict: PeerVerdict, message: SessionMessage): Promise<SendResult> {
+function transact(
+  session: SmtpSession,
+  _verdict: PeerVerdict,
+  message: SessionMessage,
+): Promise<SendResult> {
   return session.send({ ...message });
 }
 
@@ -116,26 +124,40 @@ export async function runSession(input: SessionInput): Promise<SessionResult> {
   let offered: boolean | null = null;
   let verdict: PeerVerdict | undefined;
   let dane: DaneVerdict | undefined;
-  let reportOnly: MtaStsFailure | undefined = input.plan.sts === 'off' ? undefined : input.plan.sts.reportOnly;
+  let reportOnly: MtaStsFailure | undefined =
+    input.plan.sts === 'off' ? undefined : input.plan.sts.reportOnly;
   // Set once connected; `observed` reads the transcript from it.
   const live: { session?: SmtpSession; kept?: boolean } = {};
   const observed = (failure?: DeliveryFailure): Observed => {
-    const tlsRpt: TlsRptResult | undefined = failure?.tlsRpt ?? (verdict !== undefined && verdict.level !== 'none' ? 'success' : undefined);
+    const tlsRpt: TlsRptResult | undefined =
+      failure?.tlsRpt ??
+      (verdict !== undefined && verdict.level !== 'none' ? 'success' : undefined);
     return {
-      tls, starttlsOffered: offered, notes, transcript: live.session?.transcript() ?? [],
+      tls,
+      starttlsOffered: offered,
+      notes,
+      transcript: live.session?.transcript() ?? [],
       ...(reportOnly === undefined ? {} : { reportOnly }),
       ...(tlsRpt === undefined ? {} : { tlsRpt }),
       ...(dane === undefined ? {} : { dane }),
     };
   };
-  const failed = (failure: DeliveryFailure): SessionResult => ({ ...observed(failure), kind: 'failed', failure });
+  const failed = (failure: DeliveryFailure): SessionResult => ({
+    ...observed(failure),
+    kind: 'failed',
+    failure,
+  });
   const accept = (judged: PeerVerdict): PeerVerdict => {
     notes.push(judged.note);
     if (judged.reportOnly !== undefined) reportOnly = judged.reportOnly;
     return judged;
   };
 
-  const connected = await connectSmtp({ host: input.ip, port: input.port, timeouts: input.timeouts });
+  const connected = await connectSmtp({
+    host: input.ip,
+    port: input.port,
+    timeouts: input.timeouts,
+  });
   if (!connected.ok) return failed(classify(smtpCause(connected.failure)));
   const session = connected.session;
   live.session = session;
@@ -155,13 +177,32 @@ export async function runSession(input: SessionInput): Promise<SessionResult> {
         break;
       case 'starttls': {
         // `timeout.tls` bounds both the STARTTLS exchange and the handshake.
-        const upgraded = await session.startTls<TlsUpgradeResult>((raw) => startTlsClient(raw, { servername: input.mxHost, trust: input.trust, timeoutMs: input.tlsTimeoutMs, dane: input.plan.authentication.kind === 'dane' }), input.tlsTimeoutMs);
+        const upgraded = await session.startTls<TlsUpgradeResult>(
+          (raw) =>
+            startTlsClient(raw, {
+              servername: input.mxHost,
+              trust: input.trust,
+              timeoutMs: input.tlsTimeoutMs,
+              dane: input.plan.authentication.kind === 'dane',
+            }),
+          input.tlsTimeoutMs,
+        );
         if (!upgraded.ok) {
-          return failed(classify(upgraded.upgrade !== undefined && !upgraded.upgrade.ok ? handshakeCause(upgraded.upgrade.failure) : smtpCause(upgraded.failure)));
+          return failed(
+            classify(
+              upgraded.upgrade !== undefined && !upgraded.upgrade.ok
+                ? handshakeCause(upgraded.upgrade.failure)
+                : smtpCause(upgraded.failure),
+            ),
+          );
         }
         tls = upgraded.upgrade.facts;
         const judged = judgeTls(input.plan, tls, input.now());
-        dane = judged.dane ?? (input.observeDane === undefined ? undefined : observeDane(input.observeDane, tls, input.now()));
+        dane =
+          judged.dane ??
+          (input.observeDane === undefined
+            ? undefined
+            : observeDane(input.observeDane, tls, input.now()));
         if (judged.kind === 'fail') return failed(judged.failure);
         verdict = accept(judged.verdict);
         ehlo = await session.ehlo(input.ehloName);
@@ -172,7 +213,8 @@ export async function runSession(input: SessionInput): Promise<SessionResult> {
     if (input.message === undefined) return { ...observed(), kind: 'probed', verdict };
     const sent = await transact(session, verdict, input.message);
     if (!sent.ok) return failed(classify(smtpCause(sent.failure)));
-    if (input.keep !== true || !endedCleanly(sent.outcome)) return { ...observed(), kind: 'transaction', verdict, outcome: sent.outcome };
+    if (input.keep !== true || !endedCleanly(sent.outcome))
+      return { ...observed(), kind: 'transaction', verdict, outcome: sent.outcome };
     live.kept = true;
     return { ...observed(), kind: 'transaction', verdict, outcome: sent.outcome, kept: session };
   } finally {
@@ -183,7 +225,10 @@ export async function runSession(input: SessionInput): Promise<SessionResult> {
 /** The facts of a finished transaction, as the pool keeps them. */
 export function factsOf(result: Extract<SessionResult, { kind: 'transaction' }>): SessionFacts {
   return {
-    tls: result.tls, starttlsOffered: result.starttlsOffered, notes: result.notes, verdict: result.verdict,
+    tls: result.tls,
+    starttlsOffered: result.starttlsOffered,
+    notes: result.notes,
+    verdict: result.verdict,
     ...(result.reportOnly === undefined ? {} : { reportOnly: result.reportOnly }),
     ...(result.dane === undefined ? {} : { dane: result.dane }),
   };
@@ -191,8 +236,7 @@ export function factsOf(result: Extract<SessionResult, { kind: 'transaction' }>)
 
 export type ReusedResult =
   /** Nothing of this message can have been accepted and the session is dead: open a fresh one. */
-  | { readonly kind: 'stale' }
-  | { readonly kind: 'done'; readonly result: SessionResult };
+  { readonly kind: 'stale' } | { readonly kind: 'done'; readonly result: SessionResult };
 
 /**
  * Sends `message` over a pooled session on which RSET just succeeded. The result repeats the facts the
@@ -200,21 +244,42 @@ export type ReusedResult =
  * connection reports no second `success`. With `keep`, a clean transaction hands the session back as
  * `kept`; otherwise the session is closed with QUIT before returning.
  */
-export async function sendReused(session: SmtpSession, facts: SessionFacts, messageNumber: number, message: SessionMessage, keep: boolean): Promise<ReusedResult> {
+export async function sendReused(
+  session: SmtpSession,
+  facts: SessionFacts,
+  messageNumber: number,
+  message: SessionMessage,
+  keep: boolean,
+): Promise<ReusedResult> {
   const sent = await transact(session, facts.verdict, message);
   // The connection died before any reply to this transaction's MAIL or RCPT: the server never got
   // the data, so a fresh connection may carry the message without risk of a duplicate.
-  if (!sent.ok && sent.failure.kind === 'closed' && (sent.failure.phase === 'mail-from' || sent.failure.phase === 'rcpt-to')) {
+  if (
+    !sent.ok &&
+    sent.failure.kind === 'closed' &&
+    (sent.failure.phase === 'mail-from' || sent.failure.phase === 'rcpt-to')
+  ) {
     await session.quit();
     return { kind: 'stale' };
   }
   const { verdict, ...rest } = facts;
-  const base: Observed = { ...rest, notes: [...facts.notes, `reused connection (message ${messageNumber} on it, after RSET)`], transcript: session.transcript() };
+  const base: Observed = {
+    ...rest,
+    notes: [...facts.notes, `reused connection (message ${messageNumber} on it, after RSET)`],
+    transcript: session.transcript(),
+  };
   if (!sent.ok) {
     await session.quit();
-    return { kind: 'done', result: { ...base, kind: 'failed', failure: classify(smtpCause(sent.failure)) } };
+    return {
+      kind: 'done',
+      result: { ...base, kind: 'failed', failure: classify(smtpCause(sent.failure)) },
+    };
   }
-  if (keep && endedCleanly(sent.outcome)) return { kind: 'done', result: { ...base, kind: 'transaction', verdict, outcome: sent.outcome, kept: session } };
+  if (keep && endedCleanly(sent.outcome))
+    return {
+      kind: 'done',
+      result: { ...base, kind: 'transaction', verdict, outcome: sent.outcome, kept: session },
+    };
   await session.quit();
   return { kind: 'done', result: { ...base, kind: 'transaction', verdict, outcome: sent.outcome } };
 }

@@ -20,13 +20,18 @@ export interface AskSettings {
 }
 
 export type AskResult =
-  | { readonly ok: true; readonly reply: Reply; readonly server: NameserverAddress; readonly transport: Transport }
   | {
-    readonly ok: false;
-    readonly kind: ExchangeFailureKind;
-    readonly message: string;
-    readonly server?: NameserverAddress;
-  };
+      readonly ok: true;
+      readonly reply: Reply;
+      readonly server: NameserverAddress;
+      readonly transport: Transport;
+    }
+  | {
+      readonly ok: false;
+      readonly kind: ExchangeFailureKind;
+      readonly message: string;
+      readonly server?: NameserverAddress;
+    };
 
 /** The two transports, replaceable for tests of this module only. */
 export interface Transports {
@@ -41,7 +46,8 @@ export async function ask(
   question: Omit<QueryMessage, 'id'>,
   transports: Transports = REAL_TRANSPORTS,
 ): Promise<AskResult> {
-  if (settings.servers.length === 0) return { ok: false, kind: 'network', message: 'no nameserver configured' };
+  if (settings.servers.length === 0)
+    return { ok: false, kind: 'network', message: 'no nameserver configured' };
   let lastFailure: AskResult | undefined;
   let lastRcodeReply: AskResult | undefined;
   const spoken = new Set<NameserverAddress>();
@@ -68,11 +74,19 @@ async function askOne(
   server: NameserverAddress,
   transports: Transports,
 ): Promise<AskResult> {
-  const udp = await transports.udp(server, { ...question, id: settings.newId() }, settings.timeoutMs);
+  const udp = await transports.udp(
+    server,
+    { ...question, id: settings.newId() },
+    settings.timeoutMs,
+  );
   if (!udp.ok) return { ...udp, server };
   if (!udp.reply.truncated) return { ok: true, reply: udp.reply, server, transport: 'udp' };
   // A truncated reply is incomplete by definition; only the TCP answer may be used.
-  const tcp = await transports.tcp(server, { ...question, id: settings.newId() }, settings.timeoutMs);
+  const tcp = await transports.tcp(
+    server,
+    { ...question, id: settings.newId() },
+    settings.timeoutMs,
+  );
   if (!tcp.ok) return { ...tcp, server };
   return { ok: true, reply: tcp.reply, server, transport: 'tcp' };
 }

@@ -6,8 +6,15 @@ import type { DnsAnswer } from './types.js';
 
 function answer(name: string, ttl: number): DnsAnswer<'A'> {
   return {
-    name, type: 'A', canonicalName: name, cnameChain: [], rcode: 'NOERROR', ad: false, dnssec: 'insecure',
-    records: ['192.0.2.1'], ttl,
+    name,
+    type: 'A',
+    canonicalName: name,
+    cnameChain: [],
+    rcode: 'NOERROR',
+    ad: false,
+    dnssec: 'insecure',
+    records: ['192.0.2.1'],
+    ttl,
   };
 }
 

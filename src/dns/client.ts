@@ -16,7 +16,14 @@ import type { NameserverAddress } from './names.js';
 import { negativeTtl, readAnswer } from './packet.js';
 import { adTrusted, dnssecStatus } from './trust.js';
 import type {
-  DnsAnswer, DnsFailure, DnsFailureKind, DnsResult, RecordType, RecordTypes, Resolver, ResolverSettings,
+  DnsAnswer,
+  DnsFailure,
+  DnsFailureKind,
+  DnsResult,
+  RecordType,
+  RecordTypes,
+  Resolver,
+  ResolverSettings,
 } from './types.js';
 
 /** More hops than any sane zone uses; a longer chain is treated as a misconfiguration. */
@@ -36,12 +43,21 @@ export interface ResolverDeps {
 export function createResolver(settings: ResolverSettings, deps: ResolverDeps = {}): Resolver {
   const servers = settings.nameservers.map((text) => {
     const parsed = parseNameserver(text);
-    if (parsed === undefined) throw new TypeError(`nameserver is not an IP address with optional port: ${text}`);
+    if (parsed === undefined)
+      throw new TypeError(`nameserver is not an IP address with optional port: ${text}`);
     return parsed;
   });
   const random = deps.random;
-  const newId = random === undefined ? () => randomInt(0, 0x10000) : () => Math.floor(random() * 0x10000) & 0xffff;
-  const askSettings: AskSettings = { servers, timeoutMs: settings.timeoutMs, attempts: settings.attempts, newId };
+  const newId =
+    random === undefined
+      ? () => randomInt(0, 0x10000)
+      : () => Math.floor(random() * 0x10000) & 0xffff;
+  const askSettings: AskSettings = {
+    servers,
+    timeoutMs: settings.timeoutMs,
+    attempts: settings.attempts,
+    newId,
+  };
   const cache = new AnswerCache({ now: deps.now ?? Date.now });
   const inflight = new Map<string, Promise<DnsResult<RecordType>>>();
 
@@ -72,10 +88,15 @@ async function resolveChain<T extends RecordType>(
   name: string,
   type: T,
 ): Promise<DnsResult<T>> {
-  const fail = (kind: DnsFailureKind, message: string, server?: NameserverAddress): DnsResult<T> => {
-    const failure: DnsFailure = server === undefined
-      ? { kind, name, type, message }
-      : { kind, name, type, message, server: formatNameserver(server) };
+  const fail = (
+    kind: DnsFailureKind,
+    message: string,
+    server?: NameserverAddress,
+  ): DnsResult<T> => {
+    const failure: DnsFailure =
+      server === undefined
+        ? { kind, name, type, message }
+        : { kind, name, type, message, server: formatNameserver(server) };
     return { ok: false, failure };
   };
   const cnameChain: string[] = [];
@@ -94,9 +115,13 @@ async function resolveChain<T extends RecordType>(
         break;
       case 'SERVFAIL': {
         const kind = await servfailKind(settings, current, type, server);
-        return fail(kind, kind === 'bogus'
-          ? `${current} ${type}: SERVFAIL that succeeds with CD set: DNSSEC validation failed`
-          : `${current} ${type}: SERVFAIL`, server);
+        return fail(
+          kind,
+          kind === 'bogus'
+            ? `${current} ${type}: SERVFAIL that succeeds with CD set: DNSSEC validation failed`
+            : `${current} ${type}: SERVFAIL`,
+          server,
+        );
       }
       case 'REFUSED':
       case 'NOTIMP':
@@ -117,17 +142,30 @@ async function resolveChain<T extends RecordType>(
       if (seen.has(target)) loop = true;
       seen.add(target);
     }
-    if (loop) return fail('malformed', `${name} ${type}: CNAME loop (${cnameChain.join(', ')})`, server);
+    if (loop)
+      return fail('malformed', `${name} ${type}: CNAME loop (${cnameChain.join(', ')})`, server);
     if (cnameChain.length > MAX_CNAME_HOPS) {
-      return fail('malformed', `${name} ${type}: CNAME chain longer than ${MAX_CNAME_HOPS}`, server);
+      return fail(
+        'malformed',
+        `${name} ${type}: CNAME chain longer than ${MAX_CNAME_HOPS}`,
+        server,
+      );
     }
-    const finished = facts.records.length > 0 || reply.rcode === 'NXDOMAIN' || facts.chain.length === 0;
+    const finished =
+      facts.records.length > 0 || reply.rcode === 'NXDOMAIN' || facts.chain.length === 0;
     if (finished) {
       const records: readonly RecordTypes[T][] = facts.records;
       if (records.length === 0) ttl = Math.min(ttl ?? Number.MAX_SAFE_INTEGER, negativeTtl(reply));
       const answer: DnsAnswer<T> = {
-        name, type, canonicalName: facts.canonicalName, cnameChain, rcode: reply.rcode,
-        ad: allAd, dnssec: dnssecStatus(allAd, allTrusted), records, ttl: ttl ?? 0,
+        name,
+        type,
+        canonicalName: facts.canonicalName,
+        cnameChain,
+        rcode: reply.rcode,
+        ad: allAd,
+        dnssec: dnssecStatus(allAd, allTrusted),
+        records,
+        ttl: ttl ?? 0,
       };
       return { ok: true, answer };
     }
@@ -146,7 +184,11 @@ async function servfailKind(
   type: RecordType,
   server: NameserverAddress,
 ): Promise<'bogus' | 'servfail'> {
-  const again: AskResult = await ask({ ...settings, servers: [server] }, { name, type, checkingDisabled: true });
-  const succeeded = again.ok && (again.reply.rcode === 'NOERROR' || again.reply.rcode === 'NXDOMAIN');
+  const again: AskResult = await ask(
+    { ...settings, servers: [server] },
+    { name, type, checkingDisabled: true },
+  );
+  const succeeded =
+    again.ok && (again.reply.rcode === 'NOERROR' || again.reply.rcode === 'NXDOMAIN');
   return succeeded ? 'bogus' : 'servfail';
 }

@@ -32,11 +32,16 @@ export function parseNameserver(text: string): NameserverAddress | undefined {
     if (host.split('.').some((octet) => Number(octet) > 255)) return undefined;
     return withPort(host, v4[2], 4);
   }
-  if (/^[0-9a-fA-F:.]+$/.test(trimmed) && trimmed.includes(':')) return withPort(trimmed, undefined, 6);
+  if (/^[0-9a-fA-F:.]+$/.test(trimmed) && trimmed.includes(':'))
+    return withPort(trimmed, undefined, 6);
   return undefined;
 }
 
-function withPort(host: string, port: string | undefined, family: 4 | 6): NameserverAddress | undefined {
+function withPort(
+  host: string,
+  port: string | undefined,
+  family: 4 | 6,
+): NameserverAddress | undefined {
   const number = port === undefined ? 53 : Number(port);
   if (!Number.isInteger(number) || number < 1 || number > 65535) return undefined;
   return { host, port: number, family };
@@ -44,5 +49,7 @@ function withPort(host: string, port: string | undefined, family: 4 | 6): Namese
 
 /** The `host:port` spelling used in settings and failure messages (`[::1]:53` for IPv6). */
 export function formatNameserver(address: { host: string; port: number }): string {
-  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+  return address.host.includes(':')
+    ? `[${address.host}]:${address.port}`
+    : `${address.host}:${address.port}`;
 }

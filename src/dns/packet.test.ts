@@ -4,17 +4,35 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dnsPacket from 'dns-packet';
 import type { Answer } from 'dns-packet';
-import { decodeReply, decodeText, encodeQuery, EDNS_UDP_SIZE, negativeTtl, readAnswer, replyMatches } from './packet.js';
+import {
+  decodeReply,
+  decodeText,
+  encodeQuery,
+  EDNS_UDP_SIZE,
+  negativeTtl,
+  readAnswer,
+  replyMatches,
+} from './packet.js';
 import type { QueryMessage, Reply } from './packet.js';
 
 const QUERY: QueryMessage = { id: 4242, name: 'Example.COM.', type: 'MX', checkingDisabled: false };
 
-function reply(options: { rcode?: number; flags?: number; id?: number; qname?: string; qtype?: 'MX' | 'A' | 'TXT' | 'TLSA';
-  answers?: Answer[]; authorities?: Answer[] }): Reply {
+function reply(options: {
+  rcode?: number;
+  flags?: number;
+  id?: number;
+  qname?: string;
+  qtype?: 'MX' | 'A' | 'TXT' | 'TLSA';
+  answers?: Answer[];
+  authorities?: Answer[];
+}): Reply {
   const bytes = dnsPacket.encode({
-    type: 'response', id: options.id ?? 4242, flags: (options.rcode ?? 0) | (options.flags ?? 0),
+    type: 'response',
+    id: options.id ?? 4242,
+    flags: (options.rcode ?? 0) | (options.flags ?? 0),
     questions: [{ name: options.qname ?? 'example.com', type: options.qtype ?? 'MX' }],
-    answers: options.answers ?? [], authorities: options.authorities ?? [],
+    answers: options.answers ?? [],
+    authorities: options.authorities ?? [],
   });
   const decoded = decodeReply(bytes);
   assert.ok(decoded);
@@ -26,7 +44,10 @@ test('RFC 6891 6.1.2 / RFC 3225: queries carry OPT with UDP size 1232 and the DO
   assert.equal(packet.id, 4242);
   assert.equal(packet.flag_rd, true);
   assert.equal(packet.flag_cd, false);
-  assert.deepEqual(packet.questions?.map((q) => [q.name, q.type]), [['example.com', 'MX']]);
+  assert.deepEqual(
+    packet.questions?.map((q) => [q.name, q.type]),
+    [['example.com', 'MX']],
+  );
   const opt = packet.additionals?.find((a) => a.type === 'OPT');
   assert.ok(opt && opt.type === 'OPT');
   assert.equal(opt.udpPayloadSize, EDNS_UDP_SIZE);
@@ -60,23 +81,48 @@ test('RFC 5452 4.3: a reply matches only with the same id, name (any case) and t
 });
 
 test('RFC 7505 3: MX exchanges are lower-cased without trailing dot, the null MX "." becomes ""', () => {
-  const facts = readAnswer(reply({ answers: [
-    { type: 'MX', name: 'example.com', ttl: 600, data: { preference: 10, exchange: 'MX1.Example.COM' } },
-    { type: 'MX', name: 'example.com', ttl: 300, data: { preference: 0, exchange: '.' } },
-  ] }), 'example.com', 'MX');
-  assert.deepEqual(facts.records, [{ preference: 10, exchange: 'mx1.example.com' }, { preference: 0, exchange: '' }]);
+  const facts = readAnswer(
+    reply({
+      answers: [
+        {
+          type: 'MX',
+          name: 'example.com',
+          ttl: 600,
+          data: { preference: 10, exchange: 'MX1.Example.COM' },
+        },
+        { type: 'MX', name: 'example.com', ttl: 300, data: { preference: 0, exchange: '.' } },
+      ],
+    }),
+    'example.com',
+    'MX',
+  );
+  assert.deepEqual(facts.records, [
+    { preference: 10, exchange: 'mx1.example.com' },
+    { preference: 0, exchange: '' },
+  ]);
   assert.equal(facts.ttl, 300);
   assert.deepEqual(facts.chain, []);
 });
 
 test('RFC 1034 3.6.2: CNAMEs in the answer are followed and their TTL counts', () => {
-  const facts = readAnswer(reply({ qtype: 'A', qname: 'www.example.com', answers: [
-    { type: 'CNAME', name: 'www.example.com', ttl: 60, data: 'Web.example.net' },
-    { type: 'CNAME', name: 'web.example.net', ttl: 900, data: 'host.example.org' },
-    { type: 'A', name: 'host.example.org', ttl: 120, data: '192.0.2.1' },
-    { type: 'A', name: 'unrelated.example.org', ttl: 120, data: '192.0.2.99' },
-  ] }), 'www.example.com', 'A');
-  assert.deepEqual(facts.chain, ['www.example.com -> web.example.net', 'web.example.net -> host.example.org']);
+  const facts = readAnswer(
+    reply({
+      qtype: 'A',
+      qname: 'www.example.com',
+      answers: [
+        { type: 'CNAME', name: 'www.example.com', ttl: 60, data: 'Web.example.net' },
+        { type: 'CNAME', name: 'web.example.net', ttl: 900, data: 'host.example.org' },
+        { type: 'A', name: 'host.example.org', ttl: 120, data: '192.0.2.1' },
+        { type: 'A', name: 'unrelated.example.org', ttl: 120, data: '192.0.2.99' },
+      ],
+    }),
+    'www.example.com',
+    'A',
+  );
+  assert.deepEqual(facts.chain, [
+    'www.example.com -> web.example.net',
+    'web.example.net -> host.example.org',
+  ]);
   assert.equal(facts.canonicalName, 'host.example.org');
   assert.deepEqual(facts.records, ['192.0.2.1']);
   assert.equal(facts.ttl, 60);
@@ -84,19 +130,34 @@ test('RFC 1034 3.6.2: CNAMEs in the answer are followed and their TTL counts', (
 });
 
 test('RFC 1034 3.6.2: a CNAME loop inside one answer is detected', () => {
-  const facts = readAnswer(reply({ qtype: 'A', qname: 'a.example', answers: [
-    { type: 'CNAME', name: 'a.example', ttl: 60, data: 'b.example' },
-    { type: 'CNAME', name: 'b.example', ttl: 60, data: 'a.example' },
-  ] }), 'a.example', 'A');
+  const facts = readAnswer(
+    reply({
+      qtype: 'A',
+      qname: 'a.example',
+      answers: [
+        { type: 'CNAME', name: 'a.example', ttl: 60, data: 'b.example' },
+        { type: 'CNAME', name: 'b.example', ttl: 60, data: 'a.example' },
+      ],
+    }),
+    'a.example',
+    'A',
+  );
   assert.equal(facts.loop, true);
   assert.deepEqual(facts.records, []);
 });
 
 test('RFC 7208 3.3: the character-strings of one TXT record are concatenated', () => {
-  const facts = readAnswer(reply({ qtype: 'TXT', answers: [
-    { type: 'TXT', name: 'example.com', ttl: 60, data: ['v=STSv1; ', 'id=2024'] },
-    { type: 'TXT', name: 'example.com', ttl: 60, data: 'other' },
-  ] }), 'example.com', 'TXT');
+  const facts = readAnswer(
+    reply({
+      qtype: 'TXT',
+      answers: [
+        { type: 'TXT', name: 'example.com', ttl: 60, data: ['v=STSv1; ', 'id=2024'] },
+        { type: 'TXT', name: 'example.com', ttl: 60, data: 'other' },
+      ],
+    }),
+    'example.com',
+    'TXT',
+  );
   assert.deepEqual(facts.records, ['v=STSv1; id=2024', 'other']);
 });
 
@@ -106,10 +167,26 @@ test('TXT bytes that are not UTF-8 decode as latin1 instead of being replaced', 
 });
 
 test('RFC 6698 2.1: TLSA usage, selector, matching type and data are decoded', () => {
-  const data = Buffer.from('00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff', 'hex');
-  const facts = readAnswer(reply({ qtype: 'TLSA', qname: '_25._tcp.mx.example.com', answers: [
-    { type: 'TLSA', name: '_25._tcp.mx.example.com', ttl: 3600, data: { usage: 3, selector: 1, matchingType: 1, certificate: data } },
-  ] }), '_25._tcp.mx.example.com', 'TLSA');
+  const data = Buffer.from(
+    '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff',
+    'hex',
+  );
+  const facts = readAnswer(
+    reply({
+      qtype: 'TLSA',
+      qname: '_25._tcp.mx.example.com',
+      answers: [
+        {
+          type: 'TLSA',
+          name: '_25._tcp.mx.example.com',
+          ttl: 3600,
+          data: { usage: 3, selector: 1, matchingType: 1, certificate: data },
+        },
+      ],
+    }),
+    '_25._tcp.mx.example.com',
+    'TLSA',
+  );
   assert.equal(facts.records.length, 1);
   const tlsa = facts.records[0]!;
   assert.deepEqual([tlsa.usage, tlsa.selector, tlsa.matchingType], [3, 1, 1]);
@@ -117,8 +194,18 @@ test('RFC 6698 2.1: TLSA usage, selector, matching type and data are decoded', (
 });
 
 const soa = (ttl: number, minimum: number): Answer => ({
-  type: 'SOA', name: 'example.com', ttl,
-  data: { mname: 'ns.example.com', rname: 'host.example.com', serial: 1, refresh: 1, retry: 1, expire: 1, minimum },
+  type: 'SOA',
+  name: 'example.com',
+  ttl,
+  data: {
+    mname: 'ns.example.com',
+    rname: 'host.example.com',
+    serial: 1,
+    refresh: 1,
+    retry: 1,
+    expire: 1,
+    minimum,
+  },
 });
 
 test('RFC 2308 5: the negative TTL is the smaller of the SOA TTL and its MINIMUM', () => {

@@ -25,16 +25,25 @@ export interface QueryMessage {
 
 /** Encodes a recursive query with EDNS0 and DO set, so a validating resolver reports the AD bit. */
 export function encodeQuery(query: QueryMessage): Buffer {
-  const flags = dnsPacket.RECURSION_DESIRED | (query.checkingDisabled ? dnsPacket.CHECKING_DISABLED : 0);
+  const flags =
+    dnsPacket.RECURSION_DESIRED | (query.checkingDisabled ? dnsPacket.CHECKING_DISABLED : 0);
   return dnsPacket.encode({
     type: 'query',
     id: query.id,
     flags,
     questions: [{ type: query.type, name: normalizeName(query.name) || '.', class: 'IN' }],
-    additionals: [{
-      type: 'OPT', name: '.', udpPayloadSize: EDNS_UDP_SIZE, extendedRcode: 0, ednsVersion: 0,
-      flags: dnsPacket.DNSSEC_OK, flag_do: true, options: [],
-    }],
+    additionals: [
+      {
+        type: 'OPT',
+        name: '.',
+        udpPayloadSize: EDNS_UDP_SIZE,
+        extendedRcode: 0,
+        ednsVersion: 0,
+        flags: dnsPacket.DNSSEC_OK,
+        flag_do: true,
+        options: [],
+      },
+    ],
   });
 }
 
@@ -48,7 +57,12 @@ export interface Reply {
 }
 
 const RCODES: Readonly<Record<number, Rcode>> = {
-  0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED',
+  0: 'NOERROR',
+  1: 'FORMERR',
+  2: 'SERVFAIL',
+  3: 'NXDOMAIN',
+  4: 'NOTIMP',
+  5: 'REFUSED',
 };
 
 /** Decodes a reply; `undefined` when the bytes are not a DNS response. */
@@ -79,8 +93,12 @@ export function replyMatches(reply: Reply, query: QueryMessage): boolean {
   // A FORMERR reply may legitimately echo no question; the id alone must then match.
   if (questions.length === 0) return reply.rcode === 'FORMERR';
   const question = questions[0];
-  return questions.length === 1 && question !== undefined && question.type === query.type &&
-    normalizeName(question.name) === normalizeName(query.name);
+  return (
+    questions.length === 1 &&
+    question !== undefined &&
+    question.type === query.type &&
+    normalizeName(question.name) === normalizeName(query.name)
+  );
 }
 
 /** What the answer section of one reply says about `name`/`type`, after CNAMEs within it. */
@@ -97,8 +115,14 @@ export interface AnswerFacts<T extends RecordType> {
 }
 
 /** Reads the answer section for `name`, following CNAMEs in it (RFC 1034 section 3.6.2). */
-export function readAnswer<T extends RecordType>(reply: Reply, name: string, type: T): AnswerFacts<T> {
-  const answers = (reply.packet.answers ?? []).filter((a) => a.type !== 'OPT' && (a.class ?? 'IN') === 'IN');
+export function readAnswer<T extends RecordType>(
+  reply: Reply,
+  name: string,
+  type: T,
+): AnswerFacts<T> {
+  const answers = (reply.packet.answers ?? []).filter(
+    (a) => a.type !== 'OPT' && (a.class ?? 'IN') === 'IN',
+  );
   const chain: string[] = [];
   const seen = new Set<string>();
   let owner = normalizeName(name);
@@ -148,7 +172,10 @@ function minTtl(current: number | undefined, next: number): number {
 }
 
 /** Converts one dns-packet record into the typed record of `types.ts`; undefined when its data is off. */
-export function parseRecord<T extends RecordType>(answer: Answer, type: T): RecordTypes[T] | undefined {
+export function parseRecord<T extends RecordType>(
+  answer: Answer,
+  type: T,
+): RecordTypes[T] | undefined {
   const parsed = parseAny(answer);
   return answer.type === type ? (parsed as RecordTypes[T] | undefined) : undefined;
 }
@@ -161,7 +188,10 @@ function parseAny(answer: Answer): RecordTypes[RecordType] | undefined {
     case 'MX': {
       const data = answer.data;
       if (typeof data.exchange !== 'string') return undefined;
-      const mx: MxRecord = { preference: data.preference ?? 0, exchange: normalizeName(data.exchange) };
+      const mx: MxRecord = {
+        preference: data.preference ?? 0,
+        exchange: normalizeName(data.exchange),
+      };
       return mx;
     }
     case 'TXT':
@@ -170,7 +200,9 @@ function parseAny(answer: Answer): RecordTypes[RecordType] | undefined {
       const data = answer.data;
       if (!Buffer.isBuffer(data.certificate)) return undefined;
       const tlsa: TlsaRecord = {
-        usage: data.usage, selector: data.selector, matchingType: data.matchingType,
+        usage: data.usage,
+        selector: data.selector,
+        matchingType: data.matchingType,
         data: new Uint8Array(data.certificate),
       };
       return tlsa;
@@ -188,7 +220,11 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
  */
 export function decodeText(data: string | Buffer | readonly (string | Buffer)[]): string {
   const parts = Array.isArray(data) ? data : [data];
-  const bytes = Buffer.concat(parts.map((part: string | Buffer) => (typeof part === 'string' ? Buffer.from(part, 'utf8') : part)));
+  const bytes = Buffer.concat(
+    parts.map((part: string | Buffer) =>
+      typeof part === 'string' ? Buffer.from(part, 'utf8') : part,
+    ),
+  );
   try {
     return UTF8.decode(bytes);
   } catch {

@@ -34,7 +34,9 @@ test('resolv.conf(5): comments, hostnames, scoped addresses and junk are skipped
 });
 
 test('resolv.conf(5): at most three nameservers (MAXNS) are used', () => {
-  const text = ['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4'].map((ip) => `nameserver ${ip}`).join('\n');
+  const text = ['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4']
+    .map((ip) => `nameserver ${ip}`)
+    .join('\n');
   assert.deepEqual(readResolvConf(text), ['192.0.2.1:53', '192.0.2.2:53', '192.0.2.3:53']);
   assert.deepEqual(readResolvConf(''), []);
 });

@@ -72,7 +72,10 @@ export interface SelftestSettings {
 }
 
 /** The AD trust of each nameserver (RFC 7672 section 2.1.1): loopback, or any when `trustAd`. */
-export function nameserverTrust(nameservers: readonly string[], trustAd: boolean): NameserverTrust[] {
+export function nameserverTrust(
+  nameservers: readonly string[],
+  trustAd: boolean,
+): NameserverTrust[] {
   return nameservers.map((server) => {
     const host = parseNameserver(server)?.host ?? server;
     return { server, loopback: isLoopbackAddress(host), trusted: adTrusted(host, trustAd) };
@@ -84,24 +87,35 @@ export function nameserverTrust(nameservers: readonly string[], trustAd: boolean
  * nameserver's AD bit is not trusted, or undefined. Their answers are then never `secure`, so DANE is
  * never used for mail they resolve.
  */
-export function untrustedNameserverWarning(nameservers: readonly string[], trustAd: boolean): string | undefined {
-  const untrusted = nameserverTrust(nameservers, trustAd).filter((n) => !n.trusted).map((n) => n.server);
+export function untrustedNameserverWarning(
+  nameservers: readonly string[],
+  trustAd: boolean,
+): string | undefined {
+  const untrusted = nameserverTrust(nameservers, trustAd)
+    .filter((n) => !n.trusted)
+    .map((n) => n.server);
   if (untrusted.length === 0) return undefined;
-  return `DNSSEC answers from ${untrusted.join(', ')} are not trusted; DANE will not be used ` +
-    '(use a validating resolver on loopback, or set resolver.trust-ad = true if the path to it is secure)';
+  return (
+    `DNSSEC answers from ${untrusted.join(', ')} are not trusted; DANE will not be used ` +
+    '(use a validating resolver on loopback, or set resolver.trust-ad = true if the path to it is secure)'
+  );
 }
 
 export function classifySecureProbe(result: DnsResult<RecordType>): SecureProbe {
   if (!result.ok) return { kind: 'failed', failure: result.failure };
   if (result.answer.dnssec === 'secure') return { kind: 'secure' };
-  return result.answer.ad ? { kind: 'ad-untrusted' } : { kind: 'no-ad', rcode: result.answer.rcode };
+  return result.answer.ad
+    ? { kind: 'ad-untrusted' }
+    : { kind: 'no-ad', rcode: result.answer.rcode };
 }
 
 export function classifyBogusProbe(result: DnsResult<RecordType>): BogusProbe {
   if (result.ok) return { kind: 'answered', ad: result.answer.ad, rcode: result.answer.rcode };
   switch (result.failure.kind) {
-    case 'bogus': return { kind: 'bogus' };
-    case 'servfail': return { kind: 'servfail', failure: result.failure };
+    case 'bogus':
+      return { kind: 'bogus' };
+    case 'servfail':
+      return { kind: 'servfail', failure: result.failure };
     case 'timeout':
     case 'refused':
     case 'network':
@@ -121,7 +135,9 @@ export function judgeSelftest(facts: SelftestFacts): SelftestVerdict {
   const untrusted = facts.nameservers.filter((n) => !n.trusted).map((n) => n.server);
   if (facts.nameservers.length === 0) reasons.push('no nameserver is configured');
   if (untrusted.length > 0) {
-    reasons.push(`the AD bit from ${untrusted.join(', ')} is not trusted (not loopback and resolver.trust-ad is false), so no answer is ever secure`);
+    reasons.push(
+      `the AD bit from ${untrusted.join(', ')} is not trusted (not loopback and resolver.trust-ad is false), so no answer is ever secure`,
+    );
   }
 
   // (a) Without AD on a signed name, TLSA records can never be shown to be authentic.
@@ -129,15 +145,20 @@ export function judgeSelftest(facts: SelftestFacts): SelftestVerdict {
     case 'secure':
       break;
     case 'ad-untrusted':
-      if (untrusted.length === 0) reasons.push(`${secureQ} came back with AD from a nameserver that is not trusted`);
+      if (untrusted.length === 0)
+        reasons.push(`${secureQ} came back with AD from a nameserver that is not trusted`);
       break;
     case 'no-ad':
-      reasons.push(`${secureQ} came back without the AD bit: the resolver does not validate DNSSEC (or ${facts.secureName} is no longer signed; see resolver.selftest-secure-name)`);
+      reasons.push(
+        `${secureQ} came back without the AD bit: the resolver does not validate DNSSEC (or ${facts.secureName} is no longer signed; see resolver.selftest-secure-name)`,
+      );
       break;
     case 'failed':
-      reasons.push(facts.secure.failure.kind === 'bogus'
-        ? `${secureQ} failed DNSSEC validation at the resolver: check its trust anchor and clock (or choose another resolver.selftest-secure-name)`
-        : `could not ask ${secureQ} (${facts.secure.failure.kind}: ${facts.secure.failure.message}), so validation could not be checked`);
+      reasons.push(
+        facts.secure.failure.kind === 'bogus'
+          ? `${secureQ} failed DNSSEC validation at the resolver: check its trust anchor and clock (or choose another resolver.selftest-secure-name)`
+          : `could not ask ${secureQ} (${facts.secure.failure.kind}: ${facts.secure.failure.message}), so validation could not be checked`,
+      );
       break;
   }
 
@@ -146,20 +167,29 @@ export function judgeSelftest(facts: SelftestFacts): SelftestVerdict {
     case 'bogus':
       break;
     case 'answered':
-      reasons.push(`${bogusQ} was answered although its signatures are broken on purpose: the resolver does not reject bogus data (or ${facts.bogusName} has been repaired; see resolver.selftest-bogus-name)`);
+      reasons.push(
+        `${bogusQ} was answered although its signatures are broken on purpose: the resolver does not reject bogus data (or ${facts.bogusName} has been repaired; see resolver.selftest-bogus-name)`,
+      );
       break;
     case 'servfail':
-      warnings.push(`${bogusQ}: SERVFAIL also with CD set, so a DNSSEC failure looks like a DNS outage to mxsec (still temporary, never a downgrade)`);
+      warnings.push(
+        `${bogusQ}: SERVFAIL also with CD set, so a DNSSEC failure looks like a DNS outage to mxsec (still temporary, never a downgrade)`,
+      );
       break;
     case 'failed':
-      reasons.push(`could not ask ${bogusQ} (${facts.bogus.failure.kind}: ${facts.bogus.failure.message}), so rejection of bogus data could not be checked`);
+      reasons.push(
+        `could not ask ${bogusQ} (${facts.bogus.failure.kind}: ${facts.bogus.failure.message}), so rejection of bogus data could not be checked`,
+      );
       break;
   }
   return { dane: reasons.length === 0, reasons, warnings };
 }
 
 /** Asks both probes concurrently and judges them. Never rejects for DNS trouble. */
-export async function runDnsSelftest(resolver: Resolver, settings: SelftestSettings): Promise<{ readonly facts: SelftestFacts; readonly verdict: SelftestVerdict }> {
+export async function runDnsSelftest(
+  resolver: Resolver,
+  settings: SelftestSettings,
+): Promise<{ readonly facts: SelftestFacts; readonly verdict: SelftestVerdict }> {
   const [secure, bogus] = await Promise.all([
     resolver.query(settings.secureName, SECURE_PROBE_TYPE),
     resolver.query(settings.bogusName, BOGUS_PROBE_TYPE),

@@ -5,13 +5,32 @@ import assert from 'node:assert/strict';
 import { adTrusted, dnssecStatus, isLoopbackAddress } from './trust.js';
 
 test('RFC 4035 4.9.3: loopback addresses 127.0.0.0/8 and ::1 (any spelling) are a trusted path', () => {
-  for (const host of ['127.0.0.1', '127.0.0.53', '127.255.255.254', '::1', '0:0:0:0:0:0:0:1', '[::1]', '::ffff:127.0.0.1']) {
+  for (const host of [
+    '127.0.0.1',
+    '127.0.0.53',
+    '127.255.255.254',
+    '::1',
+    '0:0:0:0:0:0:0:1',
+    '[::1]',
+    '::ffff:127.0.0.1',
+  ]) {
     assert.equal(isLoopbackAddress(host), true, host);
   }
 });
 
 test('RFC 4035 4.9.3: remote and look-alike addresses are not loopback', () => {
-  for (const host of ['10.255.255.53', '128.0.0.1', '1.127.0.0', '::2', '::', '1::1', '::ffff:10.0.0.1', 'localhost', '127.0.0.1.example', '']) {
+  for (const host of [
+    '10.255.255.53',
+    '128.0.0.1',
+    '1.127.0.0',
+    '::2',
+    '::',
+    '1::1',
+    '::ffff:10.0.0.1',
+    'localhost',
+    '127.0.0.1.example',
+    '',
+  ]) {
     assert.equal(isLoopbackAddress(host), false, host);
   }
 });

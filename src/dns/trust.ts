@@ -15,7 +15,11 @@ export function isLoopbackAddress(host: string): boolean {
   if (groups === undefined) return false;
   if (groups.slice(0, 7).every((g) => g === 0) && groups[7] === 1) return true;
   // IPv4-mapped: ::ffff:127.0.0.1 arrives as groups ... 0xffff, 0x7f00, 0x0001.
-  return groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff && ((groups[6] ?? 0) >> 8) === 127;
+  return (
+    groups.slice(0, 5).every((g) => g === 0) &&
+    groups[5] === 0xffff &&
+    (groups[6] ?? 0) >> 8 === 127
+  );
 }
 
 /** Whether the AD bit from `host` is evidence of validation. */
@@ -46,7 +50,9 @@ function expandIpv6(text: string): number[] | undefined {
   if (halves.length > 2) return undefined;
   const parse = (part: string | undefined): number[] | undefined => {
     if (part === undefined || part === '') return [];
-    const values = part.split(':').map((g) => (/^[0-9a-fA-F]{1,4}$/.test(g) ? parseInt(g, 16) : NaN));
+    const values = part
+      .split(':')
+      .map((g) => (/^[0-9a-fA-F]{1,4}$/.test(g) ? parseInt(g, 16) : NaN));
     return values.some(Number.isNaN) ? undefined : values;
   };
   const head = parse(halves[0]);

@@ -8,7 +8,8 @@
 /** RFC 4035 section 4.3 terms as a validating stub sees them. */
 export type DnssecStatus = 'secure' | 'insecure' | 'bogus';
 
-export type Rcode = 'NOERROR' | 'NXDOMAIN' | 'SERVFAIL' | 'REFUSED' | 'FORMERR' | 'NOTIMP' | 'OTHER';
+export type Rcode =
+  'NOERROR' | 'NXDOMAIN' | 'SERVFAIL' | 'REFUSED' | 'FORMERR' | 'NOTIMP' | 'OTHER';
 
 export interface MxRecord {
   readonly preference: number;

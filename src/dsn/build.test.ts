@@ -9,17 +9,35 @@ const T0 = Date.UTC(2025, 5, 1, 12);
 const ORIGINAL = new TextEncoder().encode('From: a@s.test\r\nSubject: hi\r\n\r\nsecret body\r\n');
 
 function input(recipients: DsnRecipient[], ret: 'full' | 'hdrs' | null = null): DsnInput {
-  return { reportingMta: 'mx.relay.test', now: T0, unique: 'u1', to: 'a@s.test', original: { id: 'Q1', arrivalAt: T0 - 1000, envId: null, ret, body: ORIGINAL }, recipients };
+  return {
+    reportingMta: 'mx.relay.test',
+    now: T0,
+    unique: 'u1',
+    to: 'a@s.test',
+    original: { id: 'Q1', arrivalAt: T0 - 1000, envId: null, ret, body: ORIGINAL },
+    recipients,
+  };
 }
 
 const failed: DsnRecipient = {
-  address: 'b@d.test', orcpt: 'rfc822;B+2Bx@d.test', action: 'failed', lastError: 'dane', code: '4.7.5', message: 'TLSA mismatch', mx: 'mx.d.test', domain: 'd.test', lastAttemptAt: T0,
+  address: 'b@d.test',
+  orcpt: 'rfc822;B+2Bx@d.test',
+  action: 'failed',
+  lastError: 'dane',
+  code: '4.7.5',
+  message: 'TLSA mismatch',
+  mx: 'mx.d.test',
+  domain: 'd.test',
+  lastAttemptAt: T0,
 };
 
 describe('DSN builder', () => {
   test('RFC 3464 2.1 / RFC 6522: multipart/report with report-type=delivery-status and three parts', () => {
     const text = Buffer.from(buildDsn(input([failed]))).toString('utf8');
-    assert.match(text, /^Content-Type: multipart\/report; report-type=delivery-status; boundary="mxsec-dsn-u1"\r$/m);
+    assert.match(
+      text,
+      /^Content-Type: multipart\/report; report-type=delivery-status; boundary="mxsec-dsn-u1"\r$/m,
+    );
     assert.equal(text.split('--mxsec-dsn-u1\r\n').length - 1, 3);
     assert.ok(text.endsWith('--mxsec-dsn-u1--\r\n'));
     assert.match(text, /^Auto-Submitted: auto-replied\r$/m);
@@ -38,7 +56,18 @@ describe('DSN builder', () => {
   });
 
   test('RFC 3464 2.3.6: a server reply is an smtp diagnostic', () => {
-    const text = Buffer.from(buildDsn(input([{ ...failed, lastError: 'unexpected-reply', code: '5.1.1', reply: '550 5.1.1 no such user' }]))).toString('utf8');
+    const text = Buffer.from(
+      buildDsn(
+        input([
+          {
+            ...failed,
+            lastError: 'unexpected-reply',
+            code: '5.1.1',
+            reply: '550 5.1.1 no such user',
+          },
+        ]),
+      ),
+    ).toString('utf8');
     assert.match(text, /^Diagnostic-Code: smtp;550 5\.1\.1 no such user\r$/m);
   });
 
@@ -46,7 +75,9 @@ describe('DSN builder', () => {
     const full = Buffer.from(buildDsn(input([failed], 'full'))).toString('utf8');
     assert.match(full, /Content-Type: message\/rfc822/);
     assert.match(full, /secret body/);
-    const delayed = Buffer.from(buildDsn(input([{ ...failed, action: 'delayed', willRetryUntil: T0 + 1000 }], 'full'))).toString('utf8');
+    const delayed = Buffer.from(
+      buildDsn(input([{ ...failed, action: 'delayed', willRetryUntil: T0 + 1000 }], 'full')),
+    ).toString('utf8');
     assert.match(delayed, /Content-Type: text\/rfc822-headers/);
     assert.doesNotMatch(delayed, /secret body/);
     assert.ok(delayed.includes(`Will-Retry-Until: ${rfc5322Date(T0 + 1000)}`));
@@ -58,8 +89,17 @@ describe('DSN builder', () => {
 
   test('RFC 8461 4.2 / RFC 7672 2.2: the sentence names the failed security requirement', () => {
     const base = { code: '4.7.5', message: 'x', mx: 'mx.d.test', domain: 'd.test' };
-    assert.match(explainFailure({ ...base, lastError: 'mta-sts' }), /^The MTA-STS policy of d\.test requires/);
-    assert.match(explainFailure({ ...base, lastError: 'tls', code: '4.7.4' }), /did not offer STARTTLS/);
-    assert.match(explainFailure({ ...base, lastError: 'tls' }), /certificate check with mx\.d\.test failed/);
+    assert.match(
+      explainFailure({ ...base, lastError: 'mta-sts' }),
+      /^The MTA-STS policy of d\.test requires/,
+    );
+    assert.match(
+      explainFailure({ ...base, lastError: 'tls', code: '4.7.4' }),
+      /did not offer STARTTLS/,
+    );
+    assert.match(
+      explainFailure({ ...base, lastError: 'tls' }),
+      /certificate check with mx\.d\.test failed/,
+    );
   });
 });

@@ -60,22 +60,38 @@ function humanPart(input: DsnInput): string {
   const delayed = input.recipients.filter((r) => r.action === 'delayed');
   const delivered = input.recipients.filter((r) => r.action === 'relayed');
   if (failed.length > 0) {
-    lines.push('Your message could not be delivered to the following recipients. No further attempts will be made.', '');
+    lines.push(
+      'Your message could not be delivered to the following recipients. No further attempts will be made.',
+      '',
+    );
     for (const r of failed) {
-      const why = r.expired === true ? `It stayed in the queue until its lifetime ran out. The last attempt failed: ${explainFailure(r)}` : explainFailure(r);
+      const why =
+        r.expired === true
+          ? `It stayed in the queue until its lifetime ran out. The last attempt failed: ${explainFailure(r)}`
+          : explainFailure(r);
       lines.push(`<${r.address}>: ${why}`, '');
     }
   }
   if (delayed.length > 0) {
-    lines.push('Your message has not been delivered yet to the following recipients. This is a warning only; delivery will be retried.', '');
+    lines.push(
+      'Your message has not been delivered yet to the following recipients. This is a warning only; delivery will be retried.',
+      '',
+    );
     for (const r of delayed) {
-      const until = r.willRetryUntil === undefined ? '' : ` Attempts continue until ${rfc5322Date(r.willRetryUntil)}.`;
+      const until =
+        r.willRetryUntil === undefined
+          ? ''
+          : ` Attempts continue until ${rfc5322Date(r.willRetryUntil)}.`;
       lines.push(`<${r.address}>: ${explainFailure(r)}${until}`, '');
     }
   }
   if (delivered.length > 0) {
-    lines.push('Your message was handed to the recipients\' mail servers, as you asked to be told:', '');
-    for (const r of delivered) lines.push(`<${r.address}>${r.mx === undefined ? '' : ` via ${r.mx}`}`);
+    lines.push(
+      "Your message was handed to the recipients' mail servers, as you asked to be told:",
+      '',
+    );
+    for (const r of delivered)
+      lines.push(`<${r.address}>${r.mx === undefined ? '' : ` via ${r.mx}`}`);
     lines.push('');
   }
   return lines.join('\r\n');
@@ -84,16 +100,19 @@ function humanPart(input: DsnInput): string {
 function recipientFields(r: DsnRecipient): string {
   let out = '';
   const orcpt = r.orcpt === null ? undefined : /^([^;]+);(.*)$/.exec(r.orcpt);
-  if (orcpt !== undefined && orcpt !== null) out += field('Original-Recipient', `${orcpt[1] ?? 'rfc822'};${decodeXtext(orcpt[2] ?? '')}`);
+  if (orcpt !== undefined && orcpt !== null)
+    out += field('Original-Recipient', `${orcpt[1] ?? 'rfc822'};${decodeXtext(orcpt[2] ?? '')}`);
   out += field('Final-Recipient', `rfc822;${r.address}`);
   out += field('Action', r.action);
   out += field('Status', r.code);
   if (r.mx !== undefined) out += field('Remote-MTA', `dns;${r.mx}`);
   // RFC 3464 section 2.3.6: an SMTP reply is `smtp;`; a local reason gets our own diagnostic type, as Postfix does.
   if (r.reply !== undefined) out += field('Diagnostic-Code', `smtp;${r.reply}`);
-  else if (r.message !== '' && r.action !== 'relayed') out += field('Diagnostic-Code', `X-mxsec;${r.message}`);
+  else if (r.message !== '' && r.action !== 'relayed')
+    out += field('Diagnostic-Code', `X-mxsec;${r.message}`);
   out += field('Last-Attempt-Date', rfc5322Date(r.lastAttemptAt));
-  if (r.action === 'delayed' && r.willRetryUntil !== undefined) out += field('Will-Retry-Until', rfc5322Date(r.willRetryUntil));
+  if (r.action === 'delayed' && r.willRetryUntil !== undefined)
+    out += field('Will-Retry-Until', rfc5322Date(r.willRetryUntil));
   return out;
 }
 
@@ -127,14 +146,26 @@ export function buildDsn(input: DsnInput): Uint8Array {
   // The original's bytes are carried unchanged (latin1 round-trips every byte); our own text is UTF-8.
   const original = full
     ? Buffer.from(`Content-Type: message/rfc822\r\n\r\n${crlf(input.original.body)}`, 'latin1')
-    : Buffer.from(`Content-Type: text/rfc822-headers\r\n\r\n${headerSection(input.original.body)}`, 'latin1');
+    : Buffer.from(
+        `Content-Type: text/rfc822-headers\r\n\r\n${headerSection(input.original.body)}`,
+        'latin1',
+      );
   const parts = [
-    Buffer.from(`Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n${humanPart(input)}`, 'utf8'),
+    Buffer.from(
+      `Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n${humanPart(input)}`,
+      'utf8',
+    ),
     Buffer.from(`Content-Type: message/delivery-status\r\n\r\n${statusPart(input)}`, 'utf8'),
     original,
   ];
-  const chunks: Buffer[] = [Buffer.from(`${headers}\r\nThis is a MIME-encapsulated delivery status notification.\r\n\r\n`, 'utf8')];
-  for (const part of parts) chunks.push(Buffer.from(`--${boundary}\r\n`), part, Buffer.from('\r\n'));
+  const chunks: Buffer[] = [
+    Buffer.from(
+      `${headers}\r\nThis is a MIME-encapsulated delivery status notification.\r\n\r\n`,
+      'utf8',
+    ),
+  ];
+  for (const part of parts)
+    chunks.push(Buffer.from(`--${boundary}\r\n`), part, Buffer.from('\r\n'));
   chunks.push(Buffer.from(`--${boundary}--\r\n`));
   return Buffer.concat(chunks);
 }

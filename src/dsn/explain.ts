@@ -31,7 +31,8 @@ export function explainFailure(f: FailureFacts): string {
       // RFC 8461 section 4.2: an enforce policy requires a matching MX name and a WebPKI-valid certificate.
       return `The MTA-STS policy of ${f.domain} requires TLS with a certificate valid for a listed MX host, and ${host} did not meet it${detail}.`;
     case 'tls':
-      if (f.code.endsWith('.7.4')) return `The TLS policy requires an encrypted connection, but ${host} did not offer STARTTLS${detail}.`;
+      if (f.code.endsWith('.7.4'))
+        return `The TLS policy requires an encrypted connection, but ${host} did not offer STARTTLS${detail}.`;
       return `The TLS policy requires a verified encrypted connection, and the TLS handshake or certificate check with ${host} failed${detail}.`;
     case 'dns':
       return `The DNS lookup for ${f.domain} did not give a usable answer${detail}.`;

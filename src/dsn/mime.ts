@@ -12,8 +12,10 @@ const pad = (n: number): string => String(n).padStart(2, '0');
 /** RFC 5322 section 3.3 date-time in UTC, e.g. `Sun, 01 Jun 2025 00:00:00 +0000`. */
 export function rfc5322Date(ms: number): string {
   const d = new Date(ms);
-  return `${DAYS[d.getUTCDay()] ?? 'Sun'}, ${pad(d.getUTCDate())} ${MONTHS[d.getUTCMonth()] ?? 'Jan'} ${d.getUTCFullYear()} `
-    + `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+  return (
+    `${DAYS[d.getUTCDay()] ?? 'Sun'}, ${pad(d.getUTCDate())} ${MONTHS[d.getUTCMonth()] ?? 'Jan'} ${d.getUTCFullYear()} ` +
+    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`
+  );
 }
 
 /**
@@ -30,12 +32,16 @@ export function headerSection(body: Uint8Array): string {
 
 /** The message with bare LFs turned into CRLF, for a message/rfc822 part. */
 export function crlf(body: Uint8Array): string {
-  return Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1').replace(/\r?\n/g, '\r\n');
+  return Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+    .toString('latin1')
+    .replace(/\r?\n/g, '\r\n');
 }
 
 /** Decodes RFC 3461 xtext (`+2B` for `+`); invalid escapes are kept as written. */
 export function decodeXtext(text: string): string {
-  return text.replace(/\+([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  return text.replace(/\+([0-9A-F]{2})/g, (_, hex: string) =>
+    String.fromCharCode(parseInt(hex, 16)),
+  );
 }
 
 /** One header field, unfolded values only (DSN fields are short; long diagnostics are folded at spaces). */

@@ -4,8 +4,20 @@ import type { RecipientOutcome } from '../queue/model.js';
 import { dsnAction } from './policy.js';
 
 const sender = { returnPath: 'a@s.test', flags: [] } as const;
-const failed: RecipientOutcome = { address: 'b@d.test', kind: 'permanent', status: '550', error: 'unexpected-reply' };
-const delayed: RecipientOutcome = { address: 'b@d.test', kind: 'temporary', status: '451', error: 'tls', nextAttemptAt: 1, notified: true };
+const failed: RecipientOutcome = {
+  address: 'b@d.test',
+  kind: 'permanent',
+  status: '550',
+  error: 'unexpected-reply',
+};
+const delayed: RecipientOutcome = {
+  address: 'b@d.test',
+  kind: 'temporary',
+  status: '451',
+  error: 'tls',
+  nextAttemptAt: 1,
+  notified: true,
+};
 const delivered: RecipientOutcome = { address: 'b@d.test', kind: 'delivered', status: '250' };
 
 test('RFC 5321 4.5.5: never a DSN for the null reverse-path', () => {

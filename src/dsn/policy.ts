@@ -20,7 +20,8 @@ export function dsnAction(
   // A DSN carries the null reverse-path already; the flag guards a store that lost it.
   if (message.flags.includes('dsn')) return null;
   if (notify.includes('never')) return null;
-  const asked = (kind: DsnNotify, byDefault: boolean): boolean => (notify.length === 0 ? byDefault : notify.includes(kind));
+  const asked = (kind: DsnNotify, byDefault: boolean): boolean =>
+    notify.length === 0 ? byDefault : notify.includes(kind);
   switch (outcome.kind) {
     case 'delivered':
       return asked('success', false) ? 'relayed' : null;

@@ -39,14 +39,26 @@ export function checkNames(ast: Ast, variables: ReadonlySet<string>, errors: Exp
     }
     if (node.args.length !== spec.arity) {
       const plural = spec.arity === 1 ? 'argument' : 'arguments';
-      report(node.offset, node.length, `function '${node.name}' expects ${spec.arity} ${plural}, got ${node.args.length}`);
+      report(
+        node.offset,
+        node.length,
+        `function '${node.name}' expects ${spec.arity} ${plural}, got ${node.args.length}`,
+      );
       return;
     }
     const pattern = node.args[0];
-    if (node.name === 'matches' && pattern?.kind === 'literal' && typeof pattern.value === 'string') {
+    if (
+      node.name === 'matches' &&
+      pattern?.kind === 'literal' &&
+      typeof pattern.value === 'string'
+    ) {
       const compiled = compileRegex(pattern.value);
       if (!compiled.ok) {
-        report(pattern.offset, pattern.length, `invalid regular expression '${pattern.value}': ${compiled.message}`);
+        report(
+          pattern.offset,
+          pattern.length,
+          `invalid regular expression '${pattern.value}': ${compiled.message}`,
+        );
       }
     }
   });

@@ -31,14 +31,15 @@ describe('Stalwart comparison: text against a number compares the parsed text', 
     ['false == 0', true],
     ["'1' != 1", false],
     ["[1, 2] == [1, '2']", true],
-    ["[1] == 1", false],
+    ['[1] == 1', false],
     ["'a' < 'b'", true],
     ['2 >= 2', true],
     ['2 <= 1', false],
-    ["[1] > 5", true], // an array sorts above a number
-    ["5 < [1]", true],
+    ['[1] > 5', true], // an array sorts above a number
+    ['5 < [1]', true],
   ];
-  for (const [source, value] of table) test(`${source} is ${String(value)}`, () => assert.equal(run(source), value));
+  for (const [source, value] of table)
+    test(`${source} is ${String(value)}`, () => assert.equal(run(source), value));
 });
 
 describe('Stalwart arithmetic', () => {
@@ -49,10 +50,10 @@ describe('Stalwart arithmetic', () => {
     ["5 + ''", 5],
     ["'x' + true", 'x1'],
     ['true + 1', 2],
-    ["[1] + [2, 3]", [1, 2, 3]],
-    ["[1] + 2", [1, 2]],
-    ["0 + [1]", [0, 1]],
-    ["[1, 2, 1] - 1", [2]],
+    ['[1] + [2, 3]', [1, 2, 3]],
+    ['[1] + 2', [1, 2]],
+    ['0 + [1]', [0, 1]],
+    ['[1, 2, 1] - 1', [2]],
     ["'7' - 2", 5],
     ["'3' * '4'", 12],
     ['7 / 2', 3.5],
@@ -63,12 +64,15 @@ describe('Stalwart arithmetic', () => {
     ['!5', false],
     ['!0.0', true],
   ];
-  for (const [source, value] of table) test(`${source} is ${JSON.stringify(value)}`, () => assert.deepEqual(run(source), value));
+  for (const [source, value] of table)
+    test(`${source} is ${JSON.stringify(value)}`, () => assert.deepEqual(run(source), value));
 });
 
 describe('Stalwart variables: a missing variable is the empty string', () => {
-  test('a declared variable absent from the context reads as an empty string', () => assert.equal(run('rcpt'), ''));
-  test('retry_num > 0 is false when retry_num is missing', () => assert.equal(run('retry_num > 0'), false));
+  test('a declared variable absent from the context reads as an empty string', () =>
+    assert.equal(run('rcpt'), ''));
+  test('retry_num > 0 is false when retry_num is missing', () =>
+    assert.equal(run('retry_num > 0'), false));
   test('retry_num == 0 is true when retry_num is missing (empty text parses as 0)', () =>
     assert.equal(run('retry_num == 0'), true));
   test('a malformed context value (null, object, bigint) reads as an empty string', () => {
@@ -96,11 +100,21 @@ describe('Stalwart short-circuit: && and || skip the right side', () => {
   }
 
   const table: ReadonlyArray<readonly [string, Record<string, Value>, Value, readonly string[]]> = [
-    ["retry_num > 0 && last_error == 'tls'", { retry_num: 0, last_error: 'tls' }, false, ['retry_num']],
-    ["retry_num > 0 && last_error == 'tls'", { retry_num: 1, last_error: 'tls' }, true, ['retry_num', 'last_error']],
+    [
+      "retry_num > 0 && last_error == 'tls'",
+      { retry_num: 0, last_error: 'tls' },
+      false,
+      ['retry_num'],
+    ],
+    [
+      "retry_num > 0 && last_error == 'tls'",
+      { retry_num: 1, last_error: 'tls' },
+      true,
+      ['retry_num', 'last_error'],
+    ],
     ["mx == 'a' || contains(rcpt, 'b')", { mx: 'a', rcpt: 'b' }, true, ['mx']],
     ["mx == 'a' | contains(rcpt, 'b')", { mx: 'a', rcpt: 'b' }, true, ['mx']],
-    ["mx & rcpt", { mx: '', rcpt: 'b' }, '', ['mx']],
+    ['mx & rcpt', { mx: '', rcpt: 'b' }, '', ['mx']],
     ["mx == 'a' || contains(rcpt, 'b')", { mx: 'z', rcpt: 'abc' }, true, ['mx', 'rcpt']],
     ['mx ^ rcpt', { mx: '', rcpt: 'b' }, true, ['mx', 'rcpt']], // ^ never short-circuits
   ];
@@ -120,8 +134,14 @@ describe('Stalwart short-circuit: && and || skip the right side', () => {
   });
 
   test('the right side of a decided && does not run its matches (captures keep the earlier match)', () => {
-    assert.equal(run("matches('(x)', rcpt) && (0 && matches('(y)', rcpt)) || $1", { rcpt: 'xy' }), true);
-    assert.equal(run("matches('(x)', rcpt) && (0 && matches('(y)', rcpt)) || 0 ^ $1 == 'x'", { rcpt: 'xy' }), true);
+    assert.equal(
+      run("matches('(x)', rcpt) && (0 && matches('(y)', rcpt)) || $1", { rcpt: 'xy' }),
+      true,
+    );
+    assert.equal(
+      run("matches('(x)', rcpt) && (0 && matches('(y)', rcpt)) || 0 ^ $1 == 'x'", { rcpt: 'xy' }),
+      true,
+    );
   });
 });
 
@@ -134,7 +154,8 @@ describe('durations compare with millisecond variables', () => {
     ['queue_age > 1d - 1h', 82_800_001, true],
   ];
   for (const [source, age, value] of table) {
-    test(`${source} with queue_age ${age} is ${String(value)}`, () => assert.equal(run(source, { queue_age: age }), value));
+    test(`${source} with queue_age ${age} is ${String(value)}`, () =>
+      assert.equal(run(source, { queue_age: age }), value));
   }
 });
 
@@ -145,9 +166,9 @@ describe('constant folding', () => {
     assert.equal(expr.evaluate({ mx: 'anything' }), 'invalid-tls');
   });
   test('an expression of literals and functions folds to its value', () => {
-    assert.equal(compile("1h + 2 * 3").constant, 3_600_006);
+    assert.equal(compile('1h + 2 * 3').constant, 3_600_006);
     assert.deepEqual(compile("split('a,b', ',')").constant, ['a', 'b']);
-    assert.equal(compile("true || retry_num").constant, true);
+    assert.equal(compile('true || retry_num').constant, true);
   });
   test('an expression that reads a variable has no constant', () => {
     assert.equal('constant' in compile('retry_num > 0'), false);
@@ -168,7 +189,10 @@ describe('matches: captures as Stalwart exposes them', () => {
   });
   test('a host can share captures between a condition and a result, as Stalwart if-blocks do', () => {
     const captures = { groups: [] as readonly string[] };
-    assert.equal(compile("matches('@(.+)$', rcpt)").evaluate({ rcpt: 'u@mx.example' }, captures), true);
+    assert.equal(
+      compile("matches('@(.+)$', rcpt)").evaluate({ rcpt: 'u@mx.example' }, captures),
+      true,
+    );
     assert.equal(compile("'relay-' + $1").evaluate({}, captures), 'relay-mx.example');
   });
   test('Rust inline flags and a computed pattern work', () => {
@@ -191,12 +215,18 @@ describe('real strategy expressions', () => {
     ["retry_num > 1 && last_error == 'tls'", [false, false, false, true, false]],
     ["mx == 'highly-secure.host.org'", [false, false, true, false, false]],
     ["'invalid-tls'", ['invalid-tls', 'invalid-tls', 'invalid-tls', 'invalid-tls', 'invalid-tls']],
-    ["ends_with(rcpt_domain, '.gov') || contains(['a.org','b.org'], rcpt_domain)", [false, false, true, true, false]],
+    [
+      "ends_with(rcpt_domain, '.gov') || contains(['a.org','b.org'], rcpt_domain)",
+      [false, false, true, true, false],
+    ],
   ];
   for (const [source, expected] of table) {
     test(source, () => {
       const expr = compile(source);
-      assert.deepEqual(contexts.map((ctx) => expr.evaluate(ctx)), expected);
+      assert.deepEqual(
+        contexts.map((ctx) => expr.evaluate(ctx)),
+        expected,
+      );
     });
   }
 });

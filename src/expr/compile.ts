@@ -98,10 +98,14 @@ export function compileExpression(source: string, options: CompileOptions): Comp
 type Run = (ctx: EvalContext, captures: CaptureState) => Value;
 
 /** A compiled node: its closure, and its value when known at compile time. */
-type Built = { readonly run: Run; readonly constant: true; readonly value: Value } | { readonly run: Run; readonly constant: false };
+type Built =
+  | { readonly run: Run; readonly constant: true; readonly value: Value }
+  | { readonly run: Run; readonly constant: false };
 
 // Expressions without `matches` or `$N` never touch the capture state.
-const NO_CAPTURES: CaptureState = Object.freeze({ groups: Object.freeze([]) as readonly string[] }) as CaptureState;
+const NO_CAPTURES: CaptureState = Object.freeze({
+  groups: Object.freeze([]) as readonly string[],
+}) as CaptureState;
 
 const constant = (value: Value): Built => ({ run: () => value, constant: true, value });
 const dynamic = (run: Run): Built => ({ run, constant: false });
@@ -128,7 +132,9 @@ function build(node: Ast): Built {
     case 'binary': {
       const left = build(node.left);
       const right = build(node.right);
-      return node.op === '&&' || node.op === '||' ? buildLogical(node.op, left, right) : buildStrict(node.op, left, right);
+      return node.op === '&&' || node.op === '||'
+        ? buildLogical(node.op, left, right)
+        : buildStrict(node.op, left, right);
     }
     case 'call':
       return buildCall(node);
@@ -186,13 +192,25 @@ function buildStrict(op: keyof typeof STRICT_BINARY, left: Built, right: Built):
     const n = right.value;
     switch (op) {
       case '>':
-        return dynamic((ctx, captures) => { const v = l(ctx, captures); return typeof v === 'number' ? v > n : fn(v, n); });
+        return dynamic((ctx, captures) => {
+          const v = l(ctx, captures);
+          return typeof v === 'number' ? v > n : fn(v, n);
+        });
       case '>=':
-        return dynamic((ctx, captures) => { const v = l(ctx, captures); return typeof v === 'number' ? v >= n : fn(v, n); });
+        return dynamic((ctx, captures) => {
+          const v = l(ctx, captures);
+          return typeof v === 'number' ? v >= n : fn(v, n);
+        });
       case '<':
-        return dynamic((ctx, captures) => { const v = l(ctx, captures); return typeof v === 'number' ? v < n : fn(v, n); });
+        return dynamic((ctx, captures) => {
+          const v = l(ctx, captures);
+          return typeof v === 'number' ? v < n : fn(v, n);
+        });
       case '<=':
-        return dynamic((ctx, captures) => { const v = l(ctx, captures); return typeof v === 'number' ? v <= n : fn(v, n); });
+        return dynamic((ctx, captures) => {
+          const v = l(ctx, captures);
+          return typeof v === 'number' ? v <= n : fn(v, n);
+        });
       default:
         break;
     }
@@ -208,10 +226,12 @@ function buildCall(node: CallNode): Built {
   // checkNames guarantees a known name with the right arity before any build.
   if (spec === undefined) throw new Error(`bug: unchecked function '${node.name}'`);
   const fn = spec.fn;
-  if (args.every((arg) => arg.constant)) return constant(fn(...args.map((arg) => (arg.constant ? arg.value : ''))));
+  if (args.every((arg) => arg.constant))
+    return constant(fn(...args.map((arg) => (arg.constant ? arg.value : ''))));
   const [a, b, c] = args.map((arg) => arg.run);
   if (a !== undefined && b === undefined) return dynamic((ctx, k) => fn(a(ctx, k)));
-  if (a !== undefined && b !== undefined && c === undefined) return dynamic((ctx, k) => fn(a(ctx, k), b(ctx, k)));
+  if (a !== undefined && b !== undefined && c === undefined)
+    return dynamic((ctx, k) => fn(a(ctx, k), b(ctx, k)));
   const runs = args.map((arg) => arg.run);
   return dynamic((ctx, k) => fn(...runs.map((run) => run(ctx, k))));
 }
@@ -219,10 +239,13 @@ function buildCall(node: CallNode): Built {
 /** `matches` writes the capture state, so it is never folded; a constant pattern compiles here, once. */
 function buildMatches(args: readonly Built[]): Built {
   const [pattern, value] = args;
-  if (pattern === undefined || value === undefined) throw new Error('bug: unchecked arity of matches');
+  if (pattern === undefined || value === undefined)
+    throw new Error('bug: unchecked arity of matches');
   const v = value.run;
   if (pattern.constant) {
-    const compiled = compileRegex(typeof pattern.value === 'string' ? pattern.value : String(pattern.value));
+    const compiled = compileRegex(
+      typeof pattern.value === 'string' ? pattern.value : String(pattern.value),
+    );
     if (compiled.ok) {
       const regex = compiled.regex;
       return dynamic((ctx, captures) => matchInto(regex, v(ctx, captures), captures));

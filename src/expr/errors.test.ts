@@ -63,18 +63,31 @@ describe('all independent errors are reported, in source order', () => {
     const errors = errorsOf("retry_nm > 0 && lowr(rcpt) == 'x' || contains(mx)");
     assert.deepEqual(
       errors.map((e) => [e.offset, e.length]),
-      [[0, 8], [16, 4], [37, 12]],
+      [
+        [0, 8],
+        [16, 4],
+        [37, 12],
+      ],
     );
   });
   test('a lexical error and a name error together', () => {
     const errors = errorsOf("mx == 'a' && sendr == 'abc");
-    assert.deepEqual(errors.map((e) => e.offset), [13, 22]);
+    assert.deepEqual(
+      errors.map((e) => e.offset),
+      [13, 22],
+    );
     assert.ok(errors[0]?.message.includes("did you mean 'sender'?"));
     assert.ok(errors[1]?.message.includes('unterminated string'));
   });
   test('a name error is still found when the syntax is also wrong', () => {
     const errors = errorsOf('retry_nm > 0 &&');
-    assert.deepEqual(errors.map((e) => [e.offset, e.length]), [[0, 8], [15, 0]]);
+    assert.deepEqual(
+      errors.map((e) => [e.offset, e.length]),
+      [
+        [0, 8],
+        [15, 0],
+      ],
+    );
   });
 });
 
@@ -90,7 +103,9 @@ describe('hostile input is an error, not a crash', () => {
     assert.ok(errorsOf('!'.repeat(1_000) + '1')[0]?.message.includes('nested deeper'));
   });
   test('a long flat chain of binary operators compiles and evaluates', () => {
-    const result = compileExpression(Array.from({ length: 2_000 }, () => 'retry_num').join(' + '), { variables: QUEUE_VARIABLES });
+    const result = compileExpression(Array.from({ length: 2_000 }, () => 'retry_num').join(' + '), {
+      variables: QUEUE_VARIABLES,
+    });
     assert.ok(result.ok);
     assert.equal(result.ok && result.expr.evaluate({ retry_num: 1 }), 2_000);
   });
@@ -102,7 +117,9 @@ describe('hostile input is an error, not a crash', () => {
   });
   test('the longest accepted flat chain compiles and evaluates without exhausting the stack', () => {
     const terms = MAX_TOKENS / 2;
-    const result = compileExpression(Array.from({ length: terms }, () => 'retry_num').join(' + '), { variables: QUEUE_VARIABLES });
+    const result = compileExpression(Array.from({ length: terms }, () => 'retry_num').join(' + '), {
+      variables: QUEUE_VARIABLES,
+    });
     assert.ok(result.ok);
     assert.equal(result.ok && result.expr.evaluate({ retry_num: 2 }), terms * 2);
   });
@@ -122,11 +139,15 @@ describe('did-you-mean suggestions', () => {
     ['q', undefined],
   ];
   for (const [name, expected] of table) {
-    test(`${name} suggests ${String(expected)}`, () => assert.equal(closestName(name, QUEUE_VARIABLES), expected));
+    test(`${name} suggests ${String(expected)}`, () =>
+      assert.equal(closestName(name, QUEUE_VARIABLES), expected));
   }
 });
 
 test('a long run of stray binary operators is one error', () => {
   const errors = errorsOf('1 ' + '* '.repeat(2_000) + '2');
-  assert.deepEqual(errors.map((e) => [e.offset, e.length]), [[4, 1]]);
+  assert.deepEqual(
+    errors.map((e) => [e.offset, e.length]),
+    [[4, 1]],
+  );
 });

@@ -49,7 +49,11 @@ function editDistance(a: string, b: string, cap: number): number {
     let rowMin = i;
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let value = Math.min((previous[j] ?? cap) + 1, (current[j - 1] ?? cap) + 1, (previous[j - 1] ?? cap) + cost);
+      let value = Math.min(
+        (previous[j] ?? cap) + 1,
+        (current[j - 1] ?? cap) + 1,
+        (previous[j - 1] ?? cap) + cost,
+      );
       if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
         value = Math.min(value, (previous2[j - 2] ?? cap) + 1);
       }

@@ -43,7 +43,8 @@ export function winnow(v: Value): Value {
 
 /** Whether two arrays share an item, or an array holds the scalar; false for two scalars. */
 export function isIntersect(a: Value, b: Value): Value {
-  if (typeof a === 'object' && typeof b === 'object') return a.some((x) => b.some((y) => valuesEqual(x, y)));
+  if (typeof a === 'object' && typeof b === 'object')
+    return a.some((x) => b.some((y) => valuesEqual(x, y)));
   if (typeof a === 'object') return a.some((x) => valuesEqual(x, b));
   if (typeof b === 'object') return b.some((y) => valuesEqual(a, y));
   return false;

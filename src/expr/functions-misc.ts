@@ -24,7 +24,8 @@ export function bitAnd(a: Value, b: Value): Value {
 }
 
 /** `then` when the condition is truthy, else `otherwise`; both are evaluated (it is a function). */
-export const ifThen = (condition: Value, then: Value, otherwise: Value): Value => (isTruthy(condition) ? then : otherwise);
+export const ifThen = (condition: Value, then: Value, otherwise: Value): Value =>
+  isTruthy(condition) ? then : otherwise;
 
 // Characters allowed unquoted in an address (RFC 5322 atext, plus any non-ASCII character).
 const ATEXT = /[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u007f-\uffff]/;

@@ -23,7 +23,8 @@ const UPPERCASE = /\p{Uppercase}/u;
 const LOWERCASE = /\p{Lowercase}/u;
 const ALPHANUMERIC_WORD = /^[\p{Alphabetic}\p{N}]+$/u;
 
-export const trim = (v: Value): Value => transform(v, (s) => s.replace(LEADING_SPACE, '').replace(TRAILING_SPACE, ''));
+export const trim = (v: Value): Value =>
+  transform(v, (s) => s.replace(LEADING_SPACE, '').replace(TRAILING_SPACE, ''));
 export const trimStart = (v: Value): Value => transform(v, (s) => s.replace(LEADING_SPACE, ''));
 export const trimEnd = (v: Value): Value => transform(v, (s) => s.replace(TRAILING_SPACE, ''));
 export const toLowercase = (v: Value): Value => transform(v, (s) => s.toLowerCase());
@@ -47,7 +48,8 @@ const countChars = (s: string, test: (c: string) => boolean): number => {
   for (const c of s) if (test(c)) n++;
   return n;
 };
-export const countSpaces = (v: Value): Value => countChars(valueToString(v), (c) => /\p{White_Space}/u.test(c));
+export const countSpaces = (v: Value): Value =>
+  countChars(valueToString(v), (c) => /\p{White_Space}/u.test(c));
 export const countUppercase = (v: Value): Value =>
   countChars(valueToString(v), (c) => ALPHABETIC.test(c) && UPPERCASE.test(c));
 export const countLowercase = (v: Value): Value =>
@@ -64,15 +66,19 @@ export function contains(haystack: Value, needle: Value): Value {
 export function containsIgnoreCase(haystack: Value, needle: Value): Value {
   const text = valueToString(needle);
   if (typeof haystack === 'object') {
-    return haystack.some((item) => typeof item === 'string' && asciiLower(item) === asciiLower(text));
+    return haystack.some(
+      (item) => typeof item === 'string' && asciiLower(item) === asciiLower(text),
+    );
   }
   if (typeof haystack === 'string') return haystack.toLowerCase().includes(text.toLowerCase());
   return valueToString(haystack).includes(text);
 }
 
 /** Equality of the two texts ignoring ASCII case only, as Rust's `eq_ignore_ascii_case`. */
-export const eqIgnoreCase = (a: Value, b: Value): Value => asciiLower(valueToString(a)) === asciiLower(valueToString(b));
-export const startsWith = (a: Value, b: Value): Value => valueToString(a).startsWith(valueToString(b));
+export const eqIgnoreCase = (a: Value, b: Value): Value =>
+  asciiLower(valueToString(a)) === asciiLower(valueToString(b));
+export const startsWith = (a: Value, b: Value): Value =>
+  valueToString(a).startsWith(valueToString(b));
 export const endsWith = (a: Value, b: Value): Value => valueToString(a).endsWith(valueToString(b));
 
 function asciiLower(s: string): string {
@@ -113,7 +119,8 @@ function splitText(text: string, separator: string): string[] {
   return text.split(separator);
 }
 
-export const split = (v: Value, separator: Value): Value => splitText(valueToString(v), valueToString(separator));
+export const split = (v: Value, separator: Value): Value =>
+  splitText(valueToString(v), valueToString(separator));
 
 /** Rust's `str::rsplit`: pieces found from the end, last piece first. */
 export function rsplit(v: Value, separator: Value): Value {
@@ -174,4 +181,6 @@ export function splitN(v: Value, separator: Value, count: Value): Value {
 
 /** Whitespace-separated words made only of letters and digits; other words are dropped. */
 export const splitWords = (v: Value): Value =>
-  valueToString(v).split(/\p{White_Space}+/u).filter((w) => w !== '' && ALPHANUMERIC_WORD.test(w));
+  valueToString(v)
+    .split(/\p{White_Space}+/u)
+    .filter((w) => w !== '' && ALPHANUMERIC_WORD.test(w));

@@ -106,7 +106,14 @@ const ROWS: readonly Row[] = [
   ['dedup', [[1, '1', 2]], [1, 2]],
   ['winnow', [['a', '', 'b', '']], ['a', 'b']],
   ['winnow', ['x'], 'x'],
-  ['is_intersect', [['a', 'b'], ['c', 'b']], true],
+  [
+    'is_intersect',
+    [
+      ['a', 'b'],
+      ['c', 'b'],
+    ],
+    true,
+  ],
   ['is_intersect', [['a', 'b'], ['c']], false],
   ['is_intersect', [['a', 'b'], 'a'], true],
   ['is_intersect', ['a', 'a'], false], // two scalars never intersect
@@ -169,7 +176,11 @@ const ROWS: readonly Row[] = [
   ['is_ip_in_cidr', ['192.0.2.1', '192.0.2.0/33'], false],
   ['is_ip_in_cidr', ['192.0.2.1', '0.0.0.0/0'], true],
   ['ip_reverse_name', ['192.0.2.1'], '1.2.0.192'],
-  ['ip_reverse_name', ['2001:db8::1'], '1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2'],
+  [
+    'ip_reverse_name',
+    ['2001:db8::1'],
+    '1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2',
+  ],
   ['ip_reverse_name', ['nope'], ''],
   // Regular expressions
   ['matches', ['^mx[0-9]+\\.', 'mx12.example.org'], true],
@@ -185,14 +196,21 @@ describe('each function returns what Stalwart returns', () => {
       assert.deepEqual(evaluate(folded, {}), expected, 'folded at compile time');
       const names = ['a', 'b', 'c'].slice(0, args.length);
       const ctx = Object.fromEntries(names.map((n, i) => [n, args[i]]));
-      assert.deepEqual(evaluate(`${name}(${names.join(', ')})`, ctx), expected, 'at evaluation time');
+      assert.deepEqual(
+        evaluate(`${name}(${names.join(', ')})`, ctx),
+        expected,
+        'at evaluation time',
+      );
     });
   }
 });
 
 test('every function in the table has at least one row here', () => {
   const tested = new Set(ROWS.map(([name]) => name));
-  assert.deepEqual([...FUNCTIONS.keys()].filter((name) => !tested.has(name)), []);
+  assert.deepEqual(
+    [...FUNCTIONS.keys()].filter((name) => !tested.has(name)),
+    [],
+  );
 });
 
 test('every row calls a function with its declared arity', () => {

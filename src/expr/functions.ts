@@ -9,9 +9,34 @@
  */
 
 import {
-  contains, containsIgnoreCase, countCodePoints, countLowercase, countSpaces, countUppercase, endsWith,
-  eqIgnoreCase, hasDigits, isLowercase, isUppercase, len, lines, rsplit, rsplitOnce, split, splitN, splitOnce,
-  splitWords, startsWith, stripPrefix, stripSuffix, substring, toLowercase, toUppercase, trim, trimEnd, trimStart,
+  contains,
+  containsIgnoreCase,
+  countCodePoints,
+  countLowercase,
+  countSpaces,
+  countUppercase,
+  endsWith,
+  eqIgnoreCase,
+  hasDigits,
+  isLowercase,
+  isUppercase,
+  len,
+  lines,
+  rsplit,
+  rsplitOnce,
+  split,
+  splitN,
+  splitOnce,
+  splitWords,
+  startsWith,
+  stripPrefix,
+  stripSuffix,
+  substring,
+  toLowercase,
+  toUppercase,
+  trim,
+  trimEnd,
+  trimStart,
 } from './functions-text.js';
 import { count, dedup, isIntersect, join, sort, winnow } from './functions-list.js';
 import { bitAnd, emailPart, ifThen, isEmail, isEmpty, isNumber } from './functions-misc.js';
@@ -32,7 +57,8 @@ const spec = (arity: number, fn: ExprFunction): FunctionSpec => ({ arity, fn });
 // The compiler builds `matches` itself (precompiled pattern, shared captures); this plain form, which
 // discards the captures, serves callers that use the table directly.
 const matchAnywhere = dynamicMatcher();
-const matches: ExprFunction = (pattern = '', value = '') => matchAnywhere(pattern, value, { groups: [] });
+const matches: ExprFunction = (pattern = '', value = '') =>
+  matchAnywhere(pattern, value, { groups: [] });
 
 /** Every callable function by name. */
 export const FUNCTIONS: ReadonlyMap<string, FunctionSpec> = new Map<string, FunctionSpec>([

@@ -11,7 +11,15 @@ export { isTruthy, valueToString, valuesEqual, compareValues, MISSING } from './
 export type { ExprError } from './errors.js';
 export type { CompileOptions, CompiledExpression, CompileResult } from './compile.js';
 export { compileExpression } from './compile.js';
-export type { Ast, LiteralNode, VariableNode, UnaryNode, BinaryNode, CallNode, ArrayNode } from './ast.js';
+export type {
+  Ast,
+  LiteralNode,
+  VariableNode,
+  UnaryNode,
+  BinaryNode,
+  CallNode,
+  ArrayNode,
+} from './ast.js';
 export { childrenOf, walkAst, isCapture } from './ast.js';
 export type { BinaryOp, UnaryOp } from './ops.js';
 export { PRECEDENCE } from './ops.js';

@@ -75,12 +75,14 @@ export function isIpInCidr(v: Value, network: Value): Value {
   const ip = parseIp(valueToString(v));
   const [base = '', prefixText, ...extra] = valueToString(network).split('/');
   const net = parseIp(base);
-  if (ip === undefined || net === undefined || extra.length > 0 || ip.length !== net.length) return false;
+  if (ip === undefined || net === undefined || extra.length > 0 || ip.length !== net.length)
+    return false;
   const bits = ip.length * 8;
-  const prefix = prefixText === undefined ? bits : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : -1;
+  const prefix =
+    prefixText === undefined ? bits : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : -1;
   if (prefix < 0 || prefix > bits) return false;
   for (let bit = 0; bit < prefix; bit++) {
-    const mask = 0x80 >> bit % 8;
+    const mask = 0x80 >> (bit % 8);
     const index = Math.floor(bit / 8);
     if (((ip[index] ?? 0) & mask) !== ((net[index] ?? 0) & mask)) return false;
   }

@@ -15,17 +15,24 @@ import type { Value } from './value.js';
 import { compareValues, isTruthy, toNumber, valuesEqual, valueToString } from './value.js';
 
 /** Binary operators as the AST stores them; `&`, `|`, `=`, `=>` and `=<` are normalised to these. */
-export type BinaryOp = '*' | '/' | '+' | '-' | '>' | '>=' | '<' | '<=' | '==' | '!=' | '^' | '&&' | '||';
+export type BinaryOp =
+  '*' | '/' | '+' | '-' | '>' | '>=' | '<' | '<=' | '==' | '!=' | '^' | '&&' | '||';
 
 /** Unary operators. */
 export type UnaryOp = '!' | '-';
 
 /** Binding strength, tightest first, as in Stalwart's parser. All binary operators are left-associative. */
 export const PRECEDENCE: Readonly<Record<BinaryOp, number>> = {
-  '*': 7, '/': 7,
-  '+': 6, '-': 6,
-  '>': 5, '>=': 5, '<': 5, '<=': 5,
-  '==': 4, '!=': 4,
+  '*': 7,
+  '/': 7,
+  '+': 6,
+  '-': 6,
+  '>': 5,
+  '>=': 5,
+  '<': 5,
+  '<=': 5,
+  '==': 4,
+  '!=': 4,
   '^': 3,
   '&&': 2,
   '||': 1,
@@ -105,7 +112,9 @@ export function negate(a: Value): Value {
 }
 
 /** The strict (non short-circuit) binary operators. */
-export const STRICT_BINARY: Readonly<Record<Exclude<BinaryOp, '&&' | '||'>, (a: Value, b: Value) => Value>> = {
+export const STRICT_BINARY: Readonly<
+  Record<Exclude<BinaryOp, '&&' | '||'>, (a: Value, b: Value) => Value>
+> = {
   '*': multiply,
   '/': divide,
   '+': add,

@@ -61,7 +61,7 @@ describe('Stalwart precedence: * / over + - over comparisons over == != over ^ o
     ['a - -b', '(a - (-b))'],
     ['(a || b) && c', '((a || b) && c)'],
     ['(1 + 2) * 3', '((1 + 2) * 3)'],
-    ['retry_num > 0 && last_error == \'tls\'', "((retry_num > 0) && (last_error == 'tls'))"],
+    ["retry_num > 0 && last_error == 'tls'", "((retry_num > 0) && (last_error == 'tls'))"],
   ];
   for (const [source, expected] of table) {
     test(`${source} parses as ${expected}`, () => assert.equal(shape(astOf(source)), expected));
@@ -69,9 +69,12 @@ describe('Stalwart precedence: * / over + - over comparisons over == != over ^ o
 
   test('1 + 2 * 3 evaluates to 7', () => assert.equal(evaluate('1 + 2 * 3'), 7));
   test('(1 + 2) * 3 evaluates to 9', () => assert.equal(evaluate('(1 + 2) * 3'), 9));
-  test('1 || 0 && 0 evaluates as 1 || (0 && 0), which is truthy', () => assert.equal(evaluate('1 || 0 && 0'), 1));
-  test('!0 == 1 evaluates as (!0) == 1, which is true', () => assert.equal(evaluate('!0 == 1'), true));
-  test('1 ^ 1 && 0 evaluates as (1 ^ 1) && 0, which is falsy', () => assert.equal(evaluate('1 ^ 1 && 0'), false));
+  test('1 || 0 && 0 evaluates as 1 || (0 && 0), which is truthy', () =>
+    assert.equal(evaluate('1 || 0 && 0'), 1));
+  test('!0 == 1 evaluates as (!0) == 1, which is true', () =>
+    assert.equal(evaluate('!0 == 1'), true));
+  test('1 ^ 1 && 0 evaluates as (1 ^ 1) && 0, which is falsy', () =>
+    assert.equal(evaluate('1 ^ 1 && 0'), false));
 });
 
 describe('Stalwart associativity: binary operators are left-associative', () => {
@@ -94,8 +97,15 @@ describe('Stalwart associativity: binary operators are left-associative', () => 
 
 describe('Stalwart operator spellings are normalised in the tree', () => {
   const table: ReadonlyArray<readonly [string, string]> = [
-    ['a & b', '&&'], ['a | b', '||'], ['a = b', '=='], ['a => b', '>='], ['a =< b', '<='],
-    ['a && b', '&&'], ['a || b', '||'], ['a == b', '=='], ['a != b', '!='],
+    ['a & b', '&&'],
+    ['a | b', '||'],
+    ['a = b', '=='],
+    ['a => b', '>='],
+    ['a =< b', '<='],
+    ['a && b', '&&'],
+    ['a || b', '||'],
+    ['a == b', '=='],
+    ['a != b', '!='],
   ];
   for (const [source, op] of table) {
     test(`${source} is stored as '${op}'`, () => {
@@ -123,7 +133,7 @@ describe('Stalwart literals', () => {
     ['1h', 3_600_000],
     ['1d', 86_400_000],
     ['1.5h', 5_400_000],
-    ['[1, \'a\', [true]]', [1, 'a', [true]]],
+    ["[1, 'a', [true]]", [1, 'a', [true]]],
     ['[]', []],
   ];
   for (const [source, value] of table) {
@@ -142,7 +152,10 @@ describe('spans: every node covers exactly its source text', () => {
     const visit = (node: Ast): void => {
       seen.push(source.slice(node.offset, node.offset + node.length));
       if (node.kind === 'unary') visit(node.operand);
-      if (node.kind === 'binary') { visit(node.left); visit(node.right); }
+      if (node.kind === 'binary') {
+        visit(node.left);
+        visit(node.right);
+      }
       if (node.kind === 'call') node.args.forEach(visit);
       if (node.kind === 'array') node.items.forEach(visit);
     };

@@ -31,7 +31,11 @@ export const MAX_TOKENS = 4096;
 export function parseTokens(source: string, tokens: readonly Token[], errors: ExprError[]): Ast {
   const excess = tokens[MAX_TOKENS];
   if (excess !== undefined && excess.type !== 'eof') {
-    errors.push({ offset: excess.offset, length: source.length - excess.offset, message: `expression longer than ${MAX_TOKENS} tokens` });
+    errors.push({
+      offset: excess.offset,
+      length: source.length - excess.offset,
+      message: `expression longer than ${MAX_TOKENS} tokens`,
+    });
     return { kind: 'literal', value: '', raw: '', offset: 0, length: source.length };
   }
   return new Parser(source, tokens, errors).parseAll();
@@ -61,7 +65,10 @@ class Parser {
     const ast = this.parseBinary(1);
     const rest = this.peek();
     if (rest.type !== 'eof') {
-      this.fail(rest, `unexpected ${this.describe(rest)}: expected an operator or the end of the expression`);
+      this.fail(
+        rest,
+        `unexpected ${this.describe(rest)}: expected an operator or the end of the expression`,
+      );
     }
     return ast;
   }
@@ -77,7 +84,14 @@ class Parser {
       this.position++;
       // Left-associative: the right operand may only contain tighter operators.
       const right = this.parseBinary(precedence + 1);
-      left = { kind: 'binary', op, left, right, offset: left.offset, length: end(right) - left.offset };
+      left = {
+        kind: 'binary',
+        op,
+        left,
+        right,
+        offset: left.offset,
+        length: end(right) - left.offset,
+      };
     }
   }
 
@@ -88,7 +102,13 @@ class Parser {
       this.position++;
       const operand = this.parseUnary();
       this.depth--;
-      return { kind: 'unary', op: token.op, operand, offset: token.offset, length: end(operand) - token.offset };
+      return {
+        kind: 'unary',
+        op: token.op,
+        operand,
+        offset: token.offset,
+        length: end(operand) - token.offset,
+      };
     }
     return this.parsePrimary();
   }
@@ -100,7 +120,13 @@ class Parser {
       case 'number':
       case 'string':
         this.position++;
-        return { kind: 'literal', value: token.value, raw, offset: token.offset, length: token.length };
+        return {
+          kind: 'literal',
+          value: token.value,
+          raw,
+          offset: token.offset,
+          length: token.length,
+        };
       case 'capture':
         this.position++;
         return { kind: 'variable', name: raw, offset: token.offset, length: token.length };
@@ -108,7 +134,13 @@ class Parser {
         this.position++;
         if (this.peek().type === '(') return this.parseCall(token);
         if (token.name === 'true' || token.name === 'false') {
-          return { kind: 'literal', value: token.name === 'true', raw, offset: token.offset, length: token.length };
+          return {
+            kind: 'literal',
+            value: token.name === 'true',
+            raw,
+            offset: token.offset,
+            length: token.length,
+          };
         }
         return { kind: 'variable', name: token.name, offset: token.offset, length: token.length };
       case '(': {
@@ -177,7 +209,10 @@ class Parser {
       this.position++;
       return token.offset + 1;
     }
-    this.fail(token, `missing '${closer}' to close '${opener.type === '[' ? '[' : '('}' at offset ${opener.offset}; found ${this.describe(token)}`);
+    this.fail(
+      token,
+      `missing '${closer}' to close '${opener.type === '[' ? '[' : '('}' at offset ${opener.offset}; found ${this.describe(token)}`,
+    );
     const previous = this.tokens[this.position - 1];
     return previous === undefined ? token.offset : previous.offset + previous.length;
   }

@@ -19,7 +19,8 @@ export interface CaptureState {
   groups: readonly string[];
 }
 
-export type RegexResult = { readonly ok: true; readonly regex: RegExp } | { readonly ok: false; readonly message: string };
+export type RegexResult =
+  { readonly ok: true; readonly regex: RegExp } | { readonly ok: false; readonly message: string };
 
 const LEADING_FLAGS = /^\(\?([a-zA-Z]+)\)/;
 
@@ -37,11 +38,17 @@ export function compileRegex(pattern: string): RegexResult {
     }
     body = body.slice(leading[0].length);
   }
-  body = body.replace(/\(\?P</g, '(?<').replace(/\\A/g, '^').replace(/\\z/g, '$');
+  body = body
+    .replace(/\(\?P</g, '(?<')
+    .replace(/\\A/g, '^')
+    .replace(/\\z/g, '$');
   try {
     return { ok: true, regex: new RegExp(body, flags) };
   } catch (error: unknown) {
-    const detail = error instanceof Error ? error.message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '') : 'invalid';
+    const detail =
+      error instanceof Error
+        ? error.message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '')
+        : 'invalid';
     return { ok: false, message: detail };
   }
 }
@@ -61,7 +68,11 @@ export function matchInto(regex: RegExp, value: Value, captures: CaptureState): 
  * The evaluation-time form of `matches` for a computed pattern: compiles through a small per-call-site
  * cache so that a pattern repeated across evaluations compiles once.
  */
-export function dynamicMatcher(): (pattern: Value, value: Value, captures: CaptureState) => boolean {
+export function dynamicMatcher(): (
+  pattern: Value,
+  value: Value,
+  captures: CaptureState,
+) => boolean {
   const cache = new Map<string, RegExp | null>();
   return (pattern, value, captures) => {
     const text = valueToString(pattern);

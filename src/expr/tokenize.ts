@@ -15,11 +15,36 @@ import type { ExprError } from './errors.js';
 import type { BinaryOp } from './ops.js';
 
 export type Token =
-  | { readonly type: 'number'; readonly value: number; readonly offset: number; readonly length: number }
-  | { readonly type: 'string'; readonly value: string; readonly offset: number; readonly length: number }
-  | { readonly type: 'ident'; readonly name: string; readonly offset: number; readonly length: number }
-  | { readonly type: 'capture'; readonly index: number; readonly offset: number; readonly length: number }
-  | { readonly type: 'op'; readonly op: BinaryOp | '!'; readonly offset: number; readonly length: number }
+  | {
+      readonly type: 'number';
+      readonly value: number;
+      readonly offset: number;
+      readonly length: number;
+    }
+  | {
+      readonly type: 'string';
+      readonly value: string;
+      readonly offset: number;
+      readonly length: number;
+    }
+  | {
+      readonly type: 'ident';
+      readonly name: string;
+      readonly offset: number;
+      readonly length: number;
+    }
+  | {
+      readonly type: 'capture';
+      readonly index: number;
+      readonly offset: number;
+      readonly length: number;
+    }
+  | {
+      readonly type: 'op';
+      readonly op: BinaryOp | '!';
+      readonly offset: number;
+      readonly length: number;
+    }
   | { readonly type: Punctuation; readonly offset: number; readonly length: number }
   | { readonly type: 'eof'; readonly offset: number; readonly length: 0 };
 
@@ -27,9 +52,25 @@ export type Punctuation = '(' | ')' | '[' | ']' | ',';
 
 /** Operator spellings, longest first so that `&&` wins over `&`. */
 const OPERATORS: ReadonlyArray<readonly [string, BinaryOp | '!']> = [
-  ['&&', '&&'], ['||', '||'], ['==', '=='], ['!=', '!='], ['>=', '>='], ['<=', '<='], ['=>', '>='], ['=<', '<='],
-  ['&', '&&'], ['|', '||'], ['=', '=='], ['!', '!'], ['>', '>'], ['<', '<'],
-  ['+', '+'], ['-', '-'], ['*', '*'], ['/', '/'], ['^', '^'],
+  ['&&', '&&'],
+  ['||', '||'],
+  ['==', '=='],
+  ['!=', '!='],
+  ['>=', '>='],
+  ['<=', '<='],
+  ['=>', '>='],
+  ['=<', '<='],
+  ['&', '&&'],
+  ['|', '||'],
+  ['=', '=='],
+  ['!', '!'],
+  ['>', '>'],
+  ['<', '<'],
+  ['+', '+'],
+  ['-', '-'],
+  ['*', '*'],
+  ['/', '/'],
+  ['^', '^'],
 ];
 
 const PUNCTUATION = new Set<string>(['(', ')', '[', ']', ',']);
@@ -63,7 +104,11 @@ export function tokenize(source: string, errors: ExprError[]): Token[] {
       if (/^\d+$/.test(digits)) {
         tokens.push({ type: 'capture', index: Number(digits), offset: i, length: end - i });
       } else {
-        errors.push({ offset: i, length: end - i, message: `invalid capture '${source.slice(i, end)}': write $0, $1, ...` });
+        errors.push({
+          offset: i,
+          length: end - i,
+          message: `invalid capture '${source.slice(i, end)}': write $0, $1, ...`,
+        });
         // Stand in for the value so that the parser does not echo the error.
         tokens.push({ type: 'string', value: '', offset: i, length: end - i });
       }
@@ -102,7 +147,11 @@ function readString(source: string, start: number, tokens: Token[], errors: Expr
     }
   }
   if (i >= source.length) {
-    errors.push({ offset: start, length: source.length - start, message: `unterminated string: missing closing ${quote}` });
+    errors.push({
+      offset: start,
+      length: source.length - start,
+      message: `unterminated string: missing closing ${quote}`,
+    });
     tokens.push({ type: 'string', value, offset: start, length: source.length - start });
     return source.length;
   }

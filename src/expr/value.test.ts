@@ -3,15 +3,37 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Value } from './value.js';
-import { compareValues, isTruthy, toArray, toCount, toInteger, toNumber, utf8Length, valuesEqual, valueToString } from './value.js';
+import {
+  compareValues,
+  isTruthy,
+  toArray,
+  toCount,
+  toInteger,
+  toNumber,
+  utf8Length,
+  valuesEqual,
+  valueToString,
+} from './value.js';
 
 describe('Stalwart truthiness: non-zero numbers, non-empty strings and arrays', () => {
   const table: ReadonlyArray<readonly [Value, boolean]> = [
-    [0, false], [1, true], [-1, true], [0.0001, true], [NaN, true], [true, true], [false, false],
-    ['', false], ['0', true], ['false', true], [' ', true], [[], false], [[''], true],
+    [0, false],
+    [1, true],
+    [-1, true],
+    [0.0001, true],
+    [NaN, true],
+    [true, true],
+    [false, false],
+    ['', false],
+    ['0', true],
+    ['false', true],
+    [' ', true],
+    [[], false],
+    [[''], true],
   ];
   for (const [value, truthy] of table) {
-    test(`${JSON.stringify(value)} is ${truthy ? 'truthy' : 'falsy'}`, () => assert.equal(isTruthy(value), truthy));
+    test(`${JSON.stringify(value)} is ${truthy ? 'truthy' : 'falsy'}`, () =>
+      assert.equal(isTruthy(value), truthy));
   }
 });
 
@@ -35,15 +57,32 @@ describe('valueToString prints as Stalwart (Rust Display, CRLF-joined arrays)', 
     [[], ''],
   ];
   for (const [value, text] of table) {
-    test(`${JSON.stringify(value)} prints as ${JSON.stringify(text)}`, () => assert.equal(valueToString(value), text));
+    test(`${JSON.stringify(value)} prints as ${JSON.stringify(text)}`, () =>
+      assert.equal(valueToString(value), text));
   }
 });
 
 describe('Stalwart parse_number: text reads as a Rust integer or float, else 0', () => {
   const table: ReadonlyArray<readonly [Value, number]> = [
-    ['42', 42], ['-7', -7], ['+3', 3], ['2.5', 2.5], ['.5', 0.5], ['5.', 5], ['1e3', 1000], ['inf', Infinity],
-    ['-Infinity', -Infinity], ['abc', 0], ['', 0], [' 1', 0], ['1 ', 0], ['0x10', 0], [[], 1], [['a'], 0],
-    [true, 1], [false, 0], [3.5, 3.5],
+    ['42', 42],
+    ['-7', -7],
+    ['+3', 3],
+    ['2.5', 2.5],
+    ['.5', 0.5],
+    ['5.', 5],
+    ['1e3', 1000],
+    ['inf', Infinity],
+    ['-Infinity', -Infinity],
+    ['abc', 0],
+    ['', 0],
+    [' 1', 0],
+    ['1 ', 0],
+    ['0x10', 0],
+    [[], 1],
+    [['a'], 0],
+    [true, 1],
+    [false, 0],
+    [3.5, 3.5],
   ];
   for (const [value, n] of table) {
     test(`${JSON.stringify(value)} reads as ${n}`, () => assert.equal(toNumber(value), n));

@@ -79,7 +79,8 @@ function parseNumberText(text: string): number | undefined {
   if (!FLOAT_TEXT.test(text)) return undefined;
   const lower = text.toLowerCase().replace(/^\+/, '');
   if (lower.endsWith('nan')) return NaN;
-  if (lower.endsWith('inf') || lower.endsWith('infinity')) return lower.startsWith('-') ? -Infinity : Infinity;
+  if (lower.endsWith('inf') || lower.endsWith('infinity'))
+    return lower.startsWith('-') ? -Infinity : Infinity;
   return Number(text);
 }
 

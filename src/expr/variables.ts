@@ -15,8 +15,23 @@ import { MISSING } from './value.js';
  * naturally; `last_error` is one of the `LastError` classes of `src/core/outcome.ts`.
  */
 export const QUEUE_VARIABLES: ReadonlySet<string> = new Set([
-  'rcpt', 'rcpt_domain', 'sender', 'sender_domain', 'mx', 'remote_ip', 'local_ip', 'retry_num', 'notify_num',
-  'last_error', 'last_status', 'priority', 'queue_name', 'queue_age', 'expires_in', 'source', 'size',
+  'rcpt',
+  'rcpt_domain',
+  'sender',
+  'sender_domain',
+  'mx',
+  'remote_ip',
+  'local_ip',
+  'retry_num',
+  'notify_num',
+  'last_error',
+  'last_status',
+  'priority',
+  'queue_name',
+  'queue_age',
+  'expires_in',
+  'source',
+  'size',
 ]);
 
 const MAX_ARRAY_DEPTH = 16;
@@ -46,7 +61,8 @@ function sanitizeArray(items: readonly unknown[], depth: number): readonly Value
   }
   if (clean) return items as readonly Value[];
   return items.map((item): Value => {
-    if (typeof item === 'string' || typeof item === 'number' || typeof item === 'boolean') return item;
+    if (typeof item === 'string' || typeof item === 'number' || typeof item === 'boolean')
+      return item;
     return Array.isArray(item) ? sanitizeArray(item, depth + 1) : MISSING;
   });
 }

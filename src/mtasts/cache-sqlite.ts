@@ -47,7 +47,10 @@ export function openSqlitePolicyCache(dataDir: string): OpenPolicyCache {
     db.exec(SCHEMA);
     return { ok: true, cache: new SqlitePolicyCache(db) };
   } catch (error) {
-    return { ok: false, message: `cannot open MTA-STS cache in ${dataDir}: ${error instanceof Error ? error.message : String(error)}` };
+    return {
+      ok: false,
+      message: `cannot open MTA-STS cache in ${dataDir}: ${error instanceof Error ? error.message : String(error)}`,
+    };
   }
 }
 
@@ -61,7 +64,8 @@ export class SqlitePolicyCache implements PolicyCache {
   constructor(db: Database.Database) {
     this.#db = db;
     this.#select = db.prepare('SELECT * FROM mta_sts_policy WHERE domain = ?');
-    this.#upsert = db.prepare(`INSERT INTO mta_sts_policy (domain, id, policy_text, fetched_at, expires_at)
+    this.#upsert =
+      db.prepare(`INSERT INTO mta_sts_policy (domain, id, policy_text, fetched_at, expires_at)
       VALUES (@domain, @id, @policy_text, @fetched_at, @expires_at)
       ON CONFLICT (domain) DO UPDATE SET id = excluded.id, policy_text = excluded.policy_text,
         fetched_at = excluded.fetched_at, expires_at = excluded.expires_at`);

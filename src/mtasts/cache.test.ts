@@ -10,7 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { MemoryPolicyCache, type PolicyCache, type PolicyCacheEntry } from './cache.js';
-import { openSqlitePolicyCache, POLICY_CACHE_FILE, type SqlitePolicyCache } from './cache-sqlite.js';
+import {
+  openSqlitePolicyCache,
+  POLICY_CACHE_FILE,
+  type SqlitePolicyCache,
+} from './cache-sqlite.js';
 import { parsePolicy } from './parse-policy.js';
 
 const dirs: string[] = [];
@@ -33,11 +37,23 @@ function openSqlite(dir: string): SqlitePolicyCache {
   return result.cache;
 }
 
-function entry(domain: string, id: string, mode = 'enforce', fetchedAt = 1_700_000_000_000): PolicyCacheEntry {
+function entry(
+  domain: string,
+  id: string,
+  mode = 'enforce',
+  fetchedAt = 1_700_000_000_000,
+): PolicyCacheEntry {
   const policyText = `version: STSv1\nmode: ${mode}\nmx: mail.${domain}\nmax_age: 86400\n`;
   const parsed = parsePolicy(policyText);
   assert.ok(parsed.ok);
-  return { domain, id, policy: parsed.policy, policyText, fetchedAt, expiresAt: fetchedAt + 86_400_000 };
+  return {
+    domain,
+    id,
+    policy: parsed.policy,
+    policyText,
+    fetchedAt,
+    expiresAt: fetchedAt + 86_400_000,
+  };
 }
 
 const implementations: readonly [string, () => PolicyCache][] = [
@@ -89,7 +105,13 @@ for (const [name, create] of implementations) {
       await cache.put('b.example', entry('b.example', 'y', 'none', 0));
       await cache.put('a.example', entry('a.example', 'x'));
       const list = await cache.list();
-      assert.deepEqual(list.map((item) => [item.domain, item.id, item.policy.mode]), [['a.example', 'x', 'enforce'], ['b.example', 'y', 'none']]);
+      assert.deepEqual(
+        list.map((item) => [item.domain, item.id, item.policy.mode]),
+        [
+          ['a.example', 'x', 'enforce'],
+          ['b.example', 'y', 'none'],
+        ],
+      );
     });
   });
 }
@@ -112,7 +134,9 @@ describe('SQLite policy cache persistence', () => {
     await cache.put('example.com', entry('example.com', 'ok'));
     const raw = new Database(join(dir, POLICY_CACHE_FILE));
     try {
-      raw.prepare("UPDATE mta_sts_policy SET policy_text = 'garbage' WHERE domain = 'example.com'").run();
+      raw
+        .prepare("UPDATE mta_sts_policy SET policy_text = 'garbage' WHERE domain = 'example.com'")
+        .run();
     } finally {
       raw.close();
     }

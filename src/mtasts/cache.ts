@@ -52,7 +52,9 @@ export class MemoryPolicyCache implements PolicyCache {
   }
 
   list(): Promise<readonly PolicyCacheEntry[]> {
-    const entries = [...this.#entries.values()].sort((a, b) => (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0));
+    const entries = [...this.#entries.values()].sort((a, b) =>
+      a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0,
+    );
     return Promise.resolve(entries);
   }
 }

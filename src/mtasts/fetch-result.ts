@@ -15,11 +15,21 @@ export type PolicyFetchError =
   | { readonly kind: 'dns'; readonly message: string; readonly failure?: DnsFailure }
   /** TCP connect failed or the connection broke before a complete answer. */
   | { readonly kind: 'connect'; readonly message: string; readonly code?: string }
-  | { readonly kind: 'tls'; readonly reason: PolicyTlsReason; readonly message: string; readonly code?: string }
+  | {
+      readonly kind: 'tls';
+      readonly reason: PolicyTlsReason;
+      readonly message: string;
+      readonly code?: string;
+    }
   /** Any status other than 200 and 3xx. */
   | { readonly kind: 'status'; readonly status: number; readonly message: string }
   /** RFC 8461 section 3.3: "HTTP 3xx redirects MUST NOT be followed". */
-  | { readonly kind: 'redirect'; readonly status: number; readonly location?: string; readonly message: string }
+  | {
+      readonly kind: 'redirect';
+      readonly status: number;
+      readonly location?: string;
+      readonly message: string;
+    }
   /** The media type was not `text/plain`. */
   | { readonly kind: 'media-type'; readonly contentType?: string; readonly message: string }
   /** The body (or its Content-Length) exceeded the limit. */
@@ -36,4 +46,7 @@ export type PolicyFetchResult =
   | { readonly ok: false; readonly error: PolicyFetchError };
 
 /** Fetches the policy of `domain`; implemented by `createPolicyFetcher` and by test fixtures. */
-export type PolicyFetcher = (domain: string, options: { readonly timeoutMs: number }) => Promise<PolicyFetchResult>;
+export type PolicyFetcher = (
+  domain: string,
+  options: { readonly timeoutMs: number },
+) => Promise<PolicyFetchResult>;

@@ -20,7 +20,12 @@ import type { LookupAddress, LookupOptions } from 'node:dns';
 import type { Resolver } from '../dns/types.js';
 import { normalizeName } from '../dns/names.js';
 import { parsePolicy } from './parse-policy.js';
-import type { PolicyFetchError, PolicyFetcher, PolicyFetchResult, PolicyTlsReason } from './fetch-result.js';
+import type {
+  PolicyFetchError,
+  PolicyFetcher,
+  PolicyFetchResult,
+  PolicyTlsReason,
+} from './fetch-result.js';
 
 /** RFC 8461 section 3.3 suggests "a maximum size of 64 kilobytes". */
 export const DEFAULT_MAX_POLICY_BYTES = 64 * 1024;
@@ -38,16 +43,23 @@ export interface PolicyFetchOptions {
 /** The URL of a domain's policy (RFC 8461 section 3.3). */
 export function policyUrl(domain: string, port = 443): string {
   const host = `mta-sts.${normalizeName(domain)}`;
-  return port === 443 ? `https://${host}/.well-known/mta-sts.txt` : `https://${host}:${port}/.well-known/mta-sts.txt`;
+  return port === 443
+    ? `https://${host}/.well-known/mta-sts.txt`
+    : `https://${host}:${port}/.well-known/mta-sts.txt`;
 }
 
 /** Binds resolver, trust store and limits into the `PolicyFetcher` that `resolveMtaSts` uses. */
-export function createPolicyFetcher(settings: Omit<PolicyFetchOptions, 'timeoutMs'>): PolicyFetcher {
+export function createPolicyFetcher(
+  settings: Omit<PolicyFetchOptions, 'timeoutMs'>,
+): PolicyFetcher {
   return (domain, options) => fetchPolicy(domain, { ...settings, timeoutMs: options.timeoutMs });
 }
 
 /** Fetches and parses the policy of `domain` (RFC 8461 section 3.3). */
-export function fetchPolicy(domain: string, options: PolicyFetchOptions): Promise<PolicyFetchResult> {
+export function fetchPolicy(
+  domain: string,
+  options: PolicyFetchOptions,
+): Promise<PolicyFetchResult> {
   const host = `mta-sts.${normalizeName(domain)}`;
   const port = options.port ?? 443;
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_POLICY_BYTES;
@@ -65,32 +77,39 @@ export function fetchPolicy(domain: string, options: PolicyFetchOptions): Promis
     };
     const fail = (error: PolicyFetchError): void => finish({ ok: false, error });
     const timer = setTimeout(() => {
-      fail({ kind: 'timeout', timeoutMs: options.timeoutMs, message: `${url}: no complete answer within ${options.timeoutMs} ms` });
+      fail({
+        kind: 'timeout',
+        timeoutMs: options.timeoutMs,
+        message: `${url}: no complete answer within ${options.timeoutMs} ms`,
+      });
     }, options.timeoutMs);
 
-    resolveAddresses(options.resolver, host).then((addresses) => {
-      if (settled) return;
-      if (!addresses.ok) return fail(addresses.error);
-      request = https.request({
-        host,
-        port,
-        path: '/.well-known/mta-sts.txt',
-        method: 'GET',
-        servername: host,
-        ca: [...options.ca],
-        rejectUnauthorized: true,
-        agent: false,
-        lookup: fixedLookup(addresses.list),
-        // RFC 8461 section 3.3: "HTTP caching MUST NOT be used"; tell intermediaries so too.
-        headers: { accept: 'text/plain', 'cache-control': 'no-cache' },
-      });
-      request.on('response', (response) => readResponse(response, url, maxBytes, finish));
-      request.on('error', (error) => fail(classifySocketError(error, url)));
-      request.end();
-    }, (error: unknown) => {
-      // A resolver must not reject; if one does, it is still this fetch's DNS failure, not a crash.
-      fail({ kind: 'dns', message: `${host}: resolver error: ${String(error)}` });
-    });
+    resolveAddresses(options.resolver, host).then(
+      (addresses) => {
+        if (settled) return;
+        if (!addresses.ok) return fail(addresses.error);
+        request = https.request({
+          host,
+          port,
+          path: '/.well-known/mta-sts.txt',
+          method: 'GET',
+          servername: host,
+          ca: [...options.ca],
+          rejectUnauthorized: true,
+          agent: false,
+          lookup: fixedLookup(addresses.list),
+          // RFC 8461 section 3.3: "HTTP caching MUST NOT be used"; tell intermediaries so too.
+          headers: { accept: 'text/plain', 'cache-control': 'no-cache' },
+        });
+        request.on('response', (response) => readResponse(response, url, maxBytes, finish));
+        request.on('error', (error) => fail(classifySocketError(error, url)));
+        request.end();
+      },
+      (error: unknown) => {
+        // A resolver must not reject; if one does, it is still this fetch's DNS failure, not a crash.
+        fail({ kind: 'dns', message: `${host}: resolver error: ${String(error)}` });
+      },
+    );
   });
 }
 
@@ -105,20 +124,36 @@ async function resolveAddresses(resolver: Resolver, host: string): Promise<Addre
   // Prefer reporting a real failure over "no records" when one of the two queries failed.
   const failed = !a.ok ? a.failure : !aaaa.ok ? aaaa.failure : undefined;
   if (failed !== undefined) {
-    return { ok: false, error: { kind: 'dns', failure: failed, message: `${host}: ${failed.kind}: ${failed.message}` } };
+    return {
+      ok: false,
+      error: {
+        kind: 'dns',
+        failure: failed,
+        message: `${host}: ${failed.kind}: ${failed.message}`,
+      },
+    };
   }
   return { ok: false, error: { kind: 'dns', message: `${host}: no A or AAAA records` } };
 }
 
-type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+type LookupCallback = (
+  error: NodeJS.ErrnoException | null,
+  address: string | LookupAddress[],
+  family?: number,
+) => void;
 
 /** A `lookup` for Node's socket layer that answers only with the addresses our resolver gave. */
 function fixedLookup(list: LookupAddress[]) {
   return (_hostname: string, options: LookupOptions, callback: LookupCallback): void => {
-    const wanted = options.family === 4 || options.family === 6 ? list.filter((entry) => entry.family === options.family) : list;
+    const wanted =
+      options.family === 4 || options.family === 6
+        ? list.filter((entry) => entry.family === options.family)
+        : list;
     const first = wanted[0];
     if (first === undefined) {
-      const error: NodeJS.ErrnoException = new Error(`no address of family ${String(options.family)}`);
+      const error: NodeJS.ErrnoException = new Error(
+        `no address of family ${String(options.family)}`,
+      );
       error.code = 'ENOTFOUND';
       callback(error, '', 0);
       return;
@@ -128,7 +163,12 @@ function fixedLookup(list: LookupAddress[]) {
   };
 }
 
-function readResponse(response: IncomingMessage, url: string, maxBytes: number, finish: (result: PolicyFetchResult) => void): void {
+function readResponse(
+  response: IncomingMessage,
+  url: string,
+  maxBytes: number,
+  finish: (result: PolicyFetchResult) => void,
+): void {
   const fail = (error: PolicyFetchError): void => finish({ ok: false, error });
   const status = response.statusCode ?? 0;
   if (status >= 300 && status < 400) {
@@ -149,7 +189,11 @@ function readResponse(response: IncomingMessage, url: string, maxBytes: number, 
       message: `${url}: media type ${contentType === undefined ? 'missing' : `"${contentType}"`}, expected text/plain`,
     });
   }
-  const tooLarge: PolicyFetchError = { kind: 'too-large', limit: maxBytes, message: `${url}: body larger than ${maxBytes} bytes` };
+  const tooLarge: PolicyFetchError = {
+    kind: 'too-large',
+    limit: maxBytes,
+    message: `${url}: body larger than ${maxBytes} bytes`,
+  };
   const declared = Number(response.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) return fail(tooLarge);
 
@@ -166,12 +210,20 @@ function readResponse(response: IncomingMessage, url: string, maxBytes: number, 
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
     } catch {
-      return fail({ kind: 'parse', error: { message: 'body is not UTF-8' }, message: `${url}: body is not UTF-8` });
+      return fail({
+        kind: 'parse',
+        error: { message: 'body is not UTF-8' },
+        message: `${url}: body is not UTF-8`,
+      });
     }
     const parsed = parsePolicy(text);
     if (!parsed.ok) {
       const where = parsed.error.line === undefined ? '' : `line ${parsed.error.line}: `;
-      return fail({ kind: 'parse', error: parsed.error, message: `${url}: invalid policy: ${where}${parsed.error.message}` });
+      return fail({
+        kind: 'parse',
+        error: parsed.error,
+        message: `${url}: invalid policy: ${where}${parsed.error.message}`,
+      });
     }
     finish({ ok: true, policy: parsed.policy, text });
   });
@@ -185,9 +237,18 @@ export function isTextPlain(contentType: string | undefined): boolean {
 }
 
 const UNTRUSTED = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_UNTRUSTED', 'CERT_REJECTED',
-  'CERT_SIGNATURE_FAILURE', 'UNABLE_TO_DECRYPT_CERT_SIGNATURE', 'INVALID_CA', 'CERT_REVOKED', 'INVALID_PURPOSE',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'INVALID_CA',
+  'CERT_REVOKED',
+  'INVALID_PURPOSE',
 ]);
 const TLS_REASONS: Readonly<Record<string, PolicyTlsReason>> = {
   ERR_TLS_CERT_ALTNAME_INVALID: 'hostname',

@@ -70,25 +70,32 @@ export function parsePolicy(text: string): PolicyParse {
     if (match === null) return fail(number, `expected "key: value", got "${clip(line)}"`);
     const key = match[1] ?? '';
     const value = match[2] ?? '';
-    if (!EXT_VALUE.test(value)) return fail(number, `"${key}" has an empty value or a control character`);
+    if (!EXT_VALUE.test(value))
+      return fail(number, `"${key}" has an empty value or a control character`);
     switch (key) {
       case 'version':
-        if (version !== undefined) return fail(number, `duplicate "version" (first on line ${version.line})`);
+        if (version !== undefined)
+          return fail(number, `duplicate "version" (first on line ${version.line})`);
         if (value !== 'STSv1') return fail(number, `version must be "STSv1", got "${clip(value)}"`);
         version = { value, line: number };
         break;
       case 'mode': {
-        if (mode !== undefined) return fail(number, `duplicate "mode" (first on line ${mode.line})`);
+        if (mode !== undefined)
+          return fail(number, `duplicate "mode" (first on line ${mode.line})`);
         const known = MODES.find((candidate) => candidate === value);
-        if (known === undefined) return fail(number, `mode must be enforce, testing or none, got "${clip(value)}"`);
+        if (known === undefined)
+          return fail(number, `mode must be enforce, testing or none, got "${clip(value)}"`);
         mode = { value: known, line: number };
         break;
       }
       case 'max_age': {
-        if (maxAge !== undefined) return fail(number, `duplicate "max_age" (first on line ${maxAge.line})`);
-        if (!/^\d{1,10}$/.test(value)) return fail(number, `max_age must be 1 to 10 digits, got "${clip(value)}"`);
+        if (maxAge !== undefined)
+          return fail(number, `duplicate "max_age" (first on line ${maxAge.line})`);
+        if (!/^\d{1,10}$/.test(value))
+          return fail(number, `max_age must be 1 to 10 digits, got "${clip(value)}"`);
         const seconds = Number(value);
-        if (seconds > MAX_AGE_LIMIT) return fail(number, `max_age ${value} exceeds ${MAX_AGE_LIMIT}`);
+        if (seconds > MAX_AGE_LIMIT)
+          return fail(number, `max_age ${value} exceeds ${MAX_AGE_LIMIT}`);
         maxAge = { value: seconds, line: number };
         break;
       }
@@ -107,7 +114,8 @@ export function parsePolicy(text: string): PolicyParse {
   if (version === undefined) return fail(undefined, 'missing "version"');
   if (mode === undefined) return fail(undefined, 'missing "mode"');
   if (maxAge === undefined) return fail(undefined, 'missing "max_age"');
-  if (mx.length === 0 && mode.value !== 'none') return fail(undefined, `mode ${mode.value} requires at least one "mx"`);
+  if (mx.length === 0 && mode.value !== 'none')
+    return fail(undefined, `mode ${mode.value} requires at least one "mx"`);
   return { ok: true, policy: { version: 'STSv1', mode: mode.value, maxAge: maxAge.value, mx } };
 }
 
@@ -124,7 +132,8 @@ export function mxPatternProblem(value: string): string | undefined {
   if (name.endsWith('.')) return 'trailing dot';
   for (const label of name.toLowerCase().split('.')) {
     if (label === '') return 'empty label';
-    if (!LABEL.test(label)) return `label "${label}" is not letters, digits and inner hyphens (at most 63)`;
+    if (!LABEL.test(label))
+      return `label "${label}" is not letters, digits and inner hyphens (at most 63)`;
   }
   return undefined;
 }

@@ -5,7 +5,9 @@ import { discoverStsRecord, isStsCandidate, parseStsTxt } from './parse-txt.js';
 describe('RFC 8461 3.1: _mta-sts TXT record', () => {
   test('RFC 8461 3.1: the RFC example "v=STSv1; id=20160831085700Z;" parses', () => {
     assert.deepEqual(discoverStsRecord(['v=STSv1; id=20160831085700Z;']), {
-      kind: 'record', id: '20160831085700Z', record: 'v=STSv1; id=20160831085700Z;',
+      kind: 'record',
+      id: '20160831085700Z',
+      record: 'v=STSv1; id=20160831085700Z;',
     });
   });
 
@@ -61,7 +63,11 @@ describe('RFC 8461 3.1: _mta-sts TXT record', () => {
   });
 
   test('RFC 8461 3.1: records not starting with v=STSv1 are discarded', () => {
-    const discovery = discoverStsRecord(['v=spf1 -all', 'google-site-verification=x', 'v=STSv1; id=one']);
+    const discovery = discoverStsRecord([
+      'v=spf1 -all',
+      'google-site-verification=x',
+      'v=STSv1; id=one',
+    ]);
     assert.equal(discovery.kind === 'record' && discovery.id, 'one');
   });
 
@@ -75,7 +81,15 @@ describe('RFC 8461 3.1: _mta-sts TXT record', () => {
     assert.equal(discovery.kind === 'none' && discovery.reason, 'multiple-records');
   });
 
-  const notCandidates = ['V=STSv1; id=abc', 'v=stsv1; id=abc', 'v=STSv2; id=abc', ' v=STSv1; id=abc', 'v=STSv1', 'v=STSv1 id=abc', 'v=STSv10; id=abc'];
+  const notCandidates = [
+    'V=STSv1; id=abc',
+    'v=stsv1; id=abc',
+    'v=STSv2; id=abc',
+    ' v=STSv1; id=abc',
+    'v=STSv1',
+    'v=STSv1 id=abc',
+    'v=STSv10; id=abc',
+  ];
   for (const record of notCandidates) {
     test(`RFC 8461 3.1: ${JSON.stringify(record)} is not a v=STSv1 record (case-sensitive, exact)`, () => {
       assert.equal(isStsCandidate(record), false);

@@ -48,16 +48,19 @@ export function isStsCandidate(record: string): boolean {
  * are ignored (but must be well-formed, since the ABNF defines their syntax).
  */
 export function parseStsTxt(record: string): StsTxtParse {
-  if (!record.startsWith('v=STSv1')) return { ok: false, message: 'record does not start with "v=STSv1"' };
+  if (!record.startsWith('v=STSv1'))
+    return { ok: false, message: 'record does not start with "v=STSv1"' };
   // Values may contain neither ";" nor whitespace, so splitting on ";" recovers the ABNF's fields.
   const parts = record.slice('v=STSv1'.length).split(';');
-  if (!WSP_ONLY.test(parts[0] ?? '')) return { ok: false, message: 'unexpected text after "v=STSv1"' };
+  if (!WSP_ONLY.test(parts[0] ?? ''))
+    return { ok: false, message: 'unexpected text after "v=STSv1"' };
   const fields = parts.slice(1);
   // `[sts-field-delim]`: one trailing delimiter (and its whitespace) is allowed, nothing else.
   const lastPart = fields[fields.length - 1] ?? '';
   if (WSP_ONLY.test(lastPart)) fields.pop();
   // Whitespace may only precede a ";" (`*WSP ";" *WSP`), so an undelimited last field cannot end in it.
-  else if (/[ \t]$/.test(lastPart)) return { ok: false, message: 'whitespace after the last field' };
+  else if (/[ \t]$/.test(lastPart))
+    return { ok: false, message: 'whitespace after the last field' };
   if (fields.length === 0) return { ok: false, message: 'no fields after "v=STSv1"' };
 
   let id: string | undefined;
@@ -69,7 +72,8 @@ export function parseStsTxt(record: string): StsTxtParse {
     }
     if (field.startsWith('id=')) {
       const value = field.slice(3);
-      if (!ID_VALUE.test(value)) return { ok: false, message: `id "${value}" is not 1 to 32 letters and digits` };
+      if (!ID_VALUE.test(value))
+        return { ok: false, message: `id "${value}" is not 1 to 32 letters and digits` };
       if (id !== undefined) return { ok: false, message: 'more than one id field' };
       id = value;
       continue;
@@ -90,10 +94,18 @@ export function discoverStsRecord(records: readonly string[]): StsTxtDiscovery {
   const candidates = records.filter(isStsCandidate);
   const only = candidates[0];
   if (only === undefined) {
-    return { kind: 'none', reason: 'no-record', detail: `no TXT record starts with "v=STSv1;" (${records.length} TXT records)` };
+    return {
+      kind: 'none',
+      reason: 'no-record',
+      detail: `no TXT record starts with "v=STSv1;" (${records.length} TXT records)`,
+    };
   }
   if (candidates.length > 1) {
-    return { kind: 'none', reason: 'multiple-records', detail: `${candidates.length} TXT records start with "v=STSv1;"` };
+    return {
+      kind: 'none',
+      reason: 'multiple-records',
+      detail: `${candidates.length} TXT records start with "v=STSv1;"`,
+    };
   }
   const parsed = parseStsTxt(only);
   if (!parsed.ok) return { kind: 'none', reason: 'invalid-record', detail: parsed.message };

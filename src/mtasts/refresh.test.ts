@@ -17,7 +17,20 @@ const T0 = 1_700_000_000_000;
 const resolver: Resolver = {
   query<T extends RecordType>(name: string, type: T): Promise<DnsResult<T>> {
     const records = (type === 'TXT' ? ['v=STSv1; id=2;'] : []) as RecordTypes[T][];
-    return Promise.resolve({ ok: true, answer: { name, type, canonicalName: name, cnameChain: [], rcode: 'NOERROR', ad: false, dnssec: 'insecure', records, ttl: 300 } });
+    return Promise.resolve({
+      ok: true,
+      answer: {
+        name,
+        type,
+        canonicalName: name,
+        cnameChain: [],
+        rcode: 'NOERROR',
+        ad: false,
+        dnssec: 'insecure',
+        records,
+        ttl: 300,
+      },
+    });
   },
 };
 
@@ -28,12 +41,20 @@ function policy(mx: string): PolicyFetchResult {
   return { ok: true, policy: parsed.policy, text };
 }
 
-async function cacheWith(domains: Record<string, { fetchedAt: number; expiresAt: number }>): Promise<MemoryPolicyCache> {
+async function cacheWith(
+  domains: Record<string, { fetchedAt: number; expiresAt: number }>,
+): Promise<MemoryPolicyCache> {
   const cache = new MemoryPolicyCache();
   const base = policy('old.example');
   assert.ok(base.ok);
   for (const [domain, times] of Object.entries(domains)) {
-    await cache.put(domain, { domain, id: '1', policy: base.policy, policyText: base.text, ...times });
+    await cache.put(domain, {
+      domain,
+      id: '1',
+      policy: base.policy,
+      policyText: base.text,
+      ...times,
+    });
   }
   return cache;
 }
@@ -46,10 +67,18 @@ test('RFC 8461 3.3: a policy a day old is refreshed, a fresh one is not, an expi
     'gone.test': { fetchedAt: now - 8 * DAY, expiresAt: now - DAY },
   });
   const fetched: string[] = [];
-  const report = await refreshDuePolicies({
-    resolver, cache, now: () => now,
-    fetch: (domain) => { fetched.push(domain); return Promise.resolve(policy('new.example')); },
-  }, { timeoutMs: 1_000 });
+  const report = await refreshDuePolicies(
+    {
+      resolver,
+      cache,
+      now: () => now,
+      fetch: (domain) => {
+        fetched.push(domain);
+        return Promise.resolve(policy('new.example'));
+      },
+    },
+    { timeoutMs: 1_000 },
+  );
   assert.deepEqual(fetched, ['old.test']);
   assert.deepEqual(report, { refreshed: ['old.test'], failed: [] });
   assert.deepEqual((await cache.get('old.test'))?.policy.mx, ['new.example']);
@@ -58,11 +87,19 @@ test('RFC 8461 3.3: a policy a day old is refreshed, a fresh one is not, an expi
 
 test('RFC 8461 5.1: a failed refresh keeps the cached policy and is reported', async () => {
   const now = T0;
-  const cache = await cacheWith({ 'old.test': { fetchedAt: now - 2 * DAY, expiresAt: now + 5 * DAY } });
-  const report = await refreshDuePolicies({
-    resolver, cache, now: () => now,
-    fetch: () => Promise.resolve({ ok: false, error: { kind: 'status', status: 503, message: 'HTTP 503' } }),
-  }, { timeoutMs: 1_000 });
+  const cache = await cacheWith({
+    'old.test': { fetchedAt: now - 2 * DAY, expiresAt: now + 5 * DAY },
+  });
+  const report = await refreshDuePolicies(
+    {
+      resolver,
+      cache,
+      now: () => now,
+      fetch: () =>
+        Promise.resolve({ ok: false, error: { kind: 'status', status: 503, message: 'HTTP 503' } }),
+    },
+    { timeoutMs: 1_000 },
+  );
   assert.equal(report.refreshed.length, 0);
   assert.equal(report.failed[0]?.domain, 'old.test');
   assert.deepEqual((await cache.get('old.test'))?.policy.mx, ['old.example']);

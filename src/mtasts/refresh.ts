@@ -14,13 +14,19 @@ export interface RefreshReport {
 }
 
 /** Refreshes every cached, unexpired policy that is due, one domain at a time. */
-export async function refreshDuePolicies(deps: MtaStsDeps, options: { readonly timeoutMs: number }): Promise<RefreshReport> {
+export async function refreshDuePolicies(
+  deps: MtaStsDeps,
+  options: { readonly timeoutMs: number },
+): Promise<RefreshReport> {
   const refreshed: string[] = [];
   const failed: { domain: string; message: string }[] = [];
   const now = deps.now();
   for (const entry of await deps.cache.list()) {
     if (now >= entry.expiresAt || !needsProactiveRefresh(entry, now)) continue;
-    const lookup = await resolveMtaSts(deps, entry.domain, { timeoutMs: options.timeoutMs, forceFetch: true });
+    const lookup = await resolveMtaSts(deps, entry.domain, {
+      timeoutMs: options.timeoutMs,
+      forceFetch: true,
+    });
     switch (lookup.kind) {
       case 'policy':
         if (lookup.refreshError === undefined) refreshed.push(entry.domain);

@@ -11,10 +11,22 @@ import { classify, severityOf, tlsRptOf } from '../policy/failure.js';
 import { authorizeMx, judgeMtaSts, planMtaSts, type MtaStsPlan } from './requirement.js';
 
 function policyLookup(mode: 'enforce' | 'testing' | 'none'): MtaStsLookup {
-  const text = mode === 'none' ? 'version: STSv1\nmode: none\nmax_age: 86400\n' : `version: STSv1\nmode: ${mode}\nmx: mail.example.com\nmx: *.example.net\nmax_age: 86400\n`;
+  const text =
+    mode === 'none'
+      ? 'version: STSv1\nmode: none\nmax_age: 86400\n'
+      : `version: STSv1\nmode: ${mode}\nmx: mail.example.com\nmx: *.example.net\nmax_age: 86400\n`;
   const parsed = parsePolicy(text);
   assert.ok(parsed.ok);
-  return { kind: 'policy', domain: 'example.com', policy: parsed.policy, id: 'id1', policyText: text, source: 'fetched', fetchedAt: 0, expiresAt: 86_400_000 };
+  return {
+    kind: 'policy',
+    domain: 'example.com',
+    policy: parsed.policy,
+    id: 'id1',
+    policyText: text,
+    source: 'fetched',
+    fetchedAt: 0,
+    expiresAt: 86_400_000,
+  };
 }
 
 const lookups: Readonly<Record<string, MtaStsLookup>> = {
@@ -22,19 +34,46 @@ const lookups: Readonly<Record<string, MtaStsLookup>> = {
   testing: policyLookup('testing'),
   'mode none': policyLookup('none'),
   'no record': { kind: 'none', domain: 'example.com', reason: 'no-record', message: 'no record' },
-  'two records': { kind: 'none', domain: 'example.com', reason: 'multiple-records', message: 'two' },
-  'invalid record': { kind: 'none', domain: 'example.com', reason: 'invalid-record', message: 'bad' },
+  'two records': {
+    kind: 'none',
+    domain: 'example.com',
+    reason: 'multiple-records',
+    message: 'two',
+  },
+  'invalid record': {
+    kind: 'none',
+    domain: 'example.com',
+    reason: 'invalid-record',
+    message: 'bad',
+  },
   'TXT timeout': {
-    kind: 'error', domain: 'example.com',
-    problem: { stage: 'dns', failure: { kind: 'timeout', name: '_mta-sts.example.com', type: 'TXT', message: 't' }, message: 'timeout' },
+    kind: 'error',
+    domain: 'example.com',
+    problem: {
+      stage: 'dns',
+      failure: { kind: 'timeout', name: '_mta-sts.example.com', type: 'TXT', message: 't' },
+      message: 'timeout',
+    },
   },
   'fetch 404': {
-    kind: 'error', domain: 'example.com',
-    problem: { stage: 'fetch', id: 'x', error: { kind: 'status', status: 404, message: 'HTTP 404' }, message: 'HTTP 404' },
+    kind: 'error',
+    domain: 'example.com',
+    problem: {
+      stage: 'fetch',
+      id: 'x',
+      error: { kind: 'status', status: 404, message: 'HTTP 404' },
+      message: 'HTTP 404',
+    },
   },
   'bad certificate': {
-    kind: 'error', domain: 'example.com',
-    problem: { stage: 'fetch', id: 'x', error: { kind: 'tls', reason: 'untrusted', message: 'self-signed' }, message: 'self-signed' },
+    kind: 'error',
+    domain: 'example.com',
+    problem: {
+      stage: 'fetch',
+      id: 'x',
+      error: { kind: 'tls', reason: 'untrusted', message: 'self-signed' },
+      message: 'self-signed',
+    },
   },
 };
 
@@ -63,7 +102,9 @@ const golden: readonly [Mode, string, string][] = [
 ];
 
 function summary(plan: MtaStsPlan): string {
-  return plan.kind === 'failed' ? `failed/${classify(plan.failure).severity}/${plan.failure.reason}` : plan.kind;
+  return plan.kind === 'failed'
+    ? `failed/${classify(plan.failure).severity}/${plan.failure.reason}`
+    : plan.kind;
 }
 
 describe('RFC 8461 5.1: the mta-sts strategy setting (golden table)', () => {
@@ -87,7 +128,9 @@ describe('RFC 8461 5.1: the mta-sts strategy setting (golden table)', () => {
     const plan = planMtaSts('optional', lookups.enforce);
     assert.ok(plan.kind === 'enforce');
     assert.deepEqual(plan.report, {
-      policyType: 'sts', policyDomain: 'example.com', policyText: (lookups.enforce as { policyText: string }).policyText,
+      policyType: 'sts',
+      policyDomain: 'example.com',
+      policyText: (lookups.enforce as { policyText: string }).policyText,
       mxPatterns: ['mail.example.com', '*.example.net'],
     });
   });
@@ -95,9 +138,15 @@ describe('RFC 8461 5.1: the mta-sts strategy setting (golden table)', () => {
   test('RFC 8460 4.3.2: a failed policy fetch is reported with its result type even when optional', () => {
     const plan = planMtaSts('optional', lookups['bad certificate']);
     assert.ok(plan.kind === 'none');
-    assert.equal(plan.report.failure === undefined ? undefined : tlsRptOf(plan.report.failure), 'sts-webpki-invalid');
+    assert.equal(
+      plan.report.failure === undefined ? undefined : tlsRptOf(plan.report.failure),
+      'sts-webpki-invalid',
+    );
     const required = planMtaSts('require', lookups['fetch 404']);
-    assert.equal(required.kind === 'failed' && tlsRptOf(required.failure), 'sts-policy-fetch-error');
+    assert.equal(
+      required.kind === 'failed' && tlsRptOf(required.failure),
+      'sts-policy-fetch-error',
+    );
   });
 
   test('RFC 8461 5: every enforce-time failure is temporary', () => {
@@ -114,19 +163,28 @@ describe('RFC 8461 4.1 and 5: MX authorization and handshake judgement', () => {
   const failed = planMtaSts('require', lookups['no record']);
 
   test('RFC 8461 4.1: an MX matching a pattern is allowed and the pattern is named', () => {
-    assert.deepEqual(authorizeMx(enforce, 'mx1.example.net.'), { kind: 'ok', pattern: '*.example.net' });
+    assert.deepEqual(authorizeMx(enforce, 'mx1.example.net.'), {
+      kind: 'ok',
+      pattern: '*.example.net',
+    });
   });
 
   test('RFC 8461 5: under enforce, an MX matching no pattern is refused (validation-failure, temporary)', () => {
     const judgement = authorizeMx(enforce, 'evil.example.org');
     assert.ok(judgement.kind === 'failed');
-    assert.deepEqual([tlsRptOf(judgement.failure), classify(judgement.failure).severity, judgement.failure.reason], ['validation-failure', 'temporary', 'mx-not-in-policy']);
+    assert.deepEqual(
+      [tlsRptOf(judgement.failure), classify(judgement.failure).severity, judgement.failure.reason],
+      ['validation-failure', 'temporary', 'mx-not-in-policy'],
+    );
   });
 
   test('RFC 8461 5: under testing, an MX matching no pattern is only reported', () => {
     const judgement = authorizeMx(testing, 'evil.example.org');
     assert.equal(judgement.kind, 'report-only');
-    assert.equal(judgement.kind === 'report-only' && tlsRptOf(judgement.failure), 'validation-failure');
+    assert.equal(
+      judgement.kind === 'report-only' && tlsRptOf(judgement.failure),
+      'validation-failure',
+    );
   });
 
   test('RFC 8461 5.1: without a policy any MX is allowed; a failed requirement allows none', () => {
@@ -137,12 +195,36 @@ describe('RFC 8461 4.1 and 5: MX authorization and handshake judgement', () => {
 
   const handshakes = [
     ['no STARTTLS', 'no-starttls', 'starttls-not-supported'],
-    ['an expired certificate', { pkix: { valid: false, reason: 'expired', message: 'expired' } }, 'certificate-expired'],
-    ['a host name mismatch', { pkix: { valid: false, reason: 'hostname-mismatch', message: 'name' } }, 'certificate-host-mismatch'],
-    ['an untrusted issuer', { pkix: { valid: false, reason: 'untrusted-issuer', message: 'ca' } }, 'certificate-not-trusted'],
-    ['a self-signed certificate', { pkix: { valid: false, reason: 'self-signed', message: 'self' } }, 'certificate-not-trusted'],
-    ['a not-yet-valid certificate', { pkix: { valid: false, reason: 'not-yet-valid', message: 'future' } }, 'validation-failure'],
-    ['another PKIX failure', { pkix: { valid: false, reason: 'other', message: 'other' } }, 'validation-failure'],
+    [
+      'an expired certificate',
+      { pkix: { valid: false, reason: 'expired', message: 'expired' } },
+      'certificate-expired',
+    ],
+    [
+      'a host name mismatch',
+      { pkix: { valid: false, reason: 'hostname-mismatch', message: 'name' } },
+      'certificate-host-mismatch',
+    ],
+    [
+      'an untrusted issuer',
+      { pkix: { valid: false, reason: 'untrusted-issuer', message: 'ca' } },
+      'certificate-not-trusted',
+    ],
+    [
+      'a self-signed certificate',
+      { pkix: { valid: false, reason: 'self-signed', message: 'self' } },
+      'certificate-not-trusted',
+    ],
+    [
+      'a not-yet-valid certificate',
+      { pkix: { valid: false, reason: 'not-yet-valid', message: 'future' } },
+      'validation-failure',
+    ],
+    [
+      'another PKIX failure',
+      { pkix: { valid: false, reason: 'other', message: 'other' } },
+      'validation-failure',
+    ],
   ] as const;
   for (const [what, handshake, result] of handshakes) {
     test(`RFC 8461 4.2: under enforce, ${what} fails with ${result}`, () => {

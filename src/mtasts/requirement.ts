@@ -34,9 +34,20 @@ export type MtaStsFailureReason =
 
 /** A failure with the facts its TLS-RPT result type depends on (the certificate's, the fetch's). */
 export type MtaStsFailure =
-  | { readonly reason: Exclude<MtaStsFailureReason, 'certificate' | 'fetch-failed'>; readonly message: string }
-  | { readonly reason: 'certificate'; readonly message: string; readonly certificate: PkixFailureReason }
-  | { readonly reason: 'fetch-failed'; readonly message: string; readonly policyFetch: PolicyFetchErrorKind };
+  | {
+      readonly reason: Exclude<MtaStsFailureReason, 'certificate' | 'fetch-failed'>;
+      readonly message: string;
+    }
+  | {
+      readonly reason: 'certificate';
+      readonly message: string;
+      readonly certificate: PkixFailureReason;
+    }
+  | {
+      readonly reason: 'fetch-failed';
+      readonly message: string;
+      readonly policyFetch: PolicyFetchErrorKind;
+    };
 
 /** RFC 8460 section 4.4 facts for a session under an STS policy. */
 export interface StsReportFacts {
@@ -55,8 +66,17 @@ export interface NoPolicyReportFacts {
 
 export type MtaStsPlan =
   | { readonly kind: 'disabled' }
-  | { readonly kind: 'none'; readonly reason: 'no-policy' | 'mode-none' | 'lookup-failed'; readonly message: string; readonly report: NoPolicyReportFacts }
-  | { readonly kind: 'enforce' | 'testing'; readonly patterns: readonly string[]; readonly report: StsReportFacts }
+  | {
+      readonly kind: 'none';
+      readonly reason: 'no-policy' | 'mode-none' | 'lookup-failed';
+      readonly message: string;
+      readonly report: NoPolicyReportFacts;
+    }
+  | {
+      readonly kind: 'enforce' | 'testing';
+      readonly patterns: readonly string[];
+      readonly report: StsReportFacts;
+    }
   | { readonly kind: 'failed'; readonly failure: MtaStsFailure };
 
 /** `report-only`: a `testing` policy would have failed this; report it, deliver anyway. */
@@ -78,28 +98,66 @@ export function planMtaSts(mode: Mode, lookup: MtaStsLookup | undefined): MtaSts
     const { policy } = lookup;
     if (policy.mode === 'enforce' || policy.mode === 'testing') {
       if (required && policy.mode === 'testing') {
-        return failed('mode-testing', `${lookup.domain} publishes an MTA-STS policy in testing mode; enforce is required`);
+        return failed(
+          'mode-testing',
+          `${lookup.domain} publishes an MTA-STS policy in testing mode; enforce is required`,
+        );
       }
       return {
         kind: policy.mode,
         patterns: policy.mx,
-        report: { policyType: 'sts', policyDomain: lookup.domain, policyText: lookup.policyText, mxPatterns: policy.mx },
+        report: {
+          policyType: 'sts',
+          policyDomain: lookup.domain,
+          policyText: lookup.policyText,
+          mxPatterns: policy.mx,
+        },
       };
     }
-    if (required) return failed('mode-none', `${lookup.domain} publishes an MTA-STS policy in mode none; enforce is required`);
-    return { kind: 'none', reason: 'mode-none', message: `${lookup.domain}: MTA-STS mode none`, report: noPolicy(lookup.domain) };
+    if (required)
+      return failed(
+        'mode-none',
+        `${lookup.domain} publishes an MTA-STS policy in mode none; enforce is required`,
+      );
+    return {
+      kind: 'none',
+      reason: 'mode-none',
+      message: `${lookup.domain}: MTA-STS mode none`,
+      report: noPolicy(lookup.domain),
+    };
   }
 
   if (lookup.kind === 'none') {
     if (required) return failed(lookup.reason, `MTA-STS required: ${lookup.message}`);
-    return { kind: 'none', reason: 'no-policy', message: lookup.message, report: noPolicy(lookup.domain) };
+    return {
+      kind: 'none',
+      reason: 'no-policy',
+      message: lookup.message,
+      report: noPolicy(lookup.domain),
+    };
   }
 
   const { problem } = lookup;
-  if (required) return { kind: 'failed', failure: problemFailure(problem, `MTA-STS required: ${problem.message}`) };
+  if (required)
+    return {
+      kind: 'failed',
+      failure: problemFailure(problem, `MTA-STS required: ${problem.message}`),
+    };
   // Only a failed fetch is a fact about the domain's policy that TLS-RPT has a result type for.
-  const reportable = problem.stage === 'fetch' ? { reason: 'fetch-failed' as const, message: problem.message, policyFetch: problem.error.kind } : undefined;
-  return { kind: 'none', reason: 'lookup-failed', message: problem.message, report: noPolicy(lookup.domain, reportable) };
+  const reportable =
+    problem.stage === 'fetch'
+      ? {
+          reason: 'fetch-failed' as const,
+          message: problem.message,
+          policyFetch: problem.error.kind,
+        }
+      : undefined;
+  return {
+    kind: 'none',
+    reason: 'lookup-failed',
+    message: problem.message,
+    report: noPolicy(lookup.domain, reportable),
+  };
 }
 
 /** RFC 8461 section 4.1: may this MX host be used under the plan? */
@@ -114,8 +172,13 @@ export function authorizeMx(plan: MtaStsPlan, mxHost: string): MtaStsJudgement {
     case 'testing': {
       const pattern = findMatchingPattern(mxHost, plan.patterns);
       if (pattern !== undefined) return { kind: 'ok', pattern };
-      const failure: MtaStsFailure = { reason: 'mx-not-in-policy', message: `MX ${mxHost} matches no mx pattern of the MTA-STS policy (${plan.patterns.join(', ')})` };
-      return plan.kind === 'enforce' ? { kind: 'failed', failure } : { kind: 'report-only', failure };
+      const failure: MtaStsFailure = {
+        reason: 'mx-not-in-policy',
+        message: `MX ${mxHost} matches no mx pattern of the MTA-STS policy (${plan.patterns.join(', ')})`,
+      };
+      return plan.kind === 'enforce'
+        ? { kind: 'failed', failure }
+        : { kind: 'report-only', failure };
     }
   }
 }
@@ -125,17 +188,28 @@ export function authorizeMx(plan: MtaStsPlan, mxHost: string): MtaStsJudgement {
  * policy: STARTTLS offered and a certificate valid for the MX host, or a failure that `enforce` fails
  * the host for and `testing` only reports.
  */
-export function judgeMtaSts(mode: 'enforce' | 'testing', handshake: MtaStsHandshake): MtaStsJudgement {
+export function judgeMtaSts(
+  mode: 'enforce' | 'testing',
+  handshake: MtaStsHandshake,
+): MtaStsJudgement {
   const failure = handshakeFailure(handshake);
   if (failure === undefined) return { kind: 'ok' };
   return mode === 'enforce' ? { kind: 'failed', failure } : { kind: 'report-only', failure };
 }
 
 function handshakeFailure(handshake: MtaStsHandshake): MtaStsFailure | undefined {
-  if (handshake === 'no-starttls') return { reason: 'starttls-not-supported', message: 'MX does not offer STARTTLS, required by the MTA-STS policy' };
+  if (handshake === 'no-starttls')
+    return {
+      reason: 'starttls-not-supported',
+      message: 'MX does not offer STARTTLS, required by the MTA-STS policy',
+    };
   const { pkix } = handshake;
   if (pkix.valid) return undefined;
-  return { reason: 'certificate', message: `MX certificate invalid under the MTA-STS policy: ${pkix.message}`, certificate: pkix.reason };
+  return {
+    reason: 'certificate',
+    message: `MX certificate invalid under the MTA-STS policy: ${pkix.message}`,
+    certificate: pkix.reason,
+  };
 }
 
 function problemFailure(problem: MtaStsProblem, message: string): MtaStsFailure {
@@ -150,9 +224,14 @@ function problemFailure(problem: MtaStsProblem, message: string): MtaStsFailure 
 }
 
 function noPolicy(domain: string, failure?: NoPolicyReportFacts['failure']): NoPolicyReportFacts {
-  return failure === undefined ? { policyType: 'no-policy-found', policyDomain: domain } : { policyType: 'no-policy-found', policyDomain: domain, failure };
+  return failure === undefined
+    ? { policyType: 'no-policy-found', policyDomain: domain }
+    : { policyType: 'no-policy-found', policyDomain: domain, failure };
 }
 
-function failed(reason: Exclude<MtaStsFailureReason, 'certificate' | 'fetch-failed'>, message: string): MtaStsPlan {
+function failed(
+  reason: Exclude<MtaStsFailureReason, 'certificate' | 'fetch-failed'>,
+  message: string,
+): MtaStsPlan {
   return { kind: 'failed', failure: { reason, message } };
 }

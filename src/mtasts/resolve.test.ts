@@ -23,12 +23,25 @@ class TxtFixture implements Resolver {
     const key = name.toLowerCase().replace(/\.$/, '');
     const value = this.records.get(key);
     if (typeof value === 'string') {
-      return Promise.resolve({ ok: false, failure: { kind: value, name: key, type, message: `fixture ${value}` } });
+      return Promise.resolve({
+        ok: false,
+        failure: { kind: value, name: key, type, message: `fixture ${value}` },
+      });
     }
-    const records = (type === 'TXT' ? value ?? [] : []) as RecordTypes[T][];
+    const records = (type === 'TXT' ? (value ?? []) : []) as RecordTypes[T][];
     return Promise.resolve({
       ok: true,
-      answer: { name: key, type, canonicalName: key, cnameChain: [], rcode: value === undefined ? 'NXDOMAIN' : 'NOERROR', ad: false, dnssec: 'insecure', records, ttl: 300 },
+      answer: {
+        name: key,
+        type,
+        canonicalName: key,
+        cnameChain: [],
+        rcode: value === undefined ? 'NXDOMAIN' : 'NOERROR',
+        ad: false,
+        dnssec: 'insecure',
+        records,
+        ttl: 300,
+      },
     });
   }
 }
@@ -43,12 +56,20 @@ function ok(text: string): PolicyFetchResult {
   return { ok: true, policy: parsed.policy, text };
 }
 
-const fetchFailure: PolicyFetchResult = { ok: false, error: { kind: 'status', status: 503, message: 'HTTP 503' } };
+const fetchFailure: PolicyFetchResult = {
+  ok: false,
+  error: { kind: 'status', status: 503, message: 'HTTP 503' },
+};
 
 /** A fetcher that records its calls and answers from a queue (the last answer repeats). */
-function recordingFetch(...answers: PolicyFetchResult[]): PolicyFetcher & { calls: { domain: string; timeoutMs: number }[] } {
+function recordingFetch(
+  ...answers: PolicyFetchResult[]
+): PolicyFetcher & { calls: { domain: string; timeoutMs: number }[] } {
   const calls: { domain: string; timeoutMs: number }[] = [];
-  const fetcher = (domain: string, options: { readonly timeoutMs: number }): Promise<PolicyFetchResult> => {
+  const fetcher = (
+    domain: string,
+    options: { readonly timeoutMs: number },
+  ): Promise<PolicyFetchResult> => {
     calls.push({ domain, timeoutMs: options.timeoutMs });
     const answer = answers.length > 1 ? answers.shift() : answers[0];
     assert.ok(answer !== undefined, 'unexpected fetch');
@@ -57,7 +78,10 @@ function recordingFetch(...answers: PolicyFetchResult[]): PolicyFetcher & { call
   return Object.assign(fetcher, { calls });
 }
 
-function setup(txt: readonly string[] | DnsFailureKind | undefined, ...answers: PolicyFetchResult[]) {
+function setup(
+  txt: readonly string[] | DnsFailureKind | undefined,
+  ...answers: PolicyFetchResult[]
+) {
   const resolver = new TxtFixture();
   if (txt !== undefined) resolver.records.set('_mta-sts.example.com', txt);
   const fetch = recordingFetch(...answers);
@@ -90,7 +114,11 @@ describe('RFC 8461 3.3 and 5.1: policy discovery', () => {
   });
 
   test('RFC 8461 3.3: a changed TXT id triggers a fetch', async () => {
-    const { deps, fetch, resolver, clock } = setup(['v=STSv1; id=one'], ok(policyText('testing', 86400)), ok(policyText('enforce', 86400)));
+    const { deps, fetch, resolver, clock } = setup(
+      ['v=STSv1; id=one'],
+      ok(policyText('testing', 86400)),
+      ok(policyText('enforce', 86400)),
+    );
     await resolveMtaSts(deps, 'example.com', { timeoutMs: 1000 });
     resolver.records.set('_mta-sts.example.com', ['v=STSv1; id=two']);
     clock.now = T0 + 1000;
@@ -110,13 +138,20 @@ describe('RFC 8461 3.3 and 5.1: policy discovery', () => {
   });
 
   test('RFC 8461 3.3: when a refresh fails, the unexpired cached policy is still applied', async () => {
-    const { deps, fetch, resolver, clock } = setup(['v=STSv1; id=one'], ok(policyText('enforce', 86400)), fetchFailure);
+    const { deps, fetch, resolver, clock } = setup(
+      ['v=STSv1; id=one'],
+      ok(policyText('enforce', 86400)),
+      fetchFailure,
+    );
     await resolveMtaSts(deps, 'example.com', { timeoutMs: 1000 });
     resolver.records.set('_mta-sts.example.com', ['v=STSv1; id=two']);
     clock.now = T0 + 5000;
     const lookup = await resolveMtaSts(deps, 'example.com', { timeoutMs: 1000 });
     assert.ok(lookup.kind === 'policy');
-    assert.deepEqual([lookup.source, lookup.id, lookup.refreshError?.stage], ['cache', 'one', 'fetch']);
+    assert.deepEqual(
+      [lookup.source, lookup.id, lookup.refreshError?.stage],
+      ['cache', 'one', 'fetch'],
+    );
     assert.equal(fetch.calls.length, 2);
   });
 
@@ -138,14 +173,20 @@ describe('RFC 8461 3.3 and 5.1: policy discovery', () => {
 
   for (const failure of ['timeout', 'servfail', 'bogus'] as const) {
     test(`RFC 8461 3.3: a TXT lookup ${failure} uses the cached policy without fetching`, async () => {
-      const { deps, fetch, resolver, clock } = setup(['v=STSv1; id=one'], ok(policyText('enforce', 86400)));
+      const { deps, fetch, resolver, clock } = setup(
+        ['v=STSv1; id=one'],
+        ok(policyText('enforce', 86400)),
+      );
       await resolveMtaSts(deps, 'example.com', { timeoutMs: 1000 });
       resolver.records.set('_mta-sts.example.com', failure);
       clock.now = T0 + 1000;
       const lookup = await resolveMtaSts(deps, 'example.com', { timeoutMs: 1000 });
       assert.ok(lookup.kind === 'policy');
       assert.equal(lookup.source, 'cache');
-      assert.equal(lookup.refreshError?.stage === 'dns' && lookup.refreshError.failure.kind, failure);
+      assert.equal(
+        lookup.refreshError?.stage === 'dns' && lookup.refreshError.failure.kind,
+        failure,
+      );
       assert.equal(fetch.calls.length, 1);
     });
   }
@@ -158,7 +199,10 @@ describe('RFC 8461 3.3 and 5.1: policy discovery', () => {
   });
 
   test('RFC 8461 3.3: a vanished TXT record does not drop an unexpired cached policy', async () => {
-    const { deps, fetch, resolver, clock } = setup(['v=STSv1; id=one'], ok(policyText('enforce', 86400)));
+    const { deps, fetch, resolver, clock } = setup(
+      ['v=STSv1; id=one'],
+      ok(policyText('enforce', 86400)),
+    );
     await resolveMtaSts(deps, 'example.com', { timeoutMs: 1000 });
     resolver.records.delete('_mta-sts.example.com');
     clock.now = T0 + 1000;
@@ -184,11 +228,16 @@ describe('RFC 8461 3.3 and 5.1: policy discovery', () => {
   }
 
   test('RFC 8461 5: a mode none policy is cached too, so its id is not fetched again', async () => {
-    const { deps, fetch, cache, clock } = setup(['v=STSv1; id=off'], ok('version: STSv1\nmode: none\nmax_age: 86400\n'));
+    const { deps, fetch, cache, clock } = setup(
+      ['v=STSv1; id=off'],
+      ok('version: STSv1\nmode: none\nmax_age: 86400\n'),
+    );
     await resolveMtaSts(deps, 'example.com', { timeoutMs: 1000 });
     clock.now = T0 + 1000;
     const lookup = await resolveMtaSts(deps, 'example.com', { timeoutMs: 1000 });
-    assert.ok(lookup.kind === 'policy' && lookup.policy.mode === 'none' && lookup.source === 'cache');
+    assert.ok(
+      lookup.kind === 'policy' && lookup.policy.mode === 'none' && lookup.source === 'cache',
+    );
     assert.equal(fetch.calls.length, 1);
     assert.equal((await cache.get('example.com'))?.policy.mode, 'none');
   });
@@ -209,7 +258,14 @@ describe('RFC 8461 3.3: proactive refresh', () => {
     const text = policyText('enforce', maxAgeSeconds);
     const parsed = parsePolicy(text);
     assert.ok(parsed.ok);
-    return { domain: 'example.com', id: 'x', policy: parsed.policy, policyText: text, fetchedAt, expiresAt: fetchedAt + maxAgeSeconds * 1000 };
+    return {
+      domain: 'example.com',
+      id: 'x',
+      policy: parsed.policy,
+      policyText: text,
+      fetchedAt,
+      expiresAt: fetchedAt + maxAgeSeconds * 1000,
+    };
   };
 
   test('RFC 8461 3.3: a fresh long-lived policy needs no refresh', () => {

@@ -40,7 +40,12 @@ export interface ResolveMtaStsOptions {
 export type MtaStsProblem =
   | { readonly stage: 'dns'; readonly failure: DnsFailure; readonly message: string }
   | { readonly stage: 'txt'; readonly reason: StsTxtNoneReason; readonly message: string }
-  | { readonly stage: 'fetch'; readonly id: string; readonly error: PolicyFetchError; readonly message: string };
+  | {
+      readonly stage: 'fetch';
+      readonly id: string;
+      readonly error: PolicyFetchError;
+      readonly message: string;
+    };
 
 export type MtaStsLookup =
   | {
@@ -56,12 +61,21 @@ export type MtaStsLookup =
       readonly refreshError?: MtaStsProblem;
     }
   /** The domain publishes no usable MTA-STS record and nothing is cached (RFC 8461 section 3.1). */
-  | { readonly kind: 'none'; readonly domain: string; readonly reason: StsTxtNoneReason; readonly message: string }
+  | {
+      readonly kind: 'none';
+      readonly domain: string;
+      readonly reason: StsTxtNoneReason;
+      readonly message: string;
+    }
   /** Discovery or fetch failed and nothing live is cached: proceed as without MTA-STS, or fail if required. */
   | { readonly kind: 'error'; readonly domain: string; readonly problem: MtaStsProblem };
 
 /** Discovers the MTA-STS policy of `domain` (RFC 8461 section 5.1, steps 1 and 2). */
-export async function resolveMtaSts(deps: MtaStsDeps, domain: string, options: ResolveMtaStsOptions): Promise<MtaStsLookup> {
+export async function resolveMtaSts(
+  deps: MtaStsDeps,
+  domain: string,
+  options: ResolveMtaStsOptions,
+): Promise<MtaStsLookup> {
   const name = normalizeName(domain);
   const cached = await deps.cache.get(name);
   const live = cached !== undefined && deps.now() < cached.expiresAt ? cached : undefined;
@@ -79,15 +93,22 @@ export async function resolveMtaSts(deps: MtaStsDeps, domain: string, options: R
   const record = discoverStsRecord(txt.answer.records);
   if (record.kind === 'none') {
     const message = `_mta-sts.${name}: ${record.detail}`;
-    if (live !== undefined) return fromCache(live, { stage: 'txt', reason: record.reason, message });
+    if (live !== undefined)
+      return fromCache(live, { stage: 'txt', reason: record.reason, message });
     return { kind: 'none', domain: name, reason: record.reason, message };
   }
 
-  if (live !== undefined && live.id === record.id && options.forceFetch !== true) return fromCache(live, undefined);
+  if (live !== undefined && live.id === record.id && options.forceFetch !== true)
+    return fromCache(live, undefined);
 
   const fetched = await deps.fetch(name, { timeoutMs: options.timeoutMs });
   if (!fetched.ok) {
-    const problem: MtaStsProblem = { stage: 'fetch', id: record.id, error: fetched.error, message: fetched.error.message };
+    const problem: MtaStsProblem = {
+      stage: 'fetch',
+      id: record.id,
+      error: fetched.error,
+      message: fetched.error.message,
+    };
     return live !== undefined ? fromCache(live, problem) : { kind: 'error', domain: name, problem };
   }
 
@@ -120,7 +141,11 @@ export function needsProactiveRefresh(entry: PolicyCacheEntry, now: number): boo
 }
 
 function fromCache(entry: PolicyCacheEntry, problem: MtaStsProblem | undefined): MtaStsLookup {
-  return { ...lookupOf(entry), source: 'cache', ...(problem === undefined ? {} : { refreshError: problem }) };
+  return {
+    ...lookupOf(entry),
+    source: 'cache',
+    ...(problem === undefined ? {} : { refreshError: problem }),
+  };
 }
 
 function lookupOf(entry: PolicyCacheEntry) {

@@ -26,7 +26,8 @@ import type { TlsFailure } from '../tls/failure.js';
 import type { PkixFailureReason, PkixVerdict } from '../tls/types.js';
 
 /** Why a domain has no usable route (RFC 5321 section 5.1, RFC 7505). */
-export type RouteFailureReason = 'mx-lookup-failed' | 'null-mx' | 'nxdomain' | 'no-address' | 'address-lookup-failed';
+export type RouteFailureReason =
+  'mx-lookup-failed' | 'null-mx' | 'nxdomain' | 'no-address' | 'address-lookup-failed';
 
 /** The strategy's own TLS rules (`starttls`, `allow-invalid-certs`), outside DANE and MTA-STS. */
 export type StrategyTlsReason = 'starttls-not-offered' | 'tls-handshake' | 'pkix-invalid';
@@ -36,7 +37,10 @@ export type StrategyTlsReason = 'starttls-not-offered' | 'tls-handshake' | 'pkix
  * or broken STARTTLS says nothing about the message), so those have rows of their own.
  */
 export type SmtpFailureReason = SmtpFailureKind | `starttls-${StarttlsKind}`;
-type StarttlsKind = Extract<SmtpFailureKind, 'reply' | 'timeout' | 'closed' | 'protocol' | 'injection' | 'tls'>;
+type StarttlsKind = Extract<
+  SmtpFailureKind,
+  'reply' | 'timeout' | 'closed' | 'protocol' | 'injection' | 'tls'
+>;
 
 export type FailureReason =
   | RouteFailureReason
@@ -56,9 +60,24 @@ export interface Row {
   readonly tlsRpt: TlsRptResult | 'by-certificate' | 'by-policy-fetch' | null;
 }
 
-const temporary = (lastError: LastError, status: string, tlsRpt: Row['tlsRpt'] = null): Row => ({ severity: 'temporary', lastError, status, tlsRpt });
-const permanent = (lastError: LastError, status: string, tlsRpt: Row['tlsRpt'] = null): Row => ({ severity: 'permanent', lastError, status, tlsRpt });
-const byReply = (lastError: LastError, tlsRpt: Row['tlsRpt'] = null): Row => ({ severity: 'by-reply', lastError, status: 'by-reply', tlsRpt });
+const temporary = (lastError: LastError, status: string, tlsRpt: Row['tlsRpt'] = null): Row => ({
+  severity: 'temporary',
+  lastError,
+  status,
+  tlsRpt,
+});
+const permanent = (lastError: LastError, status: string, tlsRpt: Row['tlsRpt'] = null): Row => ({
+  severity: 'permanent',
+  lastError,
+  status,
+  tlsRpt,
+});
+const byReply = (lastError: LastError, tlsRpt: Row['tlsRpt'] = null): Row => ({
+  severity: 'by-reply',
+  lastError,
+  status: 'by-reply',
+  tlsRpt,
+});
 
 /** The table. Grouped by the mechanism that names the reason. */
 export const ROWS = {
@@ -157,13 +176,20 @@ export const POLICY_FETCH_RESULTS = {
 export type FailureCause =
   | MtaStsFailure
   | DaneFailure
-  | { readonly reason: 'pkix-invalid'; readonly message: string; readonly certificate: PkixFailureReason }
   | {
-    readonly reason: Exclude<FailureReason, MtaStsFailureReason | DaneFailureReason | 'pkix-invalid'>;
-    readonly message: string;
-    /** The remote server's reply, when it gave one. */
-    readonly reply?: SmtpReply;
-  };
+      readonly reason: 'pkix-invalid';
+      readonly message: string;
+      readonly certificate: PkixFailureReason;
+    }
+  | {
+      readonly reason: Exclude<
+        FailureReason,
+        MtaStsFailureReason | DaneFailureReason | 'pkix-invalid'
+      >;
+      readonly message: string;
+      /** The remote server's reply, when it gave one. */
+      readonly reply?: SmtpReply;
+    };
 
 export interface DeliveryFailure {
   /** The reason whose row classified this failure. */
@@ -191,7 +217,9 @@ export function tlsRptOf(cause: FailureCause): TlsRptResult | undefined {
     case 'by-certificate':
       return 'certificate' in cause ? CERTIFICATE_RESULTS[cause.certificate] : 'validation-failure';
     case 'by-policy-fetch':
-      return 'policyFetch' in cause ? POLICY_FETCH_RESULTS[cause.policyFetch] : 'sts-policy-fetch-error';
+      return 'policyFetch' in cause
+        ? POLICY_FETCH_RESULTS[cause.policyFetch]
+        : 'sts-policy-fetch-error';
     default:
       return row.tlsRpt;
   }
@@ -208,11 +236,25 @@ export function classify(cause: FailureCause): DeliveryFailure {
   const row: Row = ROWS[cause.reason];
   const reply = replyOf(cause);
   // RFC 5321 4.2.1: the reply code says whether the failure is permanent; no reply at all is temporary.
-  const severity = row.severity === 'by-reply' ? (reply === undefined ? 'temporary' : replySeverity(reply) ?? 'temporary') : row.severity;
-  const status = row.status === 'by-reply' ? (reply === undefined ? '4.0.0' : effectiveEnhancedCode(reply)) : row.status;
+  const severity =
+    row.severity === 'by-reply'
+      ? reply === undefined
+        ? 'temporary'
+        : (replySeverity(reply) ?? 'temporary')
+      : row.severity;
+  const status =
+    row.status === 'by-reply'
+      ? reply === undefined
+        ? '4.0.0'
+        : effectiveEnhancedCode(reply)
+      : row.status;
   const tlsRpt = tlsRptOf(cause);
   return {
-    cause: cause.reason, severity, lastError: row.lastError, status, message: cause.message,
+    cause: cause.reason,
+    severity,
+    lastError: row.lastError,
+    status,
+    message: cause.message,
     ...(tlsRpt === undefined ? {} : { tlsRpt }),
     ...(reply === undefined ? {} : { reply }),
   };
@@ -236,7 +278,11 @@ export function smtpReason(failure: SmtpFailure): SmtpFailureReason {
 
 /** An SMTP client failure as a cause; the message names the phase. */
 export function smtpCause(failure: SmtpFailure): FailureCause {
-  return { reason: smtpReason(failure), message: `${failure.phase}: ${failure.message}`, ...(failure.reply === undefined ? {} : { reply: failure.reply }) };
+  return {
+    reason: smtpReason(failure),
+    message: `${failure.phase}: ${failure.message}`,
+    ...(failure.reply === undefined ? {} : { reply: failure.reply }),
+  };
 }
 
 /** A TLS handshake that did not complete (RFC 3207 4.1). */
@@ -246,12 +292,19 @@ export function handshakeCause(failure: TlsFailure): FailureCause {
 
 /** A certificate that failed PKIX where the strategy requires a valid one. */
 export function pkixCause(pkix: Extract<PkixVerdict, { valid: false }>): FailureCause {
-  return { reason: 'pkix-invalid', message: `certificate not valid (${pkix.reason}): ${pkix.message}`, certificate: pkix.reason };
+  return {
+    reason: 'pkix-invalid',
+    message: `certificate not valid (${pkix.reason}): ${pkix.message}`,
+    certificate: pkix.reason,
+  };
 }
 
 /** An MX host without usable addresses (RFC 5321 5.1). */
 export function noAddressCause(host: string, failure?: DnsFailure): FailureCause {
   return failure === undefined
     ? { reason: 'no-address', message: `${host} has no address records` }
-    : { reason: 'address-lookup-failed', message: `address lookup of ${host} failed: ${failure.kind}: ${failure.message}` };
+    : {
+        reason: 'address-lookup-failed',
+        message: `address lookup of ${host} failed: ${failure.kind}: ${failure.message}`,
+      };
 }

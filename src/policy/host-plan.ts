@@ -46,7 +46,13 @@ export type ConnectPlan = {
   readonly reasons: readonly string[];
 };
 
-export type HostPlan = { readonly kind: 'skip'; readonly failure: DeliveryFailure; readonly reasons: readonly string[] } | ConnectPlan;
+export type HostPlan =
+  | {
+      readonly kind: 'skip';
+      readonly failure: DeliveryFailure;
+      readonly reasons: readonly string[];
+    }
+  | ConnectPlan;
 
 export interface HostPlanInput {
   readonly strategyName: string;
@@ -57,14 +63,21 @@ export interface HostPlanInput {
 }
 
 function baseline(strategy: TlsStrategy): { tls: TlsRequirement; authentication: Authentication } {
-  const tls: TlsRequirement = strategy.starttls === 'require' ? 'required' : strategy.starttls === 'optional' ? 'opportunistic' : 'disabled';
+  const tls: TlsRequirement =
+    strategy.starttls === 'require'
+      ? 'required'
+      : strategy.starttls === 'optional'
+        ? 'opportunistic'
+        : 'disabled';
   return { tls, authentication: { kind: strategy.allowInvalidCerts ? 'none' : 'pkix' } };
 }
 
 /** Decides how to secure the connection to one MX host. */
 export function planHost(input: HostPlanInput): HostPlan {
   const { strategy, strategyName, dane, mtaSts, mxHost } = input;
-  const reasons: string[] = [`strategy '${strategyName}': starttls ${strategy.starttls}, dane ${strategy.dane}, mta-sts ${strategy.mtaSts}, allow-invalid-certs ${String(strategy.allowInvalidCerts)}`];
+  const reasons: string[] = [
+    `strategy '${strategyName}': starttls ${strategy.starttls}, dane ${strategy.dane}, mta-sts ${strategy.mtaSts}, allow-invalid-certs ${String(strategy.allowInvalidCerts)}`,
+  ];
 
   // DANE failures (bogus DNSSEC, lookup errors, `require` without DANE) never downgrade: skip the host.
   if (dane.kind === 'fail') {
@@ -74,10 +87,21 @@ export function planHost(input: HostPlanInput): HostPlan {
 
   // DANE authenticates: TLS is mandatory, PKIX and MTA-STS do not apply (RFC 7672 2.2, RFC 8461 2).
   if (dane.kind === 'authenticate') {
-    reasons.push(`DANE: ${dane.usable.length} usable TLSA record(s); TLS mandatory, authenticated by DANE; MTA-STS does not apply to this host`);
-    if (strategy.starttls === 'disable') reasons.push('starttls = "disable" overridden: the host publishes usable TLSA records and this strategy does not disable DANE');
+    reasons.push(
+      `DANE: ${dane.usable.length} usable TLSA record(s); TLS mandatory, authenticated by DANE; MTA-STS does not apply to this host`,
+    );
+    if (strategy.starttls === 'disable')
+      reasons.push(
+        'starttls = "disable" overridden: the host publishes usable TLSA records and this strategy does not disable DANE',
+      );
     if (strategy.allowInvalidCerts) reasons.push('allow-invalid-certs does not weaken DANE');
-    return { kind: 'connect', tls: 'required', authentication: { kind: 'dane', plan: dane }, sts: 'off', reasons };
+    return {
+      kind: 'connect',
+      tls: 'required',
+      authentication: { kind: 'dane', plan: dane },
+      sts: 'off',
+      reasons,
+    };
   }
 
   // MTA-STS required but not obtainable, or discovery failed under `require`.
@@ -94,7 +118,10 @@ export function planHost(input: HostPlanInput): HostPlan {
     // mandatory; none of its records can authenticate, so the session is not required to be authenticated
     // (Postfix's "encrypt" level). An MTA-STS enforce policy below still demands a valid certificate.
     reasons.push(`DANE: ${dane.reason}; TLS mandatory, unauthenticated (RFC 7672 2.2)`);
-    if (tls !== 'required') reasons.push(`starttls = "${strategy.starttls}" raised to required by the published TLSA records`);
+    if (tls !== 'required')
+      reasons.push(
+        `starttls = "${strategy.starttls}" raised to required by the published TLSA records`,
+      );
     tls = 'required';
     authentication = { kind: 'none' };
   } else {
@@ -107,16 +134,39 @@ export function planHost(input: HostPlanInput): HostPlan {
       reasons.push(`MTA-STS enforce: ${authorized.failure.message}`);
       return { kind: 'skip', failure: classify(authorized.failure), reasons };
     }
-    reasons.push(`MTA-STS enforce: ${mxHost} matches '${authorized.kind === 'ok' ? authorized.pattern ?? '' : ''}'; TLS with a valid certificate required`);
-    if (strategy.starttls === 'disable') reasons.push('starttls = "disable" overridden: the domain enforces MTA-STS and this strategy does not disable it');
-    if (strategy.allowInvalidCerts) reasons.push('allow-invalid-certs does not weaken an MTA-STS enforce policy');
-    return { kind: 'connect', tls: 'required', authentication: { kind: 'mta-sts', patterns: mtaSts.patterns }, sts: 'off', reasons };
+    reasons.push(
+      `MTA-STS enforce: ${mxHost} matches '${authorized.kind === 'ok' ? (authorized.pattern ?? '') : ''}'; TLS with a valid certificate required`,
+    );
+    if (strategy.starttls === 'disable')
+      reasons.push(
+        'starttls = "disable" overridden: the domain enforces MTA-STS and this strategy does not disable it',
+      );
+    if (strategy.allowInvalidCerts)
+      reasons.push('allow-invalid-certs does not weaken an MTA-STS enforce policy');
+    return {
+      kind: 'connect',
+      tls: 'required',
+      authentication: { kind: 'mta-sts', patterns: mtaSts.patterns },
+      sts: 'off',
+      reasons,
+    };
   }
 
   if (mtaSts.kind === 'testing') {
     const authorized = authorizeMx(mtaSts, mxHost);
-    reasons.push(`MTA-STS testing: failures are reported, not enforced${authorized.kind === 'report-only' ? `; would refuse: ${authorized.failure.message}` : ''}`);
-    return { kind: 'connect', tls, authentication, sts: { mode: 'testing', ...(authorized.kind === 'report-only' ? { reportOnly: authorized.failure } : {}) }, reasons };
+    reasons.push(
+      `MTA-STS testing: failures are reported, not enforced${authorized.kind === 'report-only' ? `; would refuse: ${authorized.failure.message}` : ''}`,
+    );
+    return {
+      kind: 'connect',
+      tls,
+      authentication,
+      sts: {
+        mode: 'testing',
+        ...(authorized.kind === 'report-only' ? { reportOnly: authorized.failure } : {}),
+      },
+      reasons,
+    };
   }
   if (mtaSts.kind === 'none') reasons.push(`MTA-STS: ${mtaSts.message}`);
   return { kind: 'connect', tls, authentication, sts: 'off', reasons };

@@ -15,8 +15,13 @@ const config = (source: string) => {
 
 describe('strategy selection', () => {
   test('rules are tried in order and the first true condition wins', () => {
-    const c = config(`[queue.strategy]\ntls = [ { if = "retry_num > 0", then = "'invalid-tls'" }, { if = "retry_num > 1", then = "'x'" }, { else = "'default'" } ]\n[queue.tls.x]\ndane = "require"\n`);
-    const s = selectStrategy(c.tls.selector, c.tls.strategies, { ...INITIAL_CONTEXT, retry_num: 5 });
+    const c = config(
+      `[queue.strategy]\ntls = [ { if = "retry_num > 0", then = "'invalid-tls'" }, { if = "retry_num > 1", then = "'x'" }, { else = "'default'" } ]\n[queue.tls.x]\ndane = "require"\n`,
+    );
+    const s = selectStrategy(c.tls.selector, c.tls.strategies, {
+      ...INITIAL_CONTEXT,
+      retry_num: 5,
+    });
     assert.equal(s.name, 'invalid-tls');
     assert.equal(s.rule.index, 0);
     assert.equal(s.rule.condition, 'retry_num > 0');
@@ -32,14 +37,22 @@ describe('strategy selection', () => {
 
   test('a computed name that matches no strategy falls back to default and says so', () => {
     const c = config(`[queue.strategy]\ntls = "mx"\n`);
-    const s = selectStrategy(c.tls.selector, c.tls.strategies, { ...INITIAL_CONTEXT, mx: 'mx.unknown.example' });
+    const s = selectStrategy(c.tls.selector, c.tls.strategies, {
+      ...INITIAL_CONTEXT,
+      mx: 'mx.unknown.example',
+    });
     assert.equal(s.name, 'default');
     assert.deepEqual(s.fallback, { computed: 'mx.unknown.example', used: 'default' });
   });
 
   test('a computed name that matches a strategy selects it', () => {
-    const c = config(`[queue.strategy]\ntls = "mx"\n[queue.tls."mx.example"]\nstarttls = "require"\n`);
-    const s = selectStrategy(c.tls.selector, c.tls.strategies, { ...INITIAL_CONTEXT, mx: 'mx.example' });
+    const c = config(
+      `[queue.strategy]\ntls = "mx"\n[queue.tls."mx.example"]\nstarttls = "require"\n`,
+    );
+    const s = selectStrategy(c.tls.selector, c.tls.strategies, {
+      ...INITIAL_CONTEXT,
+      mx: 'mx.example',
+    });
     assert.equal(s.name, 'mx.example');
     assert.equal(s.strategy.starttls, 'require');
     assert.equal(s.fallback, undefined);
@@ -51,11 +64,27 @@ describe('strategy selection', () => {
     const listener = (message: unknown) => seen.push(message as StrategyFallbackEvent);
     diagnostics_channel.subscribe(channels.strategyFallback.name, listener);
     try {
-      reportFallback(selectStrategy(c.tls.selector, c.tls.strategies, { ...INITIAL_CONTEXT, mx: 'nope.example' }), c.tls.selector.key);
-      reportFallback(selectStrategy(c.tls.selector, c.tls.strategies, { ...INITIAL_CONTEXT, mx: 'default' }), c.tls.selector.key);
+      reportFallback(
+        selectStrategy(c.tls.selector, c.tls.strategies, {
+          ...INITIAL_CONTEXT,
+          mx: 'nope.example',
+        }),
+        c.tls.selector.key,
+      );
+      reportFallback(
+        selectStrategy(c.tls.selector, c.tls.strategies, { ...INITIAL_CONTEXT, mx: 'default' }),
+        c.tls.selector.key,
+      );
     } finally {
       diagnostics_channel.unsubscribe(channels.strategyFallback.name, listener);
     }
-    assert.deepEqual(seen, [{ selector: 'queue.strategy.tls', computed: 'nope.example', fallback: 'default', ruleIndex: 0 }]);
+    assert.deepEqual(seen, [
+      {
+        selector: 'queue.strategy.tls',
+        computed: 'nope.example',
+        fallback: 'default',
+        ruleIndex: 0,
+      },
+    ]);
   });
 });

@@ -25,13 +25,21 @@ const descriptions = new WeakMap<Rule, Selection<unknown>['rule']>();
 function describe(rule: Rule): Selection<unknown>['rule'] {
   let described = descriptions.get(rule);
   if (described === undefined) {
-    described = Object.freeze({ index: rule.index, ...(rule.condition === undefined ? {} : { condition: rule.condition.source }), then: rule.then.source });
+    described = Object.freeze({
+      index: rule.index,
+      ...(rule.condition === undefined ? {} : { condition: rule.condition.source }),
+      then: rule.then.source,
+    });
     descriptions.set(rule, described);
   }
   return described;
 }
 
-export function selectStrategy<T>(ruleSet: RuleSet, strategies: ReadonlyMap<string, T>, context: EvalContext): Selection<T> {
+export function selectStrategy<T>(
+  ruleSet: RuleSet,
+  strategies: ReadonlyMap<string, T>,
+  context: EvalContext,
+): Selection<T> {
   for (const rule of ruleSet.rules) {
     if (rule.condition !== undefined && !isTruthy(rule.condition.evaluate(context))) continue;
     const computed = valueToString(rule.then.evaluate(context));
@@ -44,14 +52,29 @@ export function selectStrategy<T>(ruleSet: RuleSet, strategies: ReadonlyMap<stri
   return withFallback(strategies, { index: ruleSet.rules.length, then: '(no rule matched)' }, '');
 }
 
-function withFallback<T>(strategies: ReadonlyMap<string, T>, rule: Selection<T>['rule'], computed: string): Selection<T> {
+function withFallback<T>(
+  strategies: ReadonlyMap<string, T>,
+  rule: Selection<T>['rule'],
+  computed: string,
+): Selection<T> {
   const strategy = strategies.get(FALLBACK_STRATEGY);
-  if (strategy === undefined) throw new Error(`the '${FALLBACK_STRATEGY}' strategy must always exist`);
-  return { name: FALLBACK_STRATEGY, strategy, rule, fallback: { computed, used: FALLBACK_STRATEGY } };
+  if (strategy === undefined)
+    throw new Error(`the '${FALLBACK_STRATEGY}' strategy must always exist`);
+  return {
+    name: FALLBACK_STRATEGY,
+    strategy,
+    rule,
+    fallback: { computed, used: FALLBACK_STRATEGY },
+  };
 }
 
 /** Publishes the fallback warning of a selection on the diagnostics channel; does nothing otherwise. */
 export function reportFallback<T>(selection: Selection<T>, selectorKey: string): void {
   if (selection.fallback === undefined) return;
-  publishStrategyFallback({ selector: selectorKey, computed: selection.fallback.computed, fallback: selection.fallback.used, ruleIndex: selection.rule.index });
+  publishStrategyFallback({
+    selector: selectorKey,
+    computed: selection.fallback.computed,
+    fallback: selection.fallback.used,
+    ruleIndex: selection.rule.index,
+  });
 }

@@ -42,8 +42,13 @@ export type StarttlsDecision =
   | { readonly kind: 'fail'; readonly failure: DeliveryFailure };
 
 /** After EHLO: send STARTTLS, continue in plaintext, or give up on this host. */
-export function decideStarttls(plan: ConnectPlan, offered: boolean, mxHost: string): StarttlsDecision {
-  if (plan.tls === 'disabled') return { kind: 'plaintext', verdict: mint('none', 'STARTTLS disabled by the strategy') };
+export function decideStarttls(
+  plan: ConnectPlan,
+  offered: boolean,
+  mxHost: string,
+): StarttlsDecision {
+  if (plan.tls === 'disabled')
+    return { kind: 'plaintext', verdict: mint('none', 'STARTTLS disabled by the strategy') };
   if (offered) return { kind: 'starttls' };
   const auth = plan.authentication;
   if (auth.kind === 'dane') {
@@ -52,13 +57,28 @@ export function decideStarttls(plan: ConnectPlan, offered: boolean, mxHost: stri
   }
   if (auth.kind === 'mta-sts') {
     const judgement = judgeMtaSts('enforce', 'no-starttls');
-    if (judgement.kind === 'failed') return { kind: 'fail', failure: classify(naming(mxHost, judgement.failure)) };
+    if (judgement.kind === 'failed')
+      return { kind: 'fail', failure: classify(naming(mxHost, judgement.failure)) };
   }
-  if (plan.tls === 'required') return { kind: 'fail', failure: classify({ reason: 'starttls-not-offered', message: `TLS is required but ${mxHost} does not offer STARTTLS` }) };
+  if (plan.tls === 'required')
+    return {
+      kind: 'fail',
+      failure: classify({
+        reason: 'starttls-not-offered',
+        message: `TLS is required but ${mxHost} does not offer STARTTLS`,
+      }),
+    };
   // A testing policy always reports a missing STARTTLS, ahead of an MX name it would have refused.
   const testing = plan.sts === 'off' ? undefined : judgeMtaSts('testing', 'no-starttls');
   const reportOnly = testing?.kind === 'report-only' ? naming(mxHost, testing.failure) : undefined;
-  return { kind: 'plaintext', verdict: mint('none', 'STARTTLS not offered; delivering in plaintext (opportunistic TLS)', reportOnly) };
+  return {
+    kind: 'plaintext',
+    verdict: mint(
+      'none',
+      'STARTTLS not offered; delivering in plaintext (opportunistic TLS)',
+      reportOnly,
+    ),
+  };
 }
 
 /** An MTA-STS failure at a host that did not offer STARTTLS, naming the host. */
@@ -72,7 +92,12 @@ export type TlsVerdict =
 
 /** RFC 7672 3.1: which TLSA record the server's chain matched, or why none did. */
 export function observeDane(plan: DaneAuthentication, facts: TlsFacts, now: Date): DaneVerdict {
-  return verifyDane({ records: plan.usable, chain: facts.chain.map((c) => c.der), referenceNames: plan.referenceNames, now });
+  return verifyDane({
+    records: plan.usable,
+    chain: facts.chain.map((c) => c.der),
+    referenceNames: plan.referenceNames,
+    now,
+  });
 }
 
 /** After the handshake: does the peer meet the plan's authentication requirement? */
@@ -97,17 +122,36 @@ export function judgeTls(plan: ConnectPlan, facts: TlsFacts, now: Date): TlsVerd
     }
     case 'mta-sts': {
       const judgement = judgeMtaSts('enforce', { pkix });
-      if (judgement.kind === 'failed') return { kind: 'fail', failure: classify(judgement.failure) };
-      return { kind: 'secure', verdict: mint('mta-sts', 'certificate valid for the MX host under the MTA-STS enforce policy') };
-    }
-    case 'pkix':
-      if (pkix.valid) return { kind: 'secure', verdict: mint('pkix', 'certificate valid', stsTesting(plan, { pkix })) };
-      return { kind: 'fail', failure: classify(pkixCause(pkix)) };
-    case 'none':
-      if (pkix.valid) return { kind: 'secure', verdict: mint('pkix', 'certificate valid', stsTesting(plan, { pkix })) };
+      if (judgement.kind === 'failed')
+        return { kind: 'fail', failure: classify(judgement.failure) };
       return {
         kind: 'secure',
-        verdict: mint('unverified', `certificate not verified (${pkix.reason}: ${pkix.message}); accepted because allow-invalid-certs = true`, stsTesting(plan, { pkix })),
+        verdict: mint(
+          'mta-sts',
+          'certificate valid for the MX host under the MTA-STS enforce policy',
+        ),
+      };
+    }
+    case 'pkix':
+      if (pkix.valid)
+        return {
+          kind: 'secure',
+          verdict: mint('pkix', 'certificate valid', stsTesting(plan, { pkix })),
+        };
+      return { kind: 'fail', failure: classify(pkixCause(pkix)) };
+    case 'none':
+      if (pkix.valid)
+        return {
+          kind: 'secure',
+          verdict: mint('pkix', 'certificate valid', stsTesting(plan, { pkix })),
+        };
+      return {
+        kind: 'secure',
+        verdict: mint(
+          'unverified',
+          `certificate not verified (${pkix.reason}: ${pkix.message}); accepted because allow-invalid-certs = true`,
+          stsTesting(plan, { pkix }),
+        ),
       };
   }
 }

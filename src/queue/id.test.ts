@@ -12,7 +12,8 @@ describe('queue ids', () => {
   });
 
   test('anything else is not a queue id', () => {
-    for (const text of ['', '01977420dc00ffffffffff0', '01977420DC00FFFFFFFFFF', '../etc/passwd']) assert.equal(queueIdTime(text), undefined);
+    for (const text of ['', '01977420dc00ffffffffff0', '01977420DC00FFFFFFFFFF', '../etc/passwd'])
+      assert.equal(queueIdTime(text), undefined);
   });
 
   test('misuse throws: a negative or fractional time, too few random bytes', () => {

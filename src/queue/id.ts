@@ -9,8 +9,10 @@ const RANDOM_BYTES = 5;
 
 /** Builds an id from `now` (epoch ms) and at least 5 random bytes. Throws only on misuse. */
 export function makeQueueId(now: number, random: Uint8Array): string {
-  if (!Number.isSafeInteger(now) || now < 0) throw new RangeError(`queue id time must be a non-negative integer, got ${now}`);
-  if (random.length < RANDOM_BYTES) throw new RangeError(`queue id needs ${RANDOM_BYTES} random bytes`);
+  if (!Number.isSafeInteger(now) || now < 0)
+    throw new RangeError(`queue id time must be a non-negative integer, got ${now}`);
+  if (random.length < RANDOM_BYTES)
+    throw new RangeError(`queue id needs ${RANDOM_BYTES} random bytes`);
   let tail = '';
   for (let i = 0; i < RANDOM_BYTES; i++) tail += (random[i] ?? 0).toString(16).padStart(2, '0');
   return now.toString(16).padStart(TIME_DIGITS, '0') + tail;

@@ -7,12 +7,28 @@
 import { randomBytes } from 'node:crypto';
 import { makeQueueId } from './id.js';
 import type {
-  AttemptLogEntry, AttemptRecord, Claim, ListFilter, MessageEnvelope, NewMessage, QueuedMessage, QueueStats,
-  RecipientState, StoreResult,
+  AttemptLogEntry,
+  AttemptRecord,
+  Claim,
+  ListFilter,
+  MessageEnvelope,
+  NewMessage,
+  QueuedMessage,
+  QueueStats,
+  RecipientState,
+  StoreResult,
 } from './model.js';
 import { fail, isFinal, ok, RECIPIENT_STATES } from './model.js';
 import type { QueueStore } from './store.js';
-import { applyOutcome, checkOutcomes, compareGroups, dueGroups, initialRecipients, isDue, toClaim } from './transitions.js';
+import {
+  applyOutcome,
+  checkOutcomes,
+  compareGroups,
+  dueGroups,
+  initialRecipients,
+  isDue,
+  toClaim,
+} from './transitions.js';
 
 export interface MemoryStoreOptions {
   /** Source of id randomness; default `crypto.randomBytes`. */
@@ -42,10 +58,20 @@ export class MemoryStore implements QueueStore {
       let id = makeQueueId(message.createdAt, this.random(5));
       while (this.messages.has(id)) id = makeQueueId(message.createdAt, this.random(5));
       this.messages.set(id, {
-        id, returnPath: message.returnPath, recipients: recipients.value, body: Uint8Array.from(message.body),
-        size: message.body.length, createdAt: message.createdAt, expiresAt: message.expiresAt,
-        priority: message.priority ?? 0, queueName: message.queueName ?? 'default', source: message.source ?? '',
-        flags: [...(message.flags ?? [])], held: false, envId: message.envId ?? null, ret: message.ret ?? null,
+        id,
+        returnPath: message.returnPath,
+        recipients: recipients.value,
+        body: Uint8Array.from(message.body),
+        size: message.body.length,
+        createdAt: message.createdAt,
+        expiresAt: message.expiresAt,
+        priority: message.priority ?? 0,
+        queueName: message.queueName ?? 'default',
+        source: message.source ?? '',
+        flags: [...(message.flags ?? [])],
+        held: false,
+        envId: message.envId ?? null,
+        ret: message.ret ?? null,
       });
       return ok(id);
     });
@@ -54,7 +80,9 @@ export class MemoryStore implements QueueStore {
   get(id: string): Promise<StoreResult<QueuedMessage>> {
     return this.run(() => {
       const m = this.messages.get(id);
-      return m === undefined ? fail('not-found', `no message ${id}`) : ok({ ...m, body: Uint8Array.from(m.body) });
+      return m === undefined
+        ? fail('not-found', `no message ${id}`)
+        : ok({ ...m, body: Uint8Array.from(m.body) });
     });
   }
 
@@ -67,23 +95,35 @@ export class MemoryStore implements QueueStore {
         if (filter.queueName !== undefined && m.queueName !== filter.queueName) continue;
         if (filter.held !== undefined && m.held !== filter.held) continue;
         if (filter.returnPath !== undefined && m.returnPath !== filter.returnPath) continue;
-        if (filter.state !== undefined && !m.recipients.some((r) => r.state === filter.state)) continue;
-        if (filter.domain !== undefined && !m.recipients.some((r) => r.domain === filter.domain)) continue;
+        if (filter.state !== undefined && !m.recipients.some((r) => r.state === filter.state))
+          continue;
+        if (filter.domain !== undefined && !m.recipients.some((r) => r.domain === filter.domain))
+          continue;
         out.push(envelopeOf(m));
       }
       return ok(out);
     });
   }
 
-  claimDue(now: number, limit: number, leaseMs: number, owner: string): Promise<StoreResult<Claim[]>> {
+  claimDue(
+    now: number,
+    limit: number,
+    leaseMs: number,
+    owner: string,
+  ): Promise<StoreResult<Claim[]>> {
     return this.run(() => {
-      const groups = [...this.messages.values()].flatMap((m) => dueGroups(m, now)).sort(compareGroups).slice(0, limit);
+      const groups = [...this.messages.values()]
+        .flatMap((m) => dueGroups(m, now))
+        .sort(compareGroups)
+        .slice(0, limit);
       const lease = { owner, until: now + leaseMs };
       const claims: Claim[] = [];
       for (const g of groups) {
         const current = this.messages.get(g.message.id);
         if (current === undefined) continue;
-        const recipients = current.recipients.map((r) => (r.domain === g.domain && isDue(r, now) ? { ...r, lease } : r));
+        const recipients = current.recipients.map((r) =>
+          r.domain === g.domain && isDue(r, now) ? { ...r, lease } : r,
+        );
         const updated = { ...current, recipients };
         this.messages.set(current.id, updated);
         const leased = recipients.filter((r) => r.domain === g.domain && r.lease === lease);
@@ -108,8 +148,14 @@ export class MemoryStore implements QueueStore {
       const log = this.log.get(m.id) ?? [];
       for (const o of record.outcomes) {
         log.push({
-          messageId: m.id, address: o.address, at: record.at, owner: record.owner, host: record.host ?? null,
-          kind: o.kind, status: o.status, error: o.kind === 'delivered' ? 'none' : o.error,
+          messageId: m.id,
+          address: o.address,
+          at: record.at,
+          owner: record.owner,
+          host: record.host ?? null,
+          kind: o.kind,
+          status: o.status,
+          error: o.kind === 'delivered' ? 'none' : o.error,
         });
       }
       this.log.set(m.id, log);
@@ -131,7 +177,10 @@ export class MemoryStore implements QueueStore {
 
   retryNow(id: string, now: number): Promise<StoreResult<void>> {
     return this.update(id, (m) => ({
-      ...m, recipients: m.recipients.map((r) => (isFinal(r.state) ? r : { ...r, nextAttemptAt: Math.min(r.nextAttemptAt, now) })),
+      ...m,
+      recipients: m.recipients.map((r) =>
+        isFinal(r.state) ? r : { ...r, nextAttemptAt: Math.min(r.nextAttemptAt, now) },
+      ),
     }));
   }
 
@@ -145,8 +194,11 @@ export class MemoryStore implements QueueStore {
 
   removeFinished(limit: number): Promise<StoreResult<string[]>> {
     return this.run(() => {
-      const done = [...this.messages.values()].filter((m) => m.recipients.every((r) => isFinal(r.state)))
-        .map((m) => m.id).sort().slice(0, limit);
+      const done = [...this.messages.values()]
+        .filter((m) => m.recipients.every((r) => isFinal(r.state)))
+        .map((m) => m.id)
+        .sort()
+        .slice(0, limit);
       for (const id of done) {
         this.messages.delete(id);
         this.log.delete(id);
@@ -157,7 +209,10 @@ export class MemoryStore implements QueueStore {
 
   stats(now: number): Promise<StoreResult<QueueStats>> {
     return this.run(() => {
-      const recipients = Object.fromEntries(RECIPIENT_STATES.map((s) => [s, 0])) as Record<RecipientState, number>;
+      const recipients = Object.fromEntries(RECIPIENT_STATES.map((s) => [s, 0])) as Record<
+        RecipientState,
+        number
+      >;
       let held = 0;
       let bytes = 0;
       let leased = 0;
@@ -178,7 +233,10 @@ export class MemoryStore implements QueueStore {
     return Promise.resolve();
   }
 
-  private update(id: string, change: (m: QueuedMessage) => QueuedMessage): Promise<StoreResult<void>> {
+  private update(
+    id: string,
+    change: (m: QueuedMessage) => QueuedMessage,
+  ): Promise<StoreResult<void>> {
     return this.run(() => {
       const m = this.messages.get(id);
       if (m === undefined) return fail('not-found', `no message ${id}`);

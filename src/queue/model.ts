@@ -14,7 +14,13 @@ import type { LastError } from '../core/outcome.js';
  */
 export type RecipientState = 'pending' | 'temporary' | 'delivered' | 'permanent' | 'expired';
 
-export const RECIPIENT_STATES: readonly RecipientState[] = ['pending', 'temporary', 'delivered', 'permanent', 'expired'];
+export const RECIPIENT_STATES: readonly RecipientState[] = [
+  'pending',
+  'temporary',
+  'delivered',
+  'permanent',
+  'expired',
+];
 
 /** True when no further attempt will be made for a recipient in `state`. */
 export function isFinal(state: RecipientState): boolean {
@@ -123,15 +129,20 @@ export interface Claim {
 export type RecipientOutcome =
   | { readonly address: string; readonly kind: 'delivered'; readonly status: string }
   | {
-    readonly address: string;
-    readonly kind: 'temporary';
-    readonly status: string;
-    readonly error: LastError;
-    readonly nextAttemptAt: number;
-    /** A delay DSN was sent with this result: `notify_num` goes up by one. */
-    readonly notified?: boolean;
-  }
-  | { readonly address: string; readonly kind: 'permanent' | 'expired'; readonly status: string; readonly error: LastError };
+      readonly address: string;
+      readonly kind: 'temporary';
+      readonly status: string;
+      readonly error: LastError;
+      readonly nextAttemptAt: number;
+      /** A delay DSN was sent with this result: `notify_num` goes up by one. */
+      readonly notified?: boolean;
+    }
+  | {
+      readonly address: string;
+      readonly kind: 'permanent' | 'expired';
+      readonly status: string;
+      readonly error: LastError;
+    };
 
 /** Input of `recordAttempt`: every outcome is applied, or none is. */
 export interface AttemptRecord {
@@ -199,7 +210,8 @@ export interface StoreError {
   readonly message: string;
 }
 
-export type StoreResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: StoreError };
+export type StoreResult<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: StoreError };
 
 export function ok<T>(value: T): StoreResult<T> {
   return { ok: true, value };

@@ -2,7 +2,15 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseDuration } from '../core/duration.js';
 import type { ScheduleSettings } from './schedule.js';
-import { checkSchedule, DEFAULT_SCHEDULES, expiresAtFor, isExpired, nextNotifyAt, nextRetryAt, notifyDue } from './schedule.js';
+import {
+  checkSchedule,
+  DEFAULT_SCHEDULES,
+  expiresAtFor,
+  isExpired,
+  nextNotifyAt,
+  nextRetryAt,
+  notifyDue,
+} from './schedule.js';
 
 const d = (text: string): number => {
   const ms = parseDuration(text);
@@ -41,7 +49,15 @@ describe('queue.schedule defaults (Stalwart built-ins)', () => {
 });
 
 describe('nextRetryAt', () => {
-  const cases: Array<[number, string]> = [[0, '2m'], [1, '5m'], [2, '10m'], [5, '1h'], [6, '2h'], [7, '2h'], [50, '2h']];
+  const cases: Array<[number, string]> = [
+    [0, '2m'],
+    [1, '5m'],
+    [2, '10m'],
+    [5, '1h'],
+    [6, '2h'],
+    [7, '2h'],
+    [50, '2h'],
+  ];
   for (const [retryNum, wait] of cases) {
     test(`after the attempt with retry_num ${retryNum} fails, the next waits ${wait} (the last interval repeats)`, () => {
       const now = T0 + d('1h');
@@ -65,7 +81,13 @@ describe('isExpired', () => {
     ['ttl 3d: 3d minus 1 ms after arrival is not expired', remote, 1, T0 + d('3d') - 1, false],
     ['ttl 3d: exactly 3d after arrival is expired', remote, 1, T0 + d('3d'), true],
     ['ttl 3d: the attempt count does not matter', remote, 1000, T0 + d('1h'), false],
-    ['max-attempts 10: 9 attempts made is not expired', DEFAULT_SCHEDULES.dsn, 9, T0 + d('30d'), false],
+    [
+      'max-attempts 10: 9 attempts made is not expired',
+      DEFAULT_SCHEDULES.dsn,
+      9,
+      T0 + d('30d'),
+      false,
+    ],
     ['max-attempts 10: 10 attempts made is expired', DEFAULT_SCHEDULES.dsn, 10, T0, true],
     ['max-attempts 8 (report): 8 attempts made is expired', DEFAULT_SCHEDULES.report, 8, T0, true],
   ];
@@ -86,9 +108,21 @@ describe('RFC 3464 delay notifications (notifyDue)', () => {
     ['none sent, 1d after arrival: the first is due', remote, 0, T0 + d('1d'), true],
     ['one sent, 2d after arrival: the second (3d) is not due yet', longer, 1, T0 + d('2d'), false],
     ['one sent, 3d after arrival with expire 5d: the second is due', longer, 1, T0 + d('3d'), true],
-    ['one sent, 3d with expire 3d: dropped, the failure DSN replaces it', remote, 1, T0 + d('3d'), false],
+    [
+      'one sent, 3d with expire 3d: dropped, the failure DSN replaces it',
+      remote,
+      1,
+      T0 + d('3d'),
+      false,
+    ],
     ['both sent: nothing more is ever due', longer, 2, T0 + d('30d'), false],
-    ['a schedule without notify never sends delay DSNs', DEFAULT_SCHEDULES.dsn, 0, T0 + d('30d'), false],
+    [
+      'a schedule without notify never sends delay DSNs',
+      DEFAULT_SCHEDULES.dsn,
+      0,
+      T0 + d('30d'),
+      false,
+    ],
   ];
   for (const [name, settings, notifyNum, now, expected] of cases) {
     test(name, () => assert.equal(notifyDue(settings, notifyNum, T0, now), expected));
@@ -105,9 +139,21 @@ describe('checkSchedule', () => {
   const cases: Array<[string, ScheduleSettings, RegExp]> = [
     ['an empty retry list', { ...remote, retry: [] }, /retry needs at least one duration/],
     ['a zero retry wait', { ...remote, retry: [0] }, /retry duration 0 ms is not positive/],
-    ['notify not increasing', { ...remote, notify: [d('3d'), d('1d')] }, /must increase: 1d after 3d/],
-    ['a zero expire', { ...remote, expire: { kind: 'ttl', ttl: 0 } }, /expire must be a positive duration/],
-    ['max-attempts 0', { ...remote, expire: { kind: 'attempts', maxAttempts: 0 } }, /max-attempts must be an integer of at least 1/],
+    [
+      'notify not increasing',
+      { ...remote, notify: [d('3d'), d('1d')] },
+      /must increase: 1d after 3d/,
+    ],
+    [
+      'a zero expire',
+      { ...remote, expire: { kind: 'ttl', ttl: 0 } },
+      /expire must be a positive duration/,
+    ],
+    [
+      'max-attempts 0',
+      { ...remote, expire: { kind: 'attempts', maxAttempts: 0 } },
+      /max-attempts must be an integer of at least 1/,
+    ],
     ['an empty queue-name', { ...remote, queueName: '' }, /queue-name must not be empty/],
   ];
   for (const [name, settings, pattern] of cases) {

@@ -31,7 +31,15 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
-const INTERACTIVE_RETRY = [2 * MINUTE, 5 * MINUTE, 10 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR];
+const INTERACTIVE_RETRY = [
+  2 * MINUTE,
+  5 * MINUTE,
+  10 * MINUTE,
+  15 * MINUTE,
+  30 * MINUTE,
+  HOUR,
+  2 * HOUR,
+];
 
 /**
  * Stalwart's built-in schedules. DSNs and reports get no delay notifications: a DSN is sent with the
@@ -39,10 +47,30 @@ const INTERACTIVE_RETRY = [2 * MINUTE, 5 * MINUTE, 10 * MINUTE, 15 * MINUTE, 30 
  * dropped after a bounded number of attempts instead of lingering for days.
  */
 export const DEFAULT_SCHEDULES = {
-  local: { queueName: 'local', retry: INTERACTIVE_RETRY, notify: [DAY, 3 * DAY], expire: { kind: 'ttl', ttl: 3 * DAY } },
-  remote: { queueName: 'remote', retry: INTERACTIVE_RETRY, notify: [DAY, 3 * DAY], expire: { kind: 'ttl', ttl: 3 * DAY } },
-  dsn: { queueName: 'dsn', retry: [15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR], notify: [], expire: { kind: 'attempts', maxAttempts: 10 } },
-  report: { queueName: 'report', retry: [30 * MINUTE, HOUR, 2 * HOUR], notify: [], expire: { kind: 'attempts', maxAttempts: 8 } },
+  local: {
+    queueName: 'local',
+    retry: INTERACTIVE_RETRY,
+    notify: [DAY, 3 * DAY],
+    expire: { kind: 'ttl', ttl: 3 * DAY },
+  },
+  remote: {
+    queueName: 'remote',
+    retry: INTERACTIVE_RETRY,
+    notify: [DAY, 3 * DAY],
+    expire: { kind: 'ttl', ttl: 3 * DAY },
+  },
+  dsn: {
+    queueName: 'dsn',
+    retry: [15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR],
+    notify: [],
+    expire: { kind: 'attempts', maxAttempts: 10 },
+  },
+  report: {
+    queueName: 'report',
+    retry: [30 * MINUTE, HOUR, 2 * HOUR],
+    notify: [],
+    expire: { kind: 'attempts', maxAttempts: 8 },
+  },
 } as const satisfies Readonly<Record<string, ScheduleSettings>>;
 
 export type DefaultScheduleId = keyof typeof DEFAULT_SCHEDULES;
@@ -69,7 +97,10 @@ export function expiresAtFor(settings: ScheduleSettings, createdAt: number): num
  * permanent DSN (RFC 3463 4.4.7 "delivery time expired", reported as action `failed`).
  */
 export function isExpired(
-  settings: ScheduleSettings, message: { readonly createdAt: number }, attemptsMade: number, now: number,
+  settings: ScheduleSettings,
+  message: { readonly createdAt: number },
+  attemptsMade: number,
+  now: number,
 ): boolean {
   switch (settings.expire.kind) {
     case 'ttl':
@@ -83,7 +114,11 @@ export function isExpired(
  * When the next delay DSN is due after `notifyNum` have been sent, or null when none remains. A notice
  * that would fall at or after a time-limited expiry is dropped: the failure DSN sent then says more.
  */
-export function nextNotifyAt(settings: ScheduleSettings, notifyNum: number, createdAt: number): number | null {
+export function nextNotifyAt(
+  settings: ScheduleSettings,
+  notifyNum: number,
+  createdAt: number,
+): number | null {
   const after = settings.notify[Math.max(0, notifyNum)];
   if (after === undefined) return null;
   const at = createdAt + after;
@@ -92,7 +127,12 @@ export function nextNotifyAt(settings: ScheduleSettings, notifyNum: number, crea
 }
 
 /** True when a delay DSN should be sent now (RFC 3464 section 2.3.3 action `delayed`). */
-export function notifyDue(settings: ScheduleSettings, notifyNum: number, createdAt: number, now: number): boolean {
+export function notifyDue(
+  settings: ScheduleSettings,
+  notifyNum: number,
+  createdAt: number,
+  now: number,
+): boolean {
   const at = nextNotifyAt(settings, notifyNum, createdAt);
   return at !== null && now >= at;
 }
@@ -103,16 +143,23 @@ export function checkSchedule(settings: ScheduleSettings): string[] {
   const positive = (ms: number): boolean => Number.isSafeInteger(ms) && ms > 0;
   if (settings.queueName === '') problems.push('queue-name must not be empty');
   if (settings.retry.length === 0) problems.push('retry needs at least one duration');
-  for (const ms of settings.retry) if (!positive(ms)) problems.push(`retry duration ${ms} ms is not positive`);
+  for (const ms of settings.retry)
+    if (!positive(ms)) problems.push(`retry duration ${ms} ms is not positive`);
   settings.notify.forEach((ms, i) => {
     if (!positive(ms)) problems.push(`notify duration ${ms} ms is not positive`);
     const previous = settings.notify[i - 1];
     if (previous !== undefined && ms <= previous) {
-      problems.push(`notify durations count from arrival and must increase: ${formatDuration(ms)} after ${formatDuration(previous)}`);
+      problems.push(
+        `notify durations count from arrival and must increase: ${formatDuration(ms)} after ${formatDuration(previous)}`,
+      );
     }
   });
-  if (settings.expire.kind === 'ttl' && !positive(settings.expire.ttl)) problems.push('expire must be a positive duration');
-  if (settings.expire.kind === 'attempts' && !(Number.isSafeInteger(settings.expire.maxAttempts) && settings.expire.maxAttempts >= 1)) {
+  if (settings.expire.kind === 'ttl' && !positive(settings.expire.ttl))
+    problems.push('expire must be a positive duration');
+  if (
+    settings.expire.kind === 'attempts' &&
+    !(Number.isSafeInteger(settings.expire.maxAttempts) && settings.expire.maxAttempts >= 1)
+  ) {
     problems.push('max-attempts must be an integer of at least 1');
   }
   return problems;

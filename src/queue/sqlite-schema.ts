@@ -116,10 +116,17 @@ export function guard<T>(body: () => StoreResult<T>): StoreResult<T> {
 export function migrate(db: Database.Database): StoreResult<number> {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > SCHEMA_VERSION) {
-    return fail('invalid', `queue database schema ${current} is newer than this mxsec (${SCHEMA_VERSION})`);
+    return fail(
+      'invalid',
+      `queue database schema ${current} is newer than this mxsec (${SCHEMA_VERSION})`,
+    );
   }
   if (current === SCHEMA_VERSION) return ok(current);
-  if (db.readonly) return fail('read-only', `queue database schema ${current} needs migration to ${SCHEMA_VERSION}; open it writable`);
+  if (db.readonly)
+    return fail(
+      'read-only',
+      `queue database schema ${current} needs migration to ${SCHEMA_VERSION}; open it writable`,
+    );
   for (let v = current; v < SCHEMA_VERSION; v++) {
     const step = MIGRATIONS[v];
     if (step === undefined) throw new Error(`missing migration ${v}`);
@@ -133,13 +140,19 @@ export function migrate(db: Database.Database): StoreResult<number> {
 }
 
 /** Opens (creating if needed) and migrates the queue database. */
-export function openQueueDatabase(options: QueueDatabaseOptions = {}): StoreResult<Database.Database> {
+export function openQueueDatabase(
+  options: QueueDatabaseOptions = {},
+): StoreResult<Database.Database> {
   const dir = resolve(options.dataDir ?? './data');
   const path = join(dir, options.fileName ?? 'queue.sqlite');
   let db: Database.Database | undefined;
   const opened = guard(() => {
     if (options.readOnly !== true) mkdirSync(dir, { recursive: true });
-    db = new Database(path, { readonly: options.readOnly === true, fileMustExist: options.readOnly === true, timeout: options.busyTimeoutMs ?? 5000 });
+    db = new Database(path, {
+      readonly: options.readOnly === true,
+      fileMustExist: options.readOnly === true,
+      timeout: options.busyTimeoutMs ?? 5000,
+    });
     if (!db.readonly) {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
@@ -153,7 +166,9 @@ export function openQueueDatabase(options: QueueDatabaseOptions = {}): StoreResu
   });
   if (!opened.ok || db === undefined) {
     db?.close();
-    return opened.ok ? fail('io', `cannot open ${path}`) : { ok: false, error: { ...opened.error, message: `${path}: ${opened.error.message}` } };
+    return opened.ok
+      ? fail('io', `cannot open ${path}`)
+      : { ok: false, error: { ...opened.error, message: `${path}: ${opened.error.message}` } };
   }
   return ok(db);
 }

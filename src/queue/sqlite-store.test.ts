@@ -49,7 +49,11 @@ runStoreContract('sqlite', async () => {
 });
 
 const message = (body: Uint8Array) => ({
-  returnPath: 's@example.org', recipients: [{ address: 'r@example.com' }], body, createdAt: 1_750_000_000_000, expiresAt: null,
+  returnPath: 's@example.org',
+  recipients: [{ address: 'r@example.com' }],
+  body,
+  createdAt: 1_750_000_000_000,
+  expiresAt: null,
 });
 
 describe('sqlite store specifics', () => {

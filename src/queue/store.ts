@@ -13,7 +13,14 @@
  * - No method rejects for an operational failure; rejections are bugs.
  */
 import type {
-  AttemptLogEntry, AttemptRecord, Claim, ListFilter, MessageEnvelope, NewMessage, QueuedMessage, QueueStats,
+  AttemptLogEntry,
+  AttemptRecord,
+  Claim,
+  ListFilter,
+  MessageEnvelope,
+  NewMessage,
+  QueuedMessage,
+  QueueStats,
   StoreResult,
 } from './model.js';
 
@@ -36,7 +43,12 @@ export interface QueueStore {
    * messages and recipients under a live lease are skipped. Every due recipient of a returned group is
    * included, so one SMTP transaction can carry them all.
    */
-  claimDue(now: number, limit: number, leaseMs: number, owner: string): Promise<StoreResult<Claim[]>>;
+  claimDue(
+    now: number,
+    limit: number,
+    leaseMs: number,
+    owner: string,
+  ): Promise<StoreResult<Claim[]>>;
 
   /**
    * Records one attempt: each named recipient becomes delivered, temporary (with its next attempt time),

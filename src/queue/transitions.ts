@@ -5,15 +5,24 @@
  * Pure functions; invalid input is a `StoreResult` failure, never an exception.
  */
 import type {
-  Claim, Lease, MessageEnvelope, NewMessage, QueuedRecipient, RecipientOutcome, StoreResult,
+  Claim,
+  Lease,
+  MessageEnvelope,
+  NewMessage,
+  QueuedRecipient,
+  RecipientOutcome,
+  StoreResult,
 } from './model.js';
 import { domainOf, fail, isFinal, ok } from './model.js';
 
 /** Checks an enqueue request and builds its recipients in their initial `pending` state. */
 export function initialRecipients(message: NewMessage): StoreResult<QueuedRecipient[]> {
-  if (message.recipients.length === 0) return fail('invalid', 'a message needs at least one recipient');
-  if (!Number.isSafeInteger(message.createdAt)) return fail('invalid', 'createdAt must be an integer (epoch ms)');
-  if (message.priority !== undefined && !Number.isSafeInteger(message.priority)) return fail('invalid', 'priority must be an integer');
+  if (message.recipients.length === 0)
+    return fail('invalid', 'a message needs at least one recipient');
+  if (!Number.isSafeInteger(message.createdAt))
+    return fail('invalid', 'createdAt must be an integer (epoch ms)');
+  if (message.priority !== undefined && !Number.isSafeInteger(message.priority))
+    return fail('invalid', 'priority must be an integer');
   const due = message.firstAttemptAt ?? message.createdAt;
   const seen = new Set<string>();
   const out: QueuedRecipient[] = [];
@@ -24,12 +33,24 @@ export function initialRecipients(message: NewMessage): StoreResult<QueuedRecipi
     // listener collapses repeated RCPT TO commands before enqueueing (RFC 5321 section 3.3 allows either).
     if (seen.has(r.address)) return fail('invalid', `recipient '${r.address}' appears twice`);
     if (r.notify !== undefined && r.notify.includes('never') && r.notify.length > 1) {
-      return fail('invalid', `recipient '${r.address}': NOTIFY=NEVER excludes other values (RFC 3461 section 4.1)`);
+      return fail(
+        'invalid',
+        `recipient '${r.address}': NOTIFY=NEVER excludes other values (RFC 3461 section 4.1)`,
+      );
     }
     seen.add(r.address);
     out.push({
-      address: r.address, domain, state: 'pending', retryNum: 0, notifyNum: 0, lastError: 'none', lastStatus: '',
-      nextAttemptAt: due, lease: null, notify: r.notify ?? [], orcpt: r.orcpt ?? null,
+      address: r.address,
+      domain,
+      state: 'pending',
+      retryNum: 0,
+      notifyNum: 0,
+      lastError: 'none',
+      lastStatus: '',
+      nextAttemptAt: due,
+      lease: null,
+      notify: r.notify ?? [],
+      orcpt: r.orcpt ?? null,
     });
   }
   return ok(out);
@@ -57,7 +78,10 @@ export function applyOutcome(r: QueuedRecipient, outcome: RecipientOutcome): Que
       return { ...base, state: 'delivered', lastError: 'none' };
     case 'temporary':
       return {
-        ...base, state: 'temporary', lastError: outcome.error, nextAttemptAt: outcome.nextAttemptAt,
+        ...base,
+        state: 'temporary',
+        lastError: outcome.error,
+        nextAttemptAt: outcome.nextAttemptAt,
         notifyNum: r.notifyNum + (outcome.notified === true ? 1 : 0),
       };
     case 'permanent':
@@ -68,7 +92,9 @@ export function applyOutcome(r: QueuedRecipient, outcome: RecipientOutcome): Que
 
 /** Checks that `outcomes` name distinct recipients of the message, all leased to `owner`. */
 export function checkOutcomes(
-  recipients: readonly QueuedRecipient[], owner: string, outcomes: readonly RecipientOutcome[],
+  recipients: readonly QueuedRecipient[],
+  owner: string,
+  outcomes: readonly RecipientOutcome[],
 ): StoreResult<void> {
   const seen = new Set<string>();
   for (const o of outcomes) {
@@ -76,7 +102,8 @@ export function checkOutcomes(
     seen.add(o.address);
     const r = recipients.find((x) => x.address === o.address);
     if (r === undefined) return fail('not-found', `no recipient '${o.address}'`);
-    if (!holdsLease(r, owner)) return fail('lease-lost', `'${o.address}' is not leased to ${owner}`);
+    if (!holdsLease(r, owner))
+      return fail('lease-lost', `'${o.address}' is not leased to ${owner}`);
   }
   return ok(undefined);
 }
@@ -100,7 +127,12 @@ export function dueGroups(message: MessageEnvelope, now: number): DueGroup[] {
     list.push(r);
     byDomain.set(r.domain, list);
   }
-  return [...byDomain].map(([domain, due]) => ({ message, domain, due, dueAt: Math.min(...due.map((r) => r.nextAttemptAt)) }));
+  return [...byDomain].map(([domain, due]) => ({
+    message,
+    domain,
+    due,
+    dueAt: Math.min(...due.map((r) => r.nextAttemptAt)),
+  }));
 }
 
 /** Claim order: higher priority first, then longest overdue, then oldest message, then domain. */
@@ -112,6 +144,11 @@ export function compareGroups(a: DueGroup, b: DueGroup): number {
 }
 
 /** The claim handed out for a group once its recipients carry `lease`. */
-export function toClaim(message: MessageEnvelope, domain: string, leased: readonly QueuedRecipient[], lease: Lease): Claim {
+export function toClaim(
+  message: MessageEnvelope,
+  domain: string,
+  leased: readonly QueuedRecipient[],
+  lease: Lease,
+): Claim {
   return { message, domain, recipients: leased, owner: lease.owner, leaseUntil: lease.until };
 }

@@ -35,33 +35,53 @@ export interface AttemptDeps {
   readonly onEnqueued?: () => void;
 }
 
-function logAttempt(deps: AttemptDeps, claim: Claim, schedule: string, delivery: DomainDelivery, decisions: readonly RecipientDecision[], dsnId: string | null): void {
+function logAttempt(
+  deps: AttemptDeps,
+  claim: Claim,
+  schedule: string,
+  delivery: DomainDelivery,
+  decisions: readonly RecipientDecision[],
+  dsnId: string | null,
+): void {
   const last = delivery.attempts[delivery.attempts.length - 1];
   const first = decisions[0];
   const kinds = new Set(decisions.map((d) => d.outcome.kind));
-  deps.logger.info({
-    event: 'delivery-attempt',
-    id: claim.message.id,
-    domain: claim.domain,
-    mx: last?.mx ?? null,
-    ip: last?.ip ?? null,
-    strategy: last?.strategy ?? null,
-    security: last?.security ?? null,
-    schedule,
-    result: kinds.size === 1 ? (first?.outcome.kind ?? 'none') : 'mixed',
-    last_error: first?.result.lastError ?? 'none',
-    code: first?.result.code ?? '',
-    recipients: decisions.map((d) => ({
-      rcpt: d.recipient.address, result: d.outcome.kind, code: d.result.code, last_error: d.result.lastError,
-      ...(d.outcome.kind === 'temporary' ? { next_attempt_at: new Date(d.outcome.nextAttemptAt).toISOString() } : {}),
-      ...(d.dsn === null ? {} : { dsn: d.dsn }),
-    })),
-    hosts: delivery.attempts.length,
-    ...(dsnId === null ? {} : { dsn_id: dsnId }),
-  }, 'delivery attempt');
+  deps.logger.info(
+    {
+      event: 'delivery-attempt',
+      id: claim.message.id,
+      domain: claim.domain,
+      mx: last?.mx ?? null,
+      ip: last?.ip ?? null,
+      strategy: last?.strategy ?? null,
+      security: last?.security ?? null,
+      schedule,
+      result: kinds.size === 1 ? (first?.outcome.kind ?? 'none') : 'mixed',
+      last_error: first?.result.lastError ?? 'none',
+      code: first?.result.code ?? '',
+      recipients: decisions.map((d) => ({
+        rcpt: d.recipient.address,
+        result: d.outcome.kind,
+        code: d.result.code,
+        last_error: d.result.lastError,
+        ...(d.outcome.kind === 'temporary'
+          ? { next_attempt_at: new Date(d.outcome.nextAttemptAt).toISOString() }
+          : {}),
+        ...(d.dsn === null ? {} : { dsn: d.dsn }),
+      })),
+      hosts: delivery.attempts.length,
+      ...(dsnId === null ? {} : { dsn_id: dsnId }),
+    },
+    'delivery attempt',
+  );
 }
 
-async function runBatch(deps: AttemptDeps, claim: Claim, message: QueuedMessage, batch: readonly QueuedRecipient[]): Promise<void> {
+async function runBatch(
+  deps: AttemptDeps,
+  claim: Claim,
+  message: QueuedMessage,
+  batch: readonly QueuedRecipient[],
+): Promise<void> {
   const config = deps.config();
   const first = batch[0];
   if (first === undefined) return;
@@ -69,32 +89,58 @@ async function runBatch(deps: AttemptDeps, claim: Claim, message: QueuedMessage,
   const schedule = selectStrategy(config.schedule.selector, config.schedule.schedules, context);
   reportFallback(schedule, config.schedule.selector.key);
   const delivery = await deps.deliverer.deliver({
-    from: message.returnPath, domain: claim.domain, recipients: batch.map((r) => r.address), body: message.body, context,
+    from: message.returnPath,
+    domain: claim.domain,
+    recipients: batch.map((r) => r.address),
+    body: message.body,
+    context,
   });
   const at = deps.now();
   const decisions = decideBatch(message, schedule.strategy, batch, delivery, at);
   const notice = await enqueueNotice({
-    config, store: deps.store, message, domain: claim.domain, decisions, now: at, reportingMta: deps.reportingMta, unique: deps.unique(),
+    config,
+    store: deps.store,
+    message,
+    domain: claim.domain,
+    decisions,
+    now: at,
+    reportingMta: deps.reportingMta,
+    unique: deps.unique(),
   });
   if (!notice.ok) {
-    deps.logger.error({ event: 'dsn-enqueue-failed', id: message.id, domain: claim.domain, error: notice.error }, 'DSN not enqueued; the attempt is left unrecorded and will be repeated after the lease');
+    deps.logger.error(
+      { event: 'dsn-enqueue-failed', id: message.id, domain: claim.domain, error: notice.error },
+      'DSN not enqueued; the attempt is left unrecorded and will be repeated after the lease',
+    );
     return;
   }
   if (notice.value !== null) deps.onEnqueued?.();
   const host = delivery.attempts[delivery.attempts.length - 1]?.mx;
   const recorded = await deps.store.recordAttempt({
-    messageId: message.id, owner: deps.owner, at, ...(host === undefined ? {} : { host }), outcomes: decisions.map((d) => d.outcome),
+    messageId: message.id,
+    owner: deps.owner,
+    at,
+    ...(host === undefined ? {} : { host }),
+    outcomes: decisions.map((d) => d.outcome),
   });
   logAttempt(deps, claim, schedule.name, delivery, decisions, notice.value);
-  if (!recorded.ok) deps.logger.warn({ event: 'record-failed', id: message.id, domain: claim.domain, error: recorded.error }, 'attempt not recorded');
+  if (!recorded.ok)
+    deps.logger.warn(
+      { event: 'record-failed', id: message.id, domain: claim.domain, error: recorded.error },
+      'attempt not recorded',
+    );
 }
 
 /** Delivers every recipient of a claim; resolves when all its batches are recorded (or abandoned). */
 export async function runClaim(deps: AttemptDeps, claim: Claim): Promise<void> {
   const loaded = await deps.store.get(claim.message.id);
   if (!loaded.ok) {
-    deps.logger.warn({ event: 'claim-skipped', id: claim.message.id, domain: claim.domain, error: loaded.error }, 'claimed message not readable');
+    deps.logger.warn(
+      { event: 'claim-skipped', id: claim.message.id, domain: claim.domain, error: loaded.error },
+      'claimed message not readable',
+    );
     return;
   }
-  for (const batch of batchRecipients(claim.recipients)) await runBatch(deps, claim, loaded.value, batch);
+  for (const batch of batchRecipients(claim.recipients))
+    await runBatch(deps, claim, loaded.value, batch);
 }

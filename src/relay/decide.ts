@@ -32,7 +32,10 @@ export interface RecipientDecision {
 }
 
 /** The time-limited end of a message: the earlier of the schedule's lifetime and the stored expiry. */
-export function giveUpAt(schedule: ScheduleSettings, message: Pick<MessageEnvelope, 'createdAt' | 'expiresAt'>): number | null {
+export function giveUpAt(
+  schedule: ScheduleSettings,
+  message: Pick<MessageEnvelope, 'createdAt' | 'expiresAt'>,
+): number | null {
   const bySchedule = expiresAtFor(schedule, message.createdAt);
   if (bySchedule === null) return message.expiresAt;
   return message.expiresAt === null ? bySchedule : Math.min(bySchedule, message.expiresAt);
@@ -43,7 +46,12 @@ function statusText(result: DeliveryOutcome): string {
 }
 
 function decideOne(
-  message: MessageEnvelope, schedule: ScheduleSettings, r: QueuedRecipient, result: DeliveryOutcome, now: number, end: number | null,
+  message: MessageEnvelope,
+  schedule: ScheduleSettings,
+  r: QueuedRecipient,
+  result: DeliveryOutcome,
+  now: number,
+  end: number | null,
 ): RecipientOutcome {
   const status = statusText(result);
   switch (result.status) {
@@ -62,14 +70,25 @@ function decideOne(
       if (end !== null) next = Math.min(next, end);
       const following = nextNotifyAt(schedule, r.notifyNum + (notified ? 1 : 0), message.createdAt);
       if (following !== null && following > now) next = Math.min(next, following);
-      return { address: r.address, kind: 'temporary', status, error: result.lastError, nextAttemptAt: Math.max(next, now + 1), ...(notified ? { notified } : {}) };
+      return {
+        address: r.address,
+        kind: 'temporary',
+        status,
+        error: result.lastError,
+        nextAttemptAt: Math.max(next, now + 1),
+        ...(notified ? { notified } : {}),
+      };
     }
   }
 }
 
 /** Decides every recipient of a batch; `delivery.recipients` must name each of them. */
 export function decideBatch(
-  message: MessageEnvelope, schedule: ScheduleSettings, recipients: readonly QueuedRecipient[], delivery: DomainDelivery, now: number,
+  message: MessageEnvelope,
+  schedule: ScheduleSettings,
+  recipients: readonly QueuedRecipient[],
+  delivery: DomainDelivery,
+  now: number,
 ): RecipientDecision[] {
   const end = giveUpAt(schedule, message);
   return recipients.map((r) => {
@@ -77,6 +96,13 @@ export function decideBatch(
     if (result === undefined) throw new Error(`delivery returned no outcome for ${r.address}`);
     const outcome = decideOne(message, schedule, r, result, now, end);
     const mx = result.attempt === undefined ? undefined : delivery.attempts[result.attempt]?.mx;
-    return { recipient: r, result, ...(mx === undefined ? {} : { mx }), outcome, dsn: dsnAction(message, r.notify, outcome), giveUpAt: end };
+    return {
+      recipient: r,
+      result,
+      ...(mx === undefined ? {} : { mx }),
+      outcome,
+      dsn: dsnAction(message, r.notify, outcome),
+      giveUpAt: end,
+    };
   });
 }

@@ -16,7 +16,10 @@ export class ConcurrencyGate<T> {
   private readonly perDomain = new Map<string, number>();
   private readonly queues = new Map<string, T[]>();
 
-  constructor(private limits: GateLimits, private readonly start: (item: T, done: () => void) => void) {}
+  constructor(
+    private limits: GateLimits,
+    private readonly start: (item: T, done: () => void) => void,
+  ) {}
 
   get active(): number {
     return this.running;
@@ -56,7 +59,11 @@ export class ConcurrencyGate<T> {
 
   private drain(): void {
     for (const [domain, queue] of this.queues) {
-      while (queue.length > 0 && this.running < this.limits.global && (this.perDomain.get(domain) ?? 0) < this.limits.perDomain) {
+      while (
+        queue.length > 0 &&
+        this.running < this.limits.global &&
+        (this.perDomain.get(domain) ?? 0) < this.limits.perDomain
+      ) {
         const item = queue.shift() as T;
         this.waitingCount--;
         this.running++;

@@ -24,7 +24,11 @@ export interface NoticeInput {
   readonly unique: string;
 }
 
-function toDsnRecipient(d: RecipientDecision, domain: string, now: number): DsnRecipient | undefined {
+function toDsnRecipient(
+  d: RecipientDecision,
+  domain: string,
+  now: number,
+): DsnRecipient | undefined {
   if (d.dsn === null) return undefined;
   return {
     address: d.recipient.address,
@@ -44,16 +48,37 @@ function toDsnRecipient(d: RecipientDecision, domain: string, now: number): DsnR
 
 /** Enqueues the DSN of these decisions; `ok(null)` when none of them is reported. */
 export async function enqueueNotice(input: NoticeInput): Promise<StoreResult<string | null>> {
-  const recipients = input.decisions.map((d) => toDsnRecipient(d, input.domain, input.now)).filter((r) => r !== undefined);
+  const recipients = input.decisions
+    .map((d) => toDsnRecipient(d, input.domain, input.now))
+    .filter((r) => r !== undefined);
   if (recipients.length === 0) return { ok: true, value: null };
   const body = buildDsn({
-    reportingMta: input.reportingMta, now: input.now, unique: input.unique, to: input.message.returnPath,
-    original: { id: input.message.id, arrivalAt: input.message.createdAt, envId: input.message.envId, ret: input.message.ret, body: input.message.body },
+    reportingMta: input.reportingMta,
+    now: input.now,
+    unique: input.unique,
+    to: input.message.returnPath,
+    original: {
+      id: input.message.id,
+      arrivalAt: input.message.createdAt,
+      envId: input.message.envId,
+      ret: input.message.ret,
+      body: input.message.body,
+    },
     recipients,
   });
-  const selection = selectStrategy(input.config.schedule.selector, input.config.schedule.schedules, {
-    rcpt: input.message.returnPath, source: 'dsn', queue_name: 'dsn', sender: '', retry_num: 0, last_error: 'none', size: body.length,
-  });
+  const selection = selectStrategy(
+    input.config.schedule.selector,
+    input.config.schedule.schedules,
+    {
+      rcpt: input.message.returnPath,
+      source: 'dsn',
+      queue_name: 'dsn',
+      sender: '',
+      retry_num: 0,
+      last_error: 'none',
+      size: body.length,
+    },
+  );
   reportFallback(selection, input.config.schedule.selector.key);
   return input.store.enqueue({
     returnPath: '',

@@ -15,7 +15,20 @@ const DAY = 86_400_000;
 const resolver: Resolver = {
   query<T extends RecordType>(name: string, type: T): Promise<DnsResult<T>> {
     const records = (type === 'TXT' ? ['v=STSv1; id=new1;'] : []) as RecordTypes[T][];
-    return Promise.resolve({ ok: true, answer: { name, type, canonicalName: name, cnameChain: [], rcode: 'NOERROR', ad: false, dnssec: 'insecure', records, ttl: 300 } });
+    return Promise.resolve({
+      ok: true,
+      answer: {
+        name,
+        type,
+        canonicalName: name,
+        cnameChain: [],
+        rcode: 'NOERROR',
+        ad: false,
+        dnssec: 'insecure',
+        records,
+        ttl: 300,
+      },
+    });
   },
 };
 
@@ -25,13 +38,31 @@ test('RFC 8461 3.3: the relay refreshes a day-old cached policy by itself and lo
   const parsed = parsePolicy(text);
   assert.ok(parsed.ok);
   const cache = new MemoryPolicyCache();
-  await cache.put('rare.test', { domain: 'rare.test', id: 'old1', policy: parsed.policy, policyText: text, fetchedAt: now - 2 * DAY, expiresAt: now + 5 * DAY });
+  await cache.put('rare.test', {
+    domain: 'rare.test',
+    id: 'old1',
+    policy: parsed.policy,
+    policyText: text,
+    fetchedAt: now - 2 * DAY,
+    expiresAt: now + 5 * DAY,
+  });
   let logged: (value: unknown) => void = () => {};
-  const seen = new Promise((resolve) => { logged = resolve; });
+  const seen = new Promise((resolve) => {
+    logged = resolve;
+  });
   const refresh = startPolicyRefresh({
-    deps: () => ({ resolver, cache, now: () => now, fetch: () => Promise.resolve({ ok: true, policy: parsed.policy, text }) }),
+    deps: () => ({
+      resolver,
+      cache,
+      now: () => now,
+      fetch: () => Promise.resolve({ ok: true, policy: parsed.policy, text }),
+    }),
     timeoutMs: () => 1_000,
-    logger: { info: (object) => logged(object), warn: (object) => logged(object), error: (object) => logged(object) },
+    logger: {
+      info: (object) => logged(object),
+      warn: (object) => logged(object),
+      error: (object) => logged(object),
+    },
     firstDelayMs: 1,
   });
   try {

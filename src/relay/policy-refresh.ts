@@ -23,9 +23,16 @@ export function startPolicyRefresh(options: PolicyRefreshOptions): { stop(): Pro
     running = running.then(async () => {
       if (stopped) return;
       const report = await refreshDuePolicies(options.deps(), { timeoutMs: options.timeoutMs() });
-      if (report.refreshed.length > 0) options.logger.info({ event: 'mta-sts-refreshed', domains: report.refreshed }, 'MTA-STS policies refreshed');
+      if (report.refreshed.length > 0)
+        options.logger.info(
+          { event: 'mta-sts-refreshed', domains: report.refreshed },
+          'MTA-STS policies refreshed',
+        );
       for (const failure of report.failed) {
-        options.logger.warn({ event: 'mta-sts-refresh-failed', domain: failure.domain, message: failure.message }, 'MTA-STS refresh failed; the cached policy stays in force');
+        options.logger.warn(
+          { event: 'mta-sts-refresh-failed', domain: failure.domain, message: failure.message },
+          'MTA-STS refresh failed; the cached policy stays in force',
+        );
       }
     });
   };

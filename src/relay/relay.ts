@@ -60,7 +60,9 @@ export function wakingStore(inner: QueueStore, onEnqueued: () => void): QueueSto
         };
       }
       const value: unknown = Reflect.get(target, property, receiver);
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      return typeof value === 'function'
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value;
     },
   });
 }
@@ -72,7 +74,9 @@ export function createRelay(options: RelayOptions): Relay {
   const wake = (): void => scheduler.wake();
   const store = wakingStore(options.store, wake);
   const deliverer = createDeliverer({
-    config: options.config, deps: options.delivery, reuse: true,
+    config: options.config,
+    deps: options.delivery,
+    reuse: true,
     ...(options.poolTimer === undefined ? {} : { poolTimer: options.poolTimer }),
   });
   const scheduler: Scheduler = new Scheduler({
@@ -82,17 +86,24 @@ export function createRelay(options: RelayOptions): Relay {
     now,
     ...(options.timer === undefined ? {} : { timer: options.timer }),
     logger: options.logger,
-    run: (claim) => runClaim({
-      store: options.store,
-      config: options.config,
-      deliverer,
-      now,
-      logger: options.logger,
-      owner,
-      reportingMta: options.reportingMta ?? options.config().connection.strategies.get('default')?.ehloHostname ?? hostname(),
-      unique: options.unique ?? (() => randomBytes(8).toString('hex')),
-      onEnqueued: wake,
-    }, claim),
+    run: (claim) =>
+      runClaim(
+        {
+          store: options.store,
+          config: options.config,
+          deliverer,
+          now,
+          logger: options.logger,
+          owner,
+          reportingMta:
+            options.reportingMta ??
+            options.config().connection.strategies.get('default')?.ehloHostname ??
+            hostname(),
+          unique: options.unique ?? (() => randomBytes(8).toString('hex')),
+          onEnqueued: wake,
+        },
+        claim,
+      ),
   });
   return { store, scheduler, owner, deliverer, close: () => deliverer.close() };
 }

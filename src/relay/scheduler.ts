@@ -61,7 +61,10 @@ export class Scheduler {
   constructor(private readonly options: SchedulerOptions) {
     this.timer = options.timer ?? NODE_TIMER;
     const worker = options.worker();
-    this.gate = new ConcurrencyGate<Claim>({ global: worker.concurrency, perDomain: worker.concurrencyPerDomain }, (claim, done) => this.execute(claim, done));
+    this.gate = new ConcurrencyGate<Claim>(
+      { global: worker.concurrency, perDomain: worker.concurrencyPerDomain },
+      (claim, done) => this.execute(claim, done),
+    );
   }
 
   /** Deliveries running now. */
@@ -120,7 +123,9 @@ export class Scheduler {
     for (const key of [...this.inFlight]) if (!this.isRunningKey(key)) this.inFlight.delete(key);
     this.notifyIdle();
     let graceHandle: unknown;
-    const graceOver = new Promise<void>((resolve) => (graceHandle = this.timer.set(resolve, graceMs)));
+    const graceOver = new Promise<void>(
+      (resolve) => (graceHandle = this.timer.set(resolve, graceMs)),
+    );
     await Promise.race([this.idle(), graceOver]);
     this.timer.clear(graceHandle);
     return { abandoned: this.gate.active, dropped };
@@ -153,9 +158,17 @@ export class Scheduler {
       // Claim only what can start, and stop while as much leased work waits for a domain slot as can run.
       const limit = Math.min(this.gate.free, worker.concurrency - this.gate.waiting);
       if (limit <= 0) break;
-      const claimed = await this.options.store.claimDue(this.options.now(), limit, worker.leaseMs, this.options.owner);
+      const claimed = await this.options.store.claimDue(
+        this.options.now(),
+        limit,
+        worker.leaseMs,
+        this.options.owner,
+      );
       if (!claimed.ok) {
-        this.options.logger.error({ event: 'claim-failed', error: claimed.error }, 'could not claim due work');
+        this.options.logger.error(
+          { event: 'claim-failed', error: claimed.error },
+          'could not claim due work',
+        );
         break;
       }
       for (const claim of claimed.value) {
@@ -183,9 +196,18 @@ export class Scheduler {
   private execute(claim: Claim, done: () => void): void {
     const key = keyOf(claim);
     this.running.add(key);
-    this.options.run(claim)
+    this.options
+      .run(claim)
       .catch((error: unknown) => {
-        this.options.logger.error({ event: 'delivery-crashed', id: claim.message.id, domain: claim.domain, error: String((error as Error)?.stack ?? error) }, 'delivery failed unexpectedly; its lease will expire and it will be retried');
+        this.options.logger.error(
+          {
+            event: 'delivery-crashed',
+            id: claim.message.id,
+            domain: claim.domain,
+            error: String((error as Error)?.stack ?? error),
+          },
+          'delivery failed unexpectedly; its lease will expire and it will be retried',
+        );
       })
       .finally(() => {
         this.running.delete(key);

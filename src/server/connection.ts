@@ -51,7 +51,11 @@ export class SubmissionConnection {
   private readonly peer: string;
   private markClosed: () => void = () => undefined;
 
-  constructor(socket: Socket, private readonly session: ServerSession, private readonly deps: ConnectionDeps) {
+  constructor(
+    socket: Socket,
+    private readonly session: ServerSession,
+    private readonly deps: ConnectionDeps,
+  ) {
     this.raw = socket;
     this.socket = socket;
     this.peer = socket.remoteAddress ?? 'unknown';
@@ -108,7 +112,9 @@ export class SubmissionConnection {
     while (!this.busy && !this.ended && this.data === undefined) {
       const event = this.splitter.next();
       if (event === undefined) return;
-      this.apply(event.kind === 'line' ? this.session.onLine(event.line) : this.session.onLineTooLong());
+      this.apply(
+        event.kind === 'line' ? this.session.onLine(event.line) : this.session.onLineTooLong(),
+      );
     }
   }
 
@@ -130,7 +136,10 @@ export class SubmissionConnection {
         return;
       case 'data': {
         this.write(step.reply);
-        this.data = new DataReader({ maxBytes: this.deps.maxMessageSize, maxLine: this.deps.maxLine });
+        this.data = new DataReader({
+          maxBytes: this.deps.maxMessageSize,
+          maxLine: this.deps.maxLine,
+        });
         const pipelined = this.splitter.takeRest();
         if (pipelined.length > 0) this.feedData(pipelined);
         return;
@@ -149,19 +158,32 @@ export class SubmissionConnection {
   private async enqueue(step: Extract<Step, { kind: 'enqueue' }>): Promise<void> {
     const { envelope } = step;
     const now = this.deps.now();
-    const header = new TextEncoder().encode(receivedHeader({
-      helo: envelope.helo, esmtp: envelope.esmtp, smtputf8: envelope.smtputf8, authenticated: envelope.user !== undefined,
-      peerAddress: this.peer, hostname: this.deps.hostname, listener: this.deps.listener, recipients: envelope.recipients, now,
-      ...(this.tls === undefined ? {} : { tls: this.tls }),
-    }));
+    const header = new TextEncoder().encode(
+      receivedHeader({
+        helo: envelope.helo,
+        esmtp: envelope.esmtp,
+        smtputf8: envelope.smtputf8,
+        authenticated: envelope.user !== undefined,
+        peerAddress: this.peer,
+        hostname: this.deps.hostname,
+        listener: this.deps.listener,
+        recipients: envelope.recipients,
+        now,
+        ...(this.tls === undefined ? {} : { tls: this.tls }),
+      }),
+    );
     const body = new Uint8Array(header.length + step.body.length);
     body.set(header, 0);
     body.set(step.body, header.length);
     let result: Awaited<ReturnType<QueueStore['enqueue']>>;
     try {
       result = await this.deps.store.enqueue({
-        returnPath: envelope.from, recipients: envelope.recipients.map((address) => ({ address })), body,
-        createdAt: now, expiresAt: null, source: this.deps.listener,
+        returnPath: envelope.from,
+        recipients: envelope.recipients.map((address) => ({ address })),
+        body,
+        createdAt: now,
+        expiresAt: null,
+        source: this.deps.listener,
       });
     } catch (error) {
       // A rejection is a store bug, but the client must still never hear 250 for it.
@@ -169,14 +191,36 @@ export class SubmissionConnection {
     }
     this.busy = false;
     if (result.ok) {
-      this.deps.logger.info({
-        event: 'message-accepted', id: result.value, listener: this.deps.listener, peer: this.peer, from: envelope.from,
-        recipients: envelope.recipients, size: body.length, tls: this.tls?.protocol ?? null, user: envelope.user ?? null,
-      }, 'message queued');
+      this.deps.logger.info(
+        {
+          event: 'message-accepted',
+          id: result.value,
+          listener: this.deps.listener,
+          peer: this.peer,
+          from: envelope.from,
+          recipients: envelope.recipients,
+          size: body.length,
+          tls: this.tls?.protocol ?? null,
+          user: envelope.user ?? null,
+        },
+        'message queued',
+      );
     } else {
-      this.deps.logger.error({ event: 'enqueue-failed', listener: this.deps.listener, peer: this.peer, error: result.error }, 'message not queued');
+      this.deps.logger.error(
+        {
+          event: 'enqueue-failed',
+          listener: this.deps.listener,
+          peer: this.peer,
+          error: result.error,
+        },
+        'message not queued',
+      );
     }
-    this.apply(this.session.onQueued(result.ok ? { ok: true, id: result.value } : { ok: false, kind: result.error.kind }));
+    this.apply(
+      this.session.onQueued(
+        result.ok ? { ok: true, id: result.value } : { ok: false, kind: result.error.kind },
+      ),
+    );
     if (this.stopping) {
       this.end(R.shuttingDown);
       return;
@@ -190,7 +234,16 @@ export class SubmissionConnection {
     if (context === undefined) throw new Error('STARTTLS step without a TLS context');
     // RFC 3207 6: whatever was pipelined after STARTTLS arrived in plaintext and is thrown away unread.
     const discarded = this.splitter.takeRest().length;
-    if (discarded > 0) this.deps.logger.warn({ event: 'starttls-injection', listener: this.deps.listener, peer: this.peer, octets: discarded }, 'plaintext after STARTTLS discarded');
+    if (discarded > 0)
+      this.deps.logger.warn(
+        {
+          event: 'starttls-injection',
+          listener: this.deps.listener,
+          peer: this.peer,
+          octets: discarded,
+        },
+        'plaintext after STARTTLS discarded',
+      );
     this.busy = true;
     const raw = this.socket;
     this.detach(raw);
@@ -203,7 +256,10 @@ export class SubmissionConnection {
       secure.once('close', () => this.finish());
       secure.setTimeout(this.deps.timeoutMs, () => secure.destroy());
       secure.once('secure', () => {
-        this.tls = { protocol: secure.getProtocol() ?? 'TLS', cipher: secure.getCipher().standardName };
+        this.tls = {
+          protocol: secure.getProtocol() ?? 'TLS',
+          cipher: secure.getCipher().standardName,
+        };
         this.session.onTlsEstablished();
         this.busy = false;
         secure.setTimeout(0);

@@ -18,7 +18,6 @@ import { startListener } from './listener.js';
 import type { RunningListener } from './listener.js';
 import type { Logger } from '../core/ports.js';
 
-
 export interface SubmissionServer {
   /** One entry per bound address, with the actual port. */
   readonly listeners: readonly { name: string; host: string; port: number }[];
@@ -36,7 +35,8 @@ export interface SubmissionServerDeps {
   readonly hostname: string;
 }
 
-export type SubmissionServerStart = { ok: true; server: SubmissionServer } | { ok: false; message: string };
+export type SubmissionServerStart =
+  { ok: true; server: SubmissionServer } | { ok: false; message: string };
 
 type Loaded<T> = { ok: true; value: T } | { ok: false; message: string };
 
@@ -44,21 +44,33 @@ async function readText(path: string, what: string): Promise<Loaded<string>> {
   try {
     return { ok: true, value: await readFile(path, 'utf8') };
   } catch (error) {
-    return { ok: false, message: `cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}` };
+    return {
+      ok: false,
+      message: `cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+    };
   }
 }
 
 async function tlsContext(listener: ListenerConfig): Promise<Loaded<SecureContext | undefined>> {
   if (listener.tls === undefined) return { ok: true, value: undefined };
-  const cert = await readText(listener.tls.certFile, `the certificate of listener '${listener.name}'`);
+  const cert = await readText(
+    listener.tls.certFile,
+    `the certificate of listener '${listener.name}'`,
+  );
   if (!cert.ok) return cert;
   const key = await readText(listener.tls.keyFile, `the key of listener '${listener.name}'`);
   if (!key.ok) return key;
   try {
     // TLS 1.2 is the floor (RFC 8996 retired 1.0 and 1.1; RFC 8314 4.1 for submission).
-    return { ok: true, value: createSecureContext({ cert: cert.value, key: key.value, minVersion: 'TLSv1.2' }) };
+    return {
+      ok: true,
+      value: createSecureContext({ cert: cert.value, key: key.value, minVersion: 'TLSv1.2' }),
+    };
   } catch (error) {
-    return { ok: false, message: `listener '${listener.name}': invalid certificate or key: ${(error as Error).message}` };
+    return {
+      ok: false,
+      message: `listener '${listener.name}': invalid certificate or key: ${(error as Error).message}`,
+    };
   }
 }
 
@@ -70,7 +82,9 @@ function digest(text: string): Buffer {
  * The secret check: equal-length digests compared in constant time, and an unknown user costs the same
  * comparison, so timing tells neither secrets nor which user names exist.
  */
-async function authenticator(users: readonly ServerUser[]): Promise<Loaded<(user: string, secret: string) => boolean>> {
+async function authenticator(
+  users: readonly ServerUser[],
+): Promise<Loaded<(user: string, secret: string) => boolean>> {
   const digests = new Map<string, Buffer>();
   for (const user of users) {
     let secret = user.secret;
@@ -78,7 +92,8 @@ async function authenticator(users: readonly ServerUser[]): Promise<Loaded<(user
       const text = await readText(user.secretFile, `the secret file of user '${user.name}'`);
       if (!text.ok) return text;
       secret = text.value.replace(/\r?\n$/, '');
-      if (secret === '') return { ok: false, message: `the secret file of user '${user.name}' is empty` };
+      if (secret === '')
+        return { ok: false, message: `the secret file of user '${user.name}' is empty` };
     }
     if (secret !== undefined) digests.set(user.name, digest(secret));
   }
@@ -94,7 +109,9 @@ async function authenticator(users: readonly ServerUser[]): Promise<Loaded<(user
 }
 
 /** Starts every configured listener; see the module contract. */
-export async function startSubmissionServer(deps: SubmissionServerDeps): Promise<SubmissionServerStart> {
+export async function startSubmissionServer(
+  deps: SubmissionServerDeps,
+): Promise<SubmissionServerStart> {
   const authenticate = await authenticator(deps.config.users);
   if (!authenticate.ok) return authenticate;
   const started: { name: string; listener: RunningListener }[] = [];
@@ -108,8 +125,14 @@ export async function startSubmissionServer(deps: SubmissionServerDeps): Promise
       return context;
     }
     const result = await startListener({
-      config, limits: deps.config.limits, store: deps.store, logger: deps.logger, now: deps.now ?? Date.now,
-      hostname: deps.hostname, secureContext: context.value, authenticate: authenticate.value,
+      config,
+      limits: deps.config.limits,
+      store: deps.store,
+      logger: deps.logger,
+      now: deps.now ?? Date.now,
+      hostname: deps.hostname,
+      secureContext: context.value,
+      authenticate: authenticate.value,
     });
     if (!result.ok) {
       await closeAll();
@@ -118,8 +141,13 @@ export async function startSubmissionServer(deps: SubmissionServerDeps): Promise
     started.push({ name: config.name, listener: result.listener });
   }
   for (const { name, listener } of started) {
-    deps.logger.info({ event: 'listener-started', listener: name, addresses: listener.addresses }, `listener '${name}' ready`);
+    deps.logger.info(
+      { event: 'listener-started', listener: name, addresses: listener.addresses },
+      `listener '${name}' ready`,
+    );
   }
-  const listeners = started.flatMap(({ name, listener }) => listener.addresses.map((a) => ({ name, host: a.host, port: a.port })));
+  const listeners = started.flatMap(({ name, listener }) =>
+    listener.addresses.map((a) => ({ name, host: a.host, port: a.port })),
+  );
   return { ok: true, server: { listeners, close: closeAll } };
 }

@@ -34,16 +34,26 @@ export interface RunningListener {
   close(): Promise<void>;
 }
 
-export type ListenerStart = { readonly ok: true; readonly listener: RunningListener } | { readonly ok: false; readonly message: string };
+export type ListenerStart =
+  | { readonly ok: true; readonly listener: RunningListener }
+  | { readonly ok: false; readonly message: string };
 
-function listen(server: net.Server, host: string, port: number): Promise<{ ok: true; port: number } | { ok: false; message: string }> {
+function listen(
+  server: net.Server,
+  host: string,
+  port: number,
+): Promise<{ ok: true; port: number } | { ok: false; message: string }> {
   return new Promise((resolve) => {
-    const onError = (error: NodeJS.ErrnoException): void => resolve({ ok: false, message: `${host}:${port}: ${error.code ?? error.message}` });
+    const onError = (error: NodeJS.ErrnoException): void =>
+      resolve({ ok: false, message: `${host}:${port}: ${error.code ?? error.message}` });
     server.once('error', onError);
     server.listen({ host, port, exclusive: true }, () => {
       server.off('error', onError);
       const address = server.address();
-      resolve({ ok: true, port: typeof address === 'object' && address !== null ? address.port : port });
+      resolve({
+        ok: true,
+        port: typeof address === 'object' && address !== null ? address.port : port,
+      });
     });
   });
 }
@@ -65,13 +75,24 @@ export async function startListener(deps: ListenerDeps): Promise<ListenerStart> 
       return;
     }
     const session = new ServerSession({
-      hostname: deps.hostname, auth: config.auth, tlsAvailable: deps.secureContext !== undefined,
-      maxMessageSize: limits.messageSize, maxRecipients: limits.recipients, maxLine: limits.lineLength,
+      hostname: deps.hostname,
+      auth: config.auth,
+      tlsAvailable: deps.secureContext !== undefined,
+      maxMessageSize: limits.messageSize,
+      maxRecipients: limits.recipients,
+      maxLine: limits.lineLength,
       authenticate: deps.authenticate,
     });
     const connection = new SubmissionConnection(socket, session, {
-      listener: config.name, hostname: deps.hostname, store: deps.store, logger: deps.logger, now: deps.now,
-      secureContext: deps.secureContext, maxLine: limits.lineLength, maxMessageSize: limits.messageSize, timeoutMs: limits.timeoutMs,
+      listener: config.name,
+      hostname: deps.hostname,
+      store: deps.store,
+      logger: deps.logger,
+      now: deps.now,
+      secureContext: deps.secureContext,
+      maxLine: limits.lineLength,
+      maxMessageSize: limits.messageSize,
+      timeoutMs: limits.timeoutMs,
     });
     connections.add(connection);
     void connection.closed.then(() => connections.delete(connection));
@@ -85,7 +106,12 @@ export async function startListener(deps: ListenerDeps): Promise<ListenerStart> 
       await Promise.all(servers.map(closeServer));
       return { ok: false, message: `listener '${config.name}' cannot bind ${bound.message}` };
     }
-    server.on('error', (error) => deps.logger.error({ event: 'listener-error', listener: config.name, error: error.message }, 'listener error'));
+    server.on('error', (error) =>
+      deps.logger.error(
+        { event: 'listener-error', listener: config.name, error: error.message },
+        'listener error',
+      ),
+    );
     servers.push(server);
     addresses.push({ host: bind.host, port: bound.port });
   }

@@ -4,8 +4,15 @@ import { protocolKeyword, receivedHeader, rfc5322Date } from './received.js';
 import { decodeBase64, parsePlain } from './protocol/auth.js';
 
 const BASE = {
-  helo: 'app.example', esmtp: true, smtputf8: false, authenticated: false, peerAddress: '127.0.0.1', hostname: 'mx.example',
-  listener: 'submission', recipients: ['b@r.test'], now: Date.UTC(2025, 10, 29, 5, 28, 7),
+  helo: 'app.example',
+  esmtp: true,
+  smtputf8: false,
+  authenticated: false,
+  peerAddress: '127.0.0.1',
+  hostname: 'mx.example',
+  listener: 'submission',
+  recipients: ['b@r.test'],
+  now: Date.UTC(2025, 10, 29, 5, 28, 7),
 };
 
 describe('Received header', () => {
@@ -17,24 +24,40 @@ describe('Received header', () => {
     const tls = { protocol: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256' };
     assert.equal(protocolKeyword({ esmtp: false, smtputf8: false, authenticated: false }), 'SMTP');
     assert.equal(protocolKeyword({ esmtp: true, smtputf8: false, authenticated: false }), 'ESMTP');
-    assert.equal(protocolKeyword({ esmtp: true, smtputf8: false, authenticated: true, tls }), 'ESMTPSA');
-    assert.equal(protocolKeyword({ esmtp: true, smtputf8: true, authenticated: false, tls }), 'UTF8SMTPS');
+    assert.equal(
+      protocolKeyword({ esmtp: true, smtputf8: false, authenticated: true, tls }),
+      'ESMTPSA',
+    );
+    assert.equal(
+      protocolKeyword({ esmtp: true, smtputf8: true, authenticated: false, tls }),
+      'UTF8SMTPS',
+    );
   });
 
   test('RFC 5321 4.4: from, by, with, for and the date, lines folded with CRLF TAB', () => {
-    const header = receivedHeader({ ...BASE, tls: { protocol: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256' } });
-    assert.equal(header, [
-      'Received: from app.example ([127.0.0.1])',
-      '\tby mx.example (mxsec listener submission)',
-      '\twith ESMTPS (TLSv1.3 cipher TLS_AES_128_GCM_SHA256)',
-      '\tfor <b@r.test>;',
-      '\tSat, 29 Nov 2025 05:28:07 +0000',
-      '',
-    ].join('\r\n'));
+    const header = receivedHeader({
+      ...BASE,
+      tls: { protocol: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256' },
+    });
+    assert.equal(
+      header,
+      [
+        'Received: from app.example ([127.0.0.1])',
+        '\tby mx.example (mxsec listener submission)',
+        '\twith ESMTPS (TLSv1.3 cipher TLS_AES_128_GCM_SHA256)',
+        '\tfor <b@r.test>;',
+        '\tSat, 29 Nov 2025 05:28:07 +0000',
+        '',
+      ].join('\r\n'),
+    );
   });
 
   test('RFC 5321 7.6: several recipients are not listed; IPv6 peers use the IPv6 literal', () => {
-    const header = receivedHeader({ ...BASE, recipients: ['a@r.test', 'b@r.test'], peerAddress: '::1' });
+    const header = receivedHeader({
+      ...BASE,
+      recipients: ['a@r.test', 'b@r.test'],
+      peerAddress: '::1',
+    });
     assert.ok(!header.includes('for <'));
     assert.ok(header.includes('([IPv6:::1])'));
     assert.ok(header.includes('with ESMTP;\r\n'));

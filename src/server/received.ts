@@ -35,12 +35,16 @@ function two(n: number): string {
 /** RFC 5322 3.3 date-time in UTC, e.g. `Sat, 29 Nov 2025 05:28:00 +0000`. */
 export function rfc5322Date(ms: number): string {
   const d = new Date(ms);
-  return `${DAYS[d.getUTCDay()]}, ${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ` +
-    `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} +0000`;
+  return (
+    `${DAYS[d.getUTCDay()]}, ${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ` +
+    `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} +0000`
+  );
 }
 
 /** RFC 3848 / RFC 6531 3.7.3 `with` keyword: ESMTP plus S for TLS and A for AUTH; UTF8SMTP for SMTPUTF8. */
-export function protocolKeyword(input: Pick<ReceivedInput, 'esmtp' | 'smtputf8' | 'authenticated' | 'tls'>): string {
+export function protocolKeyword(
+  input: Pick<ReceivedInput, 'esmtp' | 'smtputf8' | 'authenticated' | 'tls'>,
+): string {
   if (!input.esmtp) return 'SMTP';
   const base = input.smtputf8 ? 'UTF8SMTP' : 'ESMTP';
   return `${base}${input.tls === undefined ? '' : 'S'}${input.authenticated ? 'A' : ''}`;

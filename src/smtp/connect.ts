@@ -26,10 +26,13 @@ export interface ConnectOptions {
   readonly transcriptLines?: number;
 }
 
-export type ConnectResult = { readonly ok: true; readonly session: SmtpSession } | { readonly ok: false; readonly failure: SmtpFailure };
+export type ConnectResult =
+  | { readonly ok: true; readonly session: SmtpSession }
+  | { readonly ok: false; readonly failure: SmtpFailure };
 
 export function connectSmtp(options: ConnectOptions): Promise<ConnectResult> {
-  if (net.isIP(options.host) === 0) throw new TypeError(`connectSmtp needs an IP address, got ${JSON.stringify(options.host)}`);
+  if (net.isIP(options.host) === 0)
+    throw new TypeError(`connectSmtp needs an IP address, got ${JSON.stringify(options.host)}`);
   const transcript = new Transcript(options.transcriptLines);
   transcript.note(`connecting to ${options.host} port ${options.port}`);
   return new Promise((resolve) => {
@@ -40,14 +43,31 @@ export function connectSmtp(options: ConnectOptions): Promise<ConnectResult> {
       ...(options.family === undefined ? {} : { family: options.family }),
     });
     const timer = setTimeout(() => {
-      finish({ ok: false, failure: smtpFailure('timeout', 'connect', `no connection within ${options.timeouts.connect} ms`) });
+      finish({
+        ok: false,
+        failure: smtpFailure(
+          'timeout',
+          'connect',
+          `no connection within ${options.timeouts.connect} ms`,
+        ),
+      });
     }, options.timeouts.connect);
     const onError = (error: Error & { code?: string }): void => {
-      finish({ ok: false, failure: smtpFailure('connect', 'connect', error.message, { errno: error.code }) });
+      finish({
+        ok: false,
+        failure: smtpFailure('connect', 'connect', error.message, { errno: error.code }),
+      });
     };
     const onConnect = (): void => {
       socket.setNoDelay(true);
-      finish({ ok: true, session: new SmtpSession(new SmtpConnection(socket, transcript), options.timeouts, transcript) });
+      finish({
+        ok: true,
+        session: new SmtpSession(
+          new SmtpConnection(socket, transcript),
+          options.timeouts,
+          transcript,
+        ),
+      });
     };
     function finish(result: ConnectResult): void {
       clearTimeout(timer);

@@ -15,9 +15,15 @@ import type { Transcript } from './protocol/transcript.js';
 import { smtpFailure } from './failure.js';
 import type { SmtpFailure, SmtpPhase } from './failure.js';
 
-export type ReadResult = { readonly ok: true; readonly reply: SmtpReply } | { readonly ok: false; readonly failure: SmtpFailure };
+export type ReadResult =
+  | { readonly ok: true; readonly reply: SmtpReply }
+  | { readonly ok: false; readonly failure: SmtpFailure };
 
-type Broken = { readonly kind: 'closed' | 'protocol'; readonly message: string; readonly errno?: string };
+type Broken = {
+  readonly kind: 'closed' | 'protocol';
+  readonly message: string;
+  readonly errno?: string;
+};
 
 const ignoreError = (): void => {};
 
@@ -38,7 +44,8 @@ export class SmtpConnection {
   };
   private readonly onEnd = (): void => this.markClosed('connection closed by the server');
   private readonly onClose = (): void => this.markClosed('connection closed');
-  private readonly onError = (error: Error & { code?: string }): void => this.markClosed(error.message, error.code);
+  private readonly onError = (error: Error & { code?: string }): void =>
+    this.markClosed(error.message, error.code);
 
   constructor(socket: Socket, transcript: Transcript) {
     this.socket = socket;
@@ -84,9 +91,17 @@ export class SmtpConnection {
         if (timedOut) {
           this.transcript.note(`timeout after ${timeoutMs} ms waiting for the ${phase} reply`);
           this.destroy();
-          return { ok: false, failure: smtpFailure('timeout', phase, `no ${phase} reply within ${timeoutMs} ms`) };
+          return {
+            ok: false,
+            failure: smtpFailure('timeout', phase, `no ${phase} reply within ${timeoutMs} ms`),
+          };
         }
-        await Promise.race([timeout, new Promise<void>((resolve) => { this.wake = resolve; })]);
+        await Promise.race([
+          timeout,
+          new Promise<void>((resolve) => {
+            this.wake = resolve;
+          }),
+        ]);
         this.wake = undefined;
       }
     } finally {
@@ -98,7 +113,11 @@ export class SmtpConnection {
   detach(): Socket {
     const socket = this.socket;
     socket.pause();
-    socket.off('data', this.onData).off('end', this.onEnd).off('close', this.onClose).off('error', this.onError);
+    socket
+      .off('data', this.onData)
+      .off('end', this.onEnd)
+      .off('close', this.onClose)
+      .off('error', this.onError);
     socket.on('error', ignoreError);
     return socket;
   }
@@ -109,17 +128,24 @@ export class SmtpConnection {
     this.parser = new ReplyParser();
     this.queue.length = 0;
     this.broken = undefined;
-    socket.on('data', this.onData).on('end', this.onEnd).on('close', this.onClose).on('error', this.onError);
+    socket
+      .on('data', this.onData)
+      .on('end', this.onEnd)
+      .on('close', this.onClose)
+      .on('error', this.onError);
   }
 
   destroy(): void {
-    if (this.broken === undefined) this.broken = { kind: 'closed', message: 'connection closed by the client' };
+    if (this.broken === undefined)
+      this.broken = { kind: 'closed', message: 'connection closed by the client' };
     this.socket.destroy();
     this.notify();
   }
 
   private markClosed(message: string, errno?: string): void {
-    if (this.broken === undefined) this.broken = errno === undefined ? { kind: 'closed', message } : { kind: 'closed', message, errno };
+    if (this.broken === undefined)
+      this.broken =
+        errno === undefined ? { kind: 'closed', message } : { kind: 'closed', message, errno };
     this.notify();
   }
 

@@ -5,7 +5,11 @@ import { smtpFailure } from './failure.js';
 import { DEFAULT_SMTP_TIMEOUTS, timeoutFor } from './timeouts.js';
 
 test('optional fields are omitted, not set to undefined (exactOptionalPropertyTypes)', () => {
-  assert.deepEqual(Object.keys(smtpFailure('closed', 'quit', 'gone', { errno: undefined })), ['kind', 'phase', 'message']);
+  assert.deepEqual(Object.keys(smtpFailure('closed', 'quit', 'gone', { errno: undefined })), [
+    'kind',
+    'phase',
+    'message',
+  ]);
 });
 
 test('Stalwart defaults: 5 minutes per command, 10 minutes for DATA; QUIT is capped', () => {

@@ -29,7 +29,8 @@ export type SmtpFailureKind =
   /** An envelope address was unusable (control characters, brackets); nothing was sent. */
   | 'invalid-address';
 
-export type SmtpPhase = 'connect' | 'greeting' | 'ehlo' | 'starttls' | 'mail-from' | 'rcpt-to' | 'data' | 'rset' | 'quit';
+export type SmtpPhase =
+  'connect' | 'greeting' | 'ehlo' | 'starttls' | 'mail-from' | 'rcpt-to' | 'data' | 'rset' | 'quit';
 
 export interface SmtpFailure {
   readonly kind: SmtpFailureKind;
@@ -41,7 +42,12 @@ export interface SmtpFailure {
 }
 
 /** Builds a failure; `reply` and `errno` are omitted when undefined (exactOptionalPropertyTypes). */
-export function smtpFailure(kind: SmtpFailureKind, phase: SmtpPhase, message: string, extra: { reply?: SmtpReply | undefined; errno?: string | undefined } = {}): SmtpFailure {
+export function smtpFailure(
+  kind: SmtpFailureKind,
+  phase: SmtpPhase,
+  message: string,
+  extra: { reply?: SmtpReply | undefined; errno?: string | undefined } = {},
+): SmtpFailure {
   return {
     kind,
     phase,

@@ -29,16 +29,28 @@ export type { OutgoingMessage } from './protocol/client.js';
 export type Failed = { readonly ok: false; readonly failure: SmtpFailure };
 
 export type GreetingResult = { readonly ok: true; readonly reply: SmtpReply } | Failed;
-export type EhloResult = { readonly ok: true; readonly capabilities: Capabilities; readonly reply: SmtpReply; readonly helo: boolean } | Failed;
+export type EhloResult =
+  | {
+      readonly ok: true;
+      readonly capabilities: Capabilities;
+      readonly reply: SmtpReply;
+      readonly helo: boolean;
+    }
+  | Failed;
 export type ReplyResult = { readonly ok: true; readonly reply: SmtpReply } | Failed;
 export type SendResult = { readonly ok: true; readonly outcome: TransactionOutcome } | Failed;
 
 /** What an upgrade function must return; extra fields (certificate facts, failure detail) pass through. */
-export type UpgradeResult = { readonly ok: true; readonly socket: TLSSocket } | { readonly ok: false };
+export type UpgradeResult =
+  { readonly ok: true; readonly socket: TLSSocket } | { readonly ok: false };
 
 export type StartTlsResult<T extends UpgradeResult> =
   | { readonly ok: true; readonly upgrade: Extract<T, { ok: true }> }
-  | { readonly ok: false; readonly failure: SmtpFailure; readonly upgrade?: Extract<T, { ok: false }> };
+  | {
+      readonly ok: false;
+      readonly failure: SmtpFailure;
+      readonly upgrade?: Extract<T, { ok: false }>;
+    };
 
 type Driven<T> = { readonly ok: true; readonly value: T } | Failed;
 
@@ -88,7 +100,10 @@ export class SmtpSession {
    * wait for the reply to STARTTLS (the TLS strategy's `timeout.tls`; default: the EHLO timeout). On success the session
    * continues over TLS with no capabilities; the caller must EHLO again.
    */
-  async startTls<T extends UpgradeResult>(upgrade: (raw: Socket) => Promise<T>, replyTimeoutMs?: number): Promise<StartTlsResult<T>> {
+  async startTls<T extends UpgradeResult>(
+    upgrade: (raw: Socket) => Promise<T>,
+    replyTimeoutMs?: number,
+  ): Promise<StartTlsResult<T>> {
     const accepted = await this.drive(this.core.startTls(this.conn.unreadBytes), replyTimeoutMs);
     if (!accepted.ok) return accepted;
     // No listener of ours stays on the plaintext socket: what follows the 220 can only be counted, never parsed.
@@ -102,7 +117,11 @@ export class SmtpSession {
     } catch (error) {
       return this.abort(this.core.upgradeFailed({ error }));
     }
-    if (!result.ok) return { ...this.abort(this.core.upgradeFailed()), upgrade: result as Extract<T, { ok: false }> };
+    if (!result.ok)
+      return {
+        ...this.abort(this.core.upgradeFailed()),
+        upgrade: result as Extract<T, { ok: false }>,
+      };
     this.conn.attach(result.socket);
     this.core.tlsEstablished();
     this.log.note('TLS established');
@@ -162,7 +181,10 @@ export class SmtpSession {
         case 'read':
           break;
       }
-      const read = await this.conn.read(step.phase, timeoutMs ?? timeoutFor(this.timeouts, step.phase));
+      const read = await this.conn.read(
+        step.phase,
+        timeoutMs ?? timeoutFor(this.timeouts, step.phase),
+      );
       if (!read.ok) return this.abort({ type: 'abort', failure: read.failure });
       step = step.then(read.reply);
     }

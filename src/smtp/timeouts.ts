@@ -34,14 +34,21 @@ export const QUIT_TIMEOUT_CAP_MS = 10_000;
 /** How long to wait for the reply that ends `phase`. */
 export function timeoutFor(timeouts: SmtpTimeouts, phase: SmtpPhase): number {
   switch (phase) {
-    case 'connect': return timeouts.connect;
-    case 'greeting': return timeouts.greeting;
+    case 'connect':
+      return timeouts.connect;
+    case 'greeting':
+      return timeouts.greeting;
     case 'ehlo':
-    case 'starttls': return timeouts.ehlo;
+    case 'starttls':
+      return timeouts.ehlo;
     case 'mail-from':
-    case 'rset': return timeouts['mail-from'];
-    case 'rcpt-to': return timeouts['rcpt-to'];
-    case 'data': return timeouts.data;
-    case 'quit': return Math.min(timeouts.ehlo, QUIT_TIMEOUT_CAP_MS);
+    case 'rset':
+      return timeouts['mail-from'];
+    case 'rcpt-to':
+      return timeouts['rcpt-to'];
+    case 'data':
+      return timeouts.data;
+    case 'quit':
+      return Math.min(timeouts.ehlo, QUIT_TIMEOUT_CAP_MS);
   }
 }

@@ -2,7 +2,14 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, createHash } from 'node:crypto';
 import { createSelfSigned, createTestCa } from '../../test/support/pki.js';
-import { anchoredVerifyCode, certificateFacts, chainEnd, chainFacts, classifyPkix, sha256Hex } from './certificate.js';
+import {
+  anchoredVerifyCode,
+  certificateFacts,
+  chainEnd,
+  chainFacts,
+  classifyPkix,
+  sha256Hex,
+} from './certificate.js';
 import type { PeerCertificateNode } from './certificate.js';
 import type { PkixFailureReason } from './types.js';
 
@@ -10,10 +17,17 @@ const DAY = 86_400_000;
 
 /** A peer chain shaped like Node's `getPeerCertificate(true)`, whose root links to itself. */
 function peerChain(ders: readonly Uint8Array[]): PeerCertificateNode | undefined {
-  let next: { raw: Uint8Array; fingerprint256: string; issuerCertificate?: PeerCertificateNode } | undefined;
+  let next:
+    | { raw: Uint8Array; fingerprint256: string; issuerCertificate?: PeerCertificateNode }
+    | undefined;
   for (const der of [...ders].reverse()) {
-    const node: { raw: Uint8Array; fingerprint256: string; issuerCertificate?: PeerCertificateNode } = {
-      raw: der, fingerprint256: new X509Certificate(der).fingerprint256,
+    const node: {
+      raw: Uint8Array;
+      fingerprint256: string;
+      issuerCertificate?: PeerCertificateNode;
+    } = {
+      raw: der,
+      fingerprint256: new X509Certificate(der).fingerprint256,
     };
     node.issuerCertificate = next ?? node;
     next = node;
@@ -32,7 +46,10 @@ describe('certificate facts', () => {
 
   test('RFC 5280 4.2.1.6: dNSName SANs are collected in lower case, other name types are not', async () => {
     const root = await createTestCa();
-    const leaf = await root.issue({ commonName: 'Mx.Example.Test', dnsNames: ['MX.Example.TEST', '*.Mail.example.test'] });
+    const leaf = await root.issue({
+      commonName: 'Mx.Example.Test',
+      dnsNames: ['MX.Example.TEST', '*.Mail.example.test'],
+    });
     const facts = certificateFacts(leaf.der);
     assert.deepEqual(facts.dnsNames, ['mx.example.test', '*.mail.example.test']);
     assert.equal(facts.subject, 'CN=Mx.Example.Test');
@@ -45,7 +62,7 @@ describe('certificate facts', () => {
     assert.deepEqual(certificateFacts(root.der).dnsNames, []);
   });
 
-  test('RFC 5280 4.1.2.5: validity dates are ISO 8601 instants equal to the certificate\'s', async () => {
+  test("RFC 5280 4.1.2.5: validity dates are ISO 8601 instants equal to the certificate's", async () => {
     const notBefore = new Date(Math.floor((Date.now() - 3 * DAY) / 1000) * 1000);
     const notAfter = new Date(Math.floor((Date.now() + 9 * DAY) / 1000) * 1000);
     const cert = await createSelfSigned({ dnsNames: ['a.example.test'], notBefore, notAfter });
@@ -69,14 +86,21 @@ describe('chain walk', () => {
     const intermediate = await root.issueCa();
     const leaf = await intermediate.issue({ dnsNames: ['mx.example.test'] });
     const chain = chainFacts(peerChain([leaf.der, intermediate.der, root.der]));
-    assert.deepEqual(chain.map((c) => c.subject), ['CN=mx.example.test', 'CN=mxsec Test Intermediate', 'CN=mxsec Test CA']);
+    assert.deepEqual(
+      chain.map((c) => c.subject),
+      ['CN=mx.example.test', 'CN=mxsec Test Intermediate', 'CN=mxsec Test CA'],
+    );
   });
 
   test('stops at a repeated fingerprint even when no certificate is self-signed (a loop)', async () => {
     const root = await createTestCa();
     const a = await root.issue({ dnsNames: ['a.example.test'] });
     const b = await root.issue({ dnsNames: ['b.example.test'] });
-    const nodeA: { raw: Uint8Array; fingerprint256: string; issuerCertificate?: PeerCertificateNode } = { raw: a.der, fingerprint256: 'A' };
+    const nodeA: {
+      raw: Uint8Array;
+      fingerprint256: string;
+      issuerCertificate?: PeerCertificateNode;
+    } = { raw: a.der, fingerprint256: 'A' };
     const nodeB = { raw: b.der, fingerprint256: 'B', issuerCertificate: nodeA };
     nodeA.issuerCertificate = nodeB;
     assert.equal(chainFacts(nodeA).length, 2);
@@ -104,15 +128,25 @@ describe('chain walk', () => {
     const intermediate = await root.issueCa();
     const leaf = await intermediate.issue({ dnsNames: ['mx.example.test'] });
     const sent = chainFacts(peerChain([leaf.der, intermediate.der]));
-    const byRoot = (cert: { readonly der: Uint8Array }): boolean => sha256Hex(cert.der) === sha256Hex(intermediate.der);
+    const byRoot = (cert: { readonly der: Uint8Array }): boolean =>
+      sha256Hex(cert.der) === sha256Hex(intermediate.der);
     assert.equal(chainEnd(sent, new Set(), byRoot), 'trust-anchor');
-    assert.equal(chainEnd(sent, new Set(), () => false), 'incomplete');
+    assert.equal(
+      chainEnd(sent, new Set(), () => false),
+      'incomplete',
+    );
   });
 });
 
 describe('anchoredVerifyCode', () => {
   test('"no anchor" codes from an empty store clear when the chain reaches an anchor of the real store', () => {
-    for (const code of ['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE']) {
+    for (const code of [
+      'DEPTH_ZERO_SELF_SIGNED_CERT',
+      'SELF_SIGNED_CERT_IN_CHAIN',
+      'UNABLE_TO_GET_ISSUER_CERT',
+      'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+      'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    ]) {
       assert.equal(anchoredVerifyCode(code, 'trust-anchor'), undefined, code);
       assert.equal(anchoredVerifyCode(code, 'incomplete'), code, code);
       assert.equal(anchoredVerifyCode(code, 'untrusted-root'), code, code);
@@ -121,7 +155,10 @@ describe('anchoredVerifyCode', () => {
 
   test('any other code stands: OpenSSL met that problem after looking for the anchor', () => {
     assert.equal(anchoredVerifyCode('CERT_HAS_EXPIRED', 'trust-anchor'), 'CERT_HAS_EXPIRED');
-    assert.equal(anchoredVerifyCode('CERT_SIGNATURE_FAILURE', 'trust-anchor'), 'CERT_SIGNATURE_FAILURE');
+    assert.equal(
+      anchoredVerifyCode('CERT_SIGNATURE_FAILURE', 'trust-anchor'),
+      'CERT_SIGNATURE_FAILURE',
+    );
     assert.equal(anchoredVerifyCode(undefined, 'incomplete'), undefined);
   });
 });
@@ -146,7 +183,10 @@ describe('classifyPkix', () => {
   }
 
   test('RFC 6125 6.3: a verified chain with a name mismatch is hostname-mismatch', () => {
-    const verdict = classifyPkix(null, new Error("Hostname/IP does not match certificate's altnames"));
+    const verdict = classifyPkix(
+      null,
+      new Error("Hostname/IP does not match certificate's altnames"),
+    );
     assert.equal(verdict.valid, false);
     assert.equal(!verdict.valid && verdict.reason, 'hostname-mismatch');
   });
@@ -157,9 +197,18 @@ describe('classifyPkix', () => {
   });
 
   test('a date error on a chain that does not reach a trust anchor is reported as the missing trust', () => {
-    assert.equal((v => !v.valid && v.reason)(classifyPkix('CERT_HAS_EXPIRED', undefined, 'untrusted-root')), 'self-signed');
-    assert.equal((v => !v.valid && v.reason)(classifyPkix('CERT_NOT_YET_VALID', undefined, 'incomplete')), 'untrusted-issuer');
-    assert.equal((v => !v.valid && v.reason)(classifyPkix('CERT_NOT_YET_VALID', undefined, 'trust-anchor')), 'not-yet-valid');
+    assert.equal(
+      ((v) => !v.valid && v.reason)(classifyPkix('CERT_HAS_EXPIRED', undefined, 'untrusted-root')),
+      'self-signed',
+    );
+    assert.equal(
+      ((v) => !v.valid && v.reason)(classifyPkix('CERT_NOT_YET_VALID', undefined, 'incomplete')),
+      'untrusted-issuer',
+    );
+    assert.equal(
+      ((v) => !v.valid && v.reason)(classifyPkix('CERT_NOT_YET_VALID', undefined, 'trust-anchor')),
+      'not-yet-valid',
+    );
   });
 
   test('RFC 5280 6.1.6: no chain error and a matching name is valid', () => {

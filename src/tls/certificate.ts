@@ -30,7 +30,11 @@ const MAX_CHAIN = 16;
 export function chainFacts(leaf: PeerCertificateNode | undefined): CertificateFacts[] {
   const facts: CertificateFacts[] = [];
   const seen = new Set<string>();
-  for (let node = leaf; node?.raw !== undefined && facts.length < MAX_CHAIN; node = node.issuerCertificate) {
+  for (
+    let node = leaf;
+    node?.raw !== undefined && facts.length < MAX_CHAIN;
+    node = node.issuerCertificate
+  ) {
     const fingerprint = node.fingerprint256 ?? sha256Hex(node.raw);
     if (seen.has(fingerprint)) break;
     seen.add(fingerprint);
@@ -77,7 +81,8 @@ export function chainEnd(
   anchorsSha256: ReadonlySet<string>,
   issuedByAnchor: (cert: CertificateFacts) => boolean = () => false,
 ): ChainEnd {
-  if (chain.some((cert) => anchorsSha256.has(sha256Hex(cert.der)) || issuedByAnchor(cert))) return 'trust-anchor';
+  if (chain.some((cert) => anchorsSha256.has(sha256Hex(cert.der)) || issuedByAnchor(cert)))
+    return 'trust-anchor';
   return chain.at(-1)?.selfSigned === true ? 'untrusted-root' : 'incomplete';
 }
 
@@ -131,7 +136,11 @@ const CHAIN_ERRORS: Readonly<Record<string, PkixFailureReason>> = {
  * @param hostError The error of `tls.checkServerIdentity`, undefined when the name matched.
  * @param end Where the chain ends; `trust-anchor` when unknown.
  */
-export function classifyPkix(chainError: string | null | undefined, hostError: Error | undefined, end: ChainEnd = 'trust-anchor'): PkixVerdict {
+export function classifyPkix(
+  chainError: string | null | undefined,
+  hostError: Error | undefined,
+  end: ChainEnd = 'trust-anchor',
+): PkixVerdict {
   if (chainError !== null && chainError !== undefined && chainError !== '') {
     let reason: PkixFailureReason = CHAIN_ERRORS[chainError] ?? 'other';
     const dateError = reason === 'expired' || reason === 'not-yet-valid';
@@ -139,13 +148,17 @@ export function classifyPkix(chainError: string | null | undefined, hostError: E
     if (dateError && end === 'incomplete') reason = 'untrusted-issuer';
     return { valid: false, reason, message: `certificate chain: ${chainError}` };
   }
-  if (hostError !== undefined) return { valid: false, reason: 'hostname-mismatch', message: hostError.message };
+  if (hostError !== undefined)
+    return { valid: false, reason: 'hostname-mismatch', message: hostError.message };
   return { valid: true };
 }
 
 /** Node prints a DN one attribute per line; mxsec shows it on one line, in the certificate's order. */
 function distinguishedName(text: string): string {
-  return text.split('\n').filter((line) => line !== '').join(', ');
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .join(', ');
 }
 
 /**

@@ -9,7 +9,10 @@ import type { PkixVerdict, TlsFacts } from './types.js';
 /** For example `TLSv1.3 TLS_AES_256_GCM_SHA384, CN=mx.example.test issued by CN=mxsec Test CA, valid`. */
 export function describeTlsFacts(facts: TlsFacts): string {
   const leaf = facts.chain[0];
-  const certificate = leaf === undefined ? 'no certificate' : `${leaf.subject || '(empty subject)'} issued by ${leaf.issuer || '(empty issuer)'}`;
+  const certificate =
+    leaf === undefined
+      ? 'no certificate'
+      : `${leaf.subject || '(empty subject)'} issued by ${leaf.issuer || '(empty issuer)'}`;
   return `${facts.version} ${facts.cipher}, ${certificate}, ${describePkix(facts.pkix)}`;
 }
 

@@ -44,15 +44,23 @@ export interface TlsClientOptions {
 }
 
 /** Upgrades `socket` to TLS; see the module header for the contract. */
-export function startTlsClient(socket: Socket, options: TlsClientOptions): Promise<TlsUpgradeResult> {
+export function startTlsClient(
+  socket: Socket,
+  options: TlsClientOptions,
+): Promise<TlsUpgradeResult> {
   return new Promise((resolve) => {
     if (socket.destroyed) {
       resolve({ ok: false, failure: closedFailure('the connection was already closed') });
       return;
     }
-    const secureContext = options.dane === true ? options.trust.daneSecureContext : options.trust.secureContext;
+    const secureContext =
+      options.dane === true ? options.trust.daneSecureContext : options.trust.secureContext;
     const tlsSocket = connect({
-      ...clientConnectionOptions({ servername: options.servername, secureContext, judgement: 'deferred' }),
+      ...clientConnectionOptions({
+        servername: options.servername,
+        secureContext,
+        judgement: 'deferred',
+      }),
       socket,
     });
     let settled = false;
@@ -73,9 +81,13 @@ export function startTlsClient(socket: Socket, options: TlsClientOptions): Promi
     const onSecure = (): void => {
       finish({ ok: true, socket: tlsSocket, facts: collectFacts(tlsSocket, options) });
     };
-    const onError = (error: unknown): void => finish({ ok: false, failure: classifyHandshakeError(error) });
+    const onError = (error: unknown): void =>
+      finish({ ok: false, failure: classifyHandshakeError(error) });
     const onClose = (): void => finish({ ok: false, failure: closedFailure() });
-    const timer = setTimeout(() => finish({ ok: false, failure: timeoutFailure(options.timeoutMs) }), options.timeoutMs);
+    const timer = setTimeout(
+      () => finish({ ok: false, failure: timeoutFailure(options.timeoutMs) }),
+      options.timeoutMs,
+    );
     tlsSocket.once('secureConnect', onSecure).on('error', onError).once('close', onClose);
   });
 }
@@ -84,13 +96,15 @@ export function startTlsClient(socket: Socket, options: TlsClientOptions): Promi
 function collectFacts(tlsSocket: TLSSocket, options: TlsClientOptions): TlsFacts {
   const peer: Partial<DetailedPeerCertificate> = tlsSocket.getPeerCertificate(true);
   const chain = chainFacts(peer);
-  const hostError = peer.raw === undefined
-    ? new Error('the server sent no certificate')
-    : checkServerIdentity(options.servername, peer as DetailedPeerCertificate);
+  const hostError =
+    peer.raw === undefined
+      ? new Error('the server sent no certificate')
+      : checkServerIdentity(options.servername, peer as DetailedPeerCertificate);
   const code = verifyCode(tlsSocket);
-  const pkix = options.dane === true
-    ? wirePkix(code, hostError, chain, options.trust)
-    : classifyPkix(code, hostError, chainEnd(chain, options.trust.anchorsSha256));
+  const pkix =
+    options.dane === true
+      ? wirePkix(code, hostError, chain, options.trust)
+      : classifyPkix(code, hostError, chainEnd(chain, options.trust.anchorsSha256));
   const cipher = tlsSocket.getCipher();
   return {
     version: tlsSocket.getProtocol() ?? 'unknown',
@@ -109,7 +123,12 @@ function collectFacts(tlsSocket: TLSSocket, options: TlsClientOptions): TlsFacts
  * against the real store: an anchor the server sent, or one that issued a sent certificate. Only the
  * unsent anchor's own extensions (path length, name constraints) go unchecked.
  */
-function wirePkix(code: string | undefined, hostError: Error | undefined, chain: readonly CertificateFacts[], trust: TrustStore): PkixVerdict {
+function wirePkix(
+  code: string | undefined,
+  hostError: Error | undefined,
+  chain: readonly CertificateFacts[],
+  trust: TrustStore,
+): PkixVerdict {
   const now = new Date();
   const end = chainEnd(chain, trust.anchorsSha256, (cert) => trust.issuedByAnchor(cert.der, now));
   return classifyPkix(anchoredVerifyCode(code, end), hostError, end);

@@ -11,8 +11,14 @@ test('RFC 7468 5.1: a bundle yields every CERTIFICATE block, ignoring text and o
   const result = parsePemBundle(text);
   assert.ok(result.ok);
   assert.equal(result.certificates.length, 2);
-  assert.equal(new X509Certificate(result.certificates[0]!).fingerprint256, new X509Certificate(root.certPem).fingerprint256);
-  assert.equal(new X509Certificate(result.certificates[1]!).fingerprint256, new X509Certificate(other.certPem).fingerprint256);
+  assert.equal(
+    new X509Certificate(result.certificates[0]!).fingerprint256,
+    new X509Certificate(root.certPem).fingerprint256,
+  );
+  assert.equal(
+    new X509Certificate(result.certificates[1]!).fingerprint256,
+    new X509Certificate(other.certPem).fingerprint256,
+  );
 });
 
 test('RFC 7468 5.1: text without a CERTIFICATE block is invalid', () => {
@@ -23,7 +29,9 @@ test('RFC 7468 5.1: text without a CERTIFICATE block is invalid', () => {
 
 test('RFC 7468 5.1: a block whose base64 is not an X.509 certificate is invalid and is named', async () => {
   const root = await createTestCa();
-  const text = root.certPem + '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n';
+  const text =
+    root.certPem +
+    '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n';
   const result = parsePemBundle(text);
   assert.equal(result.ok, false);
   assert.match(!result.ok ? result.message : '', /certificate 2 of 2 is not valid X\.509/);

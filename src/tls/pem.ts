@@ -23,7 +23,10 @@ export function parsePemBundle(text: string): PemBundleResult {
     try {
       new X509Certificate(block);
     } catch (error) {
-      return { ok: false, message: `certificate ${index + 1} of ${blocks.length} is not valid X.509: ${errorText(error)}` };
+      return {
+        ok: false,
+        message: `certificate ${index + 1} of ${blocks.length} is not valid X.509: ${errorText(error)}`,
+      };
     }
     certificates.push(block + '\n');
   }

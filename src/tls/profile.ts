@@ -10,7 +10,12 @@
  */
 import { constants } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { ConnectionOptions, SecureContext, SecureContextOptions, SecureVersion } from 'node:tls';
+import type {
+  ConnectionOptions,
+  SecureContext,
+  SecureContextOptions,
+  SecureVersion,
+} from 'node:tls';
 
 /** The profile as data, for tests, `describe` output and documentation. */
 export interface ClientProfile {
@@ -29,7 +34,11 @@ export interface ClientProfile {
 export const CLIENT_PROFILE: ClientProfile = Object.freeze({
   minVersion: 'TLSv1.2',
   maxVersion: 'TLSv1.3',
-  tls13CipherSuites: Object.freeze(['TLS_AES_256_GCM_SHA384', 'TLS_AES_128_GCM_SHA256', 'TLS_CHACHA20_POLY1305_SHA256']),
+  tls13CipherSuites: Object.freeze([
+    'TLS_AES_256_GCM_SHA384',
+    'TLS_AES_128_GCM_SHA256',
+    'TLS_CHACHA20_POLY1305_SHA256',
+  ]),
   tls12Ciphers: Object.freeze([
     'ECDHE-ECDSA-AES256-GCM-SHA384',
     'ECDHE-ECDSA-AES128-GCM-SHA256',
@@ -41,14 +50,20 @@ export const CLIENT_PROFILE: ClientProfile = Object.freeze({
   groups: Object.freeze(['X25519', 'P-256', 'P-384']),
   // Renegotiation has a history of attacks (RFC 5746) and no use between MTAs; compression leaks
   // plaintext length (CRIME); a one-shot delivery gains nothing from TLS 1.2 session tickets.
-  secureOptions: constants.SSL_OP_NO_RENEGOTIATION | constants.SSL_OP_NO_COMPRESSION | constants.SSL_OP_NO_TICKET,
+  secureOptions:
+    constants.SSL_OP_NO_RENEGOTIATION |
+    constants.SSL_OP_NO_COMPRESSION |
+    constants.SSL_OP_NO_TICKET,
 });
 
 /**
  * The options of a secure context holding the profile and the given trust anchors. `ca` replaces
  * Node's default roots, so the caller passes the complete list (see trust-store.ts).
  */
-export function secureContextOptions(ca: readonly string[], profile: ClientProfile = CLIENT_PROFILE): SecureContextOptions {
+export function secureContextOptions(
+  ca: readonly string[],
+  profile: ClientProfile = CLIENT_PROFILE,
+): SecureContextOptions {
   return {
     minVersion: profile.minVersion,
     maxVersion: profile.maxVersion,

@@ -76,15 +76,24 @@ export interface TrustStoreOptions {
 export async function loadTrustStore(options: TrustStoreOptions = {}): Promise<TrustStoreResult> {
   const parts: { source: TrustSource; certificates: readonly string[] }[] = [];
   if (options.nodeRoots ?? true) {
-    parts.push({ source: { kind: 'node-roots', count: rootCertificates.length }, certificates: rootCertificates });
+    parts.push({
+      source: { kind: 'node-roots', count: rootCertificates.length },
+      certificates: rootCertificates,
+    });
   }
   const extra = (options.env ?? process.env)['NODE_EXTRA_CA_CERTS'];
-  const files: [TrustStoreError['source'], string | undefined][] = [['NODE_EXTRA_CA_CERTS', extra], ['ca-file', options.caFile]];
+  const files: [TrustStoreError['source'], string | undefined][] = [
+    ['NODE_EXTRA_CA_CERTS', extra],
+    ['ca-file', options.caFile],
+  ];
   for (const [kind, file] of files) {
     if (file === undefined || file === '') continue;
     const read = await readBundle(kind, file);
     if (!read.ok) return read;
-    parts.push({ source: { kind, file, count: read.certificates.length }, certificates: read.certificates });
+    parts.push({
+      source: { kind, file, count: read.certificates.length },
+      certificates: read.certificates,
+    });
   }
   return { ok: true, store: buildTrustStore(parts, options.profile ?? CLIENT_PROFILE) };
 }
@@ -107,7 +116,11 @@ export function buildTrustStore(
   const secureContext = createSecureContext(secureContextOptions(certificates, profile));
   const daneSecureContext = createSecureContext(secureContextOptions([], profile));
   return {
-    certificates, anchorsSha256, sources: parts.map((part) => part.source), secureContext, daneSecureContext,
+    certificates,
+    anchorsSha256,
+    sources: parts.map((part) => part.source),
+    secureContext,
+    daneSecureContext,
     issuedByAnchor: anchorIssuerLookup(certificates),
   };
 }
@@ -124,7 +137,9 @@ function anchorIssuerLookup(certificates: readonly string[]): TrustStore['issued
       }
     }
     const cert = new X509Certificate(der);
-    return (bySubject.get(cert.issuer) ?? []).some((anchor) => validAt(anchor, now) && issued(cert, anchor));
+    return (bySubject.get(cert.issuer) ?? []).some(
+      (anchor) => validAt(anchor, now) && issued(cert, anchor),
+    );
   };
 }
 
@@ -155,10 +170,12 @@ async function readBundle(
     text = await readFile(file, 'utf8');
   } catch (error) {
     // Node's message ends with ", open '<file>'"; the file is already a field of its own.
-    const message = error instanceof Error ? error.message.replace(/, \w+ '.*'$/, '') : String(error);
+    const message =
+      error instanceof Error ? error.message.replace(/, \w+ '.*'$/, '') : String(error);
     return { ok: false, error: { kind: 'unreadable', source, file, message } };
   }
   const parsed = parsePemBundle(text);
-  if (!parsed.ok) return { ok: false, error: { kind: 'invalid', source, file, message: parsed.message } };
+  if (!parsed.ok)
+    return { ok: false, error: { kind: 'invalid', source, file, message: parsed.message } };
   return { ok: true, certificates: parsed.certificates };
 }

@@ -20,12 +20,7 @@ export interface CertificateFacts {
 
 /** Why PKIX validation failed, mapped onto TLS-RPT's vocabulary by the policy code. */
 export type PkixFailureReason =
-  | 'expired'
-  | 'not-yet-valid'
-  | 'hostname-mismatch'
-  | 'untrusted-issuer'
-  | 'self-signed'
-  | 'other';
+  'expired' | 'not-yet-valid' | 'hostname-mismatch' | 'untrusted-issuer' | 'self-signed' | 'other';
 
 export type PkixVerdict =
   | { readonly valid: true }

@@ -11,17 +11,32 @@ import { tlsRptOf } from '../policy/failure.js';
 
 export type ReportedPolicy =
   | { readonly type: 'tlsa'; readonly domain: string; readonly strings: readonly string[] }
-  | { readonly type: 'sts'; readonly domain: string; readonly strings: readonly string[]; readonly mxPatterns: readonly string[] }
-  | { readonly type: 'no-policy-found'; readonly domain: string; readonly failure?: { readonly result: TlsRptResult; readonly message: string } };
+  | {
+      readonly type: 'sts';
+      readonly domain: string;
+      readonly strings: readonly string[];
+      readonly mxPatterns: readonly string[];
+    }
+  | {
+      readonly type: 'no-policy-found';
+      readonly domain: string;
+      readonly failure?: { readonly result: TlsRptResult; readonly message: string };
+    };
 
 /** The policy of an attempt to `mxHost` of `domain`. */
-export function reportedPolicy(domain: string, mxHost: string, dane: DanePlan, mtaSts: MtaStsPlan): ReportedPolicy {
+export function reportedPolicy(
+  domain: string,
+  mxHost: string,
+  dane: DanePlan,
+  mtaSts: MtaStsPlan,
+): ReportedPolicy {
   switch (dane.kind) {
     case 'authenticate':
     case 'tls-unauthenticated':
       return { type: 'tlsa', domain: mxHost, strings: dane.policyStrings };
     case 'fail':
-      if (dane.policyStrings.length > 0) return { type: 'tlsa', domain: mxHost, strings: dane.policyStrings };
+      if (dane.policyStrings.length > 0)
+        return { type: 'tlsa', domain: mxHost, strings: dane.policyStrings };
       break;
     case 'none':
       break;
@@ -29,9 +44,18 @@ export function reportedPolicy(domain: string, mxHost: string, dane: DanePlan, m
   switch (mtaSts.kind) {
     case 'enforce':
     case 'testing':
-      return { type: 'sts', domain: mtaSts.report.policyDomain, strings: mtaSts.report.policyText.split(/\r?\n/).filter((l) => l !== ''), mxPatterns: mtaSts.report.mxPatterns };
+      return {
+        type: 'sts',
+        domain: mtaSts.report.policyDomain,
+        strings: mtaSts.report.policyText.split(/\r?\n/).filter((l) => l !== ''),
+        mxPatterns: mtaSts.report.mxPatterns,
+      };
     case 'none':
-      return { type: 'no-policy-found', domain: mtaSts.report.policyDomain, ...reportedFailure(mtaSts.report.failure) };
+      return {
+        type: 'no-policy-found',
+        domain: mtaSts.report.policyDomain,
+        ...reportedFailure(mtaSts.report.failure),
+      };
     case 'failed':
       return { type: 'no-policy-found', domain, ...reportedFailure(mtaSts.failure) };
     case 'disabled':
@@ -40,7 +64,11 @@ export function reportedPolicy(domain: string, mxHost: string, dane: DanePlan, m
 }
 
 /** The discovery failure as TLS-RPT reports it; nothing when it has no result type (our own requirement). */
-function reportedFailure(failure: MtaStsFailure | undefined): { failure?: { result: TlsRptResult; message: string } } {
+function reportedFailure(failure: MtaStsFailure | undefined): {
+  failure?: { result: TlsRptResult; message: string };
+} {
   const result = failure === undefined ? undefined : tlsRptOf(failure);
-  return failure === undefined || result === undefined ? {} : { failure: { result, message: failure.message } };
+  return failure === undefined || result === undefined
+    ? {}
+    : { failure: { result, message: failure.message } };
 }

@@ -20,7 +20,8 @@ import { createSelfSigned } from '../support/pki.js';
 import type { TestSmtpServer } from '../support/smtp-server.js';
 
 // A line starting with a dot checks that dot-stuffing survives the round trip unchanged.
-const MESSAGE = 'From: sender@sender.test\r\nTo: user@valid.cli.test\r\nSubject: cli\r\n\r\nhello from stdin\r\n.leading dot\r\n';
+const MESSAGE =
+  'From: sender@sender.test\r\nTo: user@valid.cli.test\r\nSubject: cli\r\n\r\nhello from stdin\r\n.leading dot\r\n';
 
 const zone = {
   'valid.cli.test': { MX: [{ preference: 10, exchange: 'mx.valid.cli.test' }] },
@@ -52,14 +53,20 @@ function smtp(ip: string): TestSmtpServer {
 
 /** Every client line the server at `ip` received on connections opened after `from`. */
 function clientLines(ip: string, from: number): string[] {
-  return smtp(ip).transcripts.slice(from).flat().filter((l) => l.startsWith('C: '));
+  return smtp(ip)
+    .transcripts.slice(from)
+    .flat()
+    .filter((l) => l.startsWith('C: '));
 }
 
 function send(args: readonly string[], input = MESSAGE) {
   return runCli(['send', '--config', config, ...args], input);
 }
 
-function json(stdout: string): Record<string, unknown> & { recipients: Record<string, unknown>[]; attempts: Record<string, unknown>[] } {
+function json(stdout: string): Record<string, unknown> & {
+  recipients: Record<string, unknown>[];
+  attempts: Record<string, unknown>[];
+} {
   return JSON.parse(stdout) as ReturnType<typeof json>;
 }
 
@@ -69,15 +76,26 @@ before(async () => {
   await env.server('127.0.0.31', { tls: { key: valid.keyPem, cert: valid.chainPem } });
   const self = await createSelfSigned({ dnsNames: ['mx.self.cli.test'] });
   await env.server('127.0.0.32', { tls: { key: self.keyPem, cert: self.certPem } });
-  await env.server('127.0.0.33', { rcptReplies: { 'a@reject.cli.test': '550 5.1.1 no such user', 'b@reject.cli.test': '550 5.1.1 no such user' } });
+  await env.server('127.0.0.33', {
+    rcptReplies: {
+      'a@reject.cli.test': '550 5.1.1 no such user',
+      'b@reject.cli.test': '550 5.1.1 no such user',
+    },
+  });
   const sts = await env.ca.issue({ dnsNames: ['mx.sts.cli.test'] });
   await env.server('127.0.0.34', { tls: { key: sts.keyPem, cert: sts.chainPem } });
   policies = await startPolicyServer({
     address: '127.0.0.3',
     port: env.port,
     sites: {
-      'sts.cli.test': { cert: await env.ca.issue({ dnsNames: ['mta-sts.sts.cli.test'] }), response: policyText('enforce', ['mx.sts.cli.test']) },
-      'testing.cli.test': { cert: await env.ca.issue({ dnsNames: ['mta-sts.testing.cli.test'] }), response: policyText('testing', ['elsewhere.testing.cli.test']) },
+      'sts.cli.test': {
+        cert: await env.ca.issue({ dnsNames: ['mta-sts.sts.cli.test'] }),
+        response: policyText('enforce', ['mx.sts.cli.test']),
+      },
+      'testing.cli.test': {
+        cert: await env.ca.issue({ dnsNames: ['mta-sts.testing.cli.test'] }),
+        response: policyText('testing', ['elsewhere.testing.cli.test']),
+      },
     },
   });
   dir = await mkdtemp(join(tmpdir(), 'mxsec-cli-delivery-'));
@@ -97,10 +115,16 @@ describe('mxsec send', () => {
     const out = json(r.stdout);
     assert.equal(out.recipients.length, 1);
     const rcpt = out.recipients[0]!;
-    assert.deepEqual([rcpt['address'], rcpt['status'], rcpt['last_error'], rcpt['code']], ['user@valid.cli.test', 'delivered', 'none', '2.0.0']);
+    assert.deepEqual(
+      [rcpt['address'], rcpt['status'], rcpt['last_error'], rcpt['code']],
+      ['user@valid.cli.test', 'delivered', 'none', '2.0.0'],
+    );
     assert.match(String(rcpt['reply']), /^250 /);
     const attempt = out.attempts[0]!;
-    assert.deepEqual([attempt['mx'], attempt['ip'], attempt['strategy'], attempt['security'], attempt['error']], ['mx.valid.cli.test', '127.0.0.31', 'default', 'pkix', null]);
+    assert.deepEqual(
+      [attempt['mx'], attempt['ip'], attempt['strategy'], attempt['security'], attempt['error']],
+      ['mx.valid.cli.test', '127.0.0.31', 'default', 'pkix', null],
+    );
     const tls = attempt['tls'] as { version: string; cipher: string };
     assert.match(tls.version, /^TLSv1\.[23]$/);
     assert.match(tls.cipher, /^TLS_|ECDHE/);
@@ -122,12 +146,25 @@ describe('mxsec send', () => {
     const r = await send(['--from', 'sender@sender.test', '--to', 'user@self.cli.test', '--json']);
     assert.equal(r.code, 75, r.stderr);
     const rcpt = json(r.stdout).recipients[0]!;
-    assert.deepEqual([rcpt['status'], rcpt['last_error'], rcpt['code']], ['temporary', 'tls', '4.7.5']);
+    assert.deepEqual(
+      [rcpt['status'], rcpt['last_error'], rcpt['code']],
+      ['temporary', 'tls', '4.7.5'],
+    );
     assert.equal(smtp('127.0.0.32').messages.length, before);
   });
 
   test('the retry context --var retry_num=1 --var last_error=tls selects invalid-tls and delivers: exit 0', async () => {
-    const r = await send(['--from', 'sender@sender.test', '--to', 'user@self.cli.test', '--var', 'retry_num=1', '--var', 'last_error=tls', '--json']);
+    const r = await send([
+      '--from',
+      'sender@sender.test',
+      '--to',
+      'user@self.cli.test',
+      '--var',
+      'retry_num=1',
+      '--var',
+      'last_error=tls',
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     const attempt = json(r.stdout).attempts[0]!;
     assert.deepEqual([attempt['strategy'], attempt['security']], ['invalid-tls', 'unverified']);
@@ -135,18 +172,38 @@ describe('mxsec send', () => {
   });
 
   test('RFC 7505: a null MX domain exits 69', async () => {
-    const r = await send(['--from', 'sender@sender.test', '--to', 'user@nullmx.cli.test', '--json']);
+    const r = await send([
+      '--from',
+      'sender@sender.test',
+      '--to',
+      'user@nullmx.cli.test',
+      '--json',
+    ]);
     assert.equal(r.code, 69, r.stderr);
-    assert.deepEqual(json(r.stdout).recipients.map((x) => [x['status'], x['code']]), [['permanent', '5.1.10']]);
+    assert.deepEqual(
+      json(r.stdout).recipients.map((x) => [x['status'], x['code']]),
+      [['permanent', '5.1.10']],
+    );
   });
 
   test('a 550 for every recipient exits 69 and nothing is delivered', async () => {
-    const r = await send(['--from', 'sender@sender.test', '--to', 'a@reject.cli.test', '--to', 'b@reject.cli.test', '--json']);
-    assert.equal(r.code, 69, r.stderr);
-    assert.deepEqual(json(r.stdout).recipients.map((x) => [x['address'], x['status'], x['code']]), [
-      ['a@reject.cli.test', 'permanent', '5.1.1'],
-      ['b@reject.cli.test', 'permanent', '5.1.1'],
+    const r = await send([
+      '--from',
+      'sender@sender.test',
+      '--to',
+      'a@reject.cli.test',
+      '--to',
+      'b@reject.cli.test',
+      '--json',
     ]);
+    assert.equal(r.code, 69, r.stderr);
+    assert.deepEqual(
+      json(r.stdout).recipients.map((x) => [x['address'], x['status'], x['code']]),
+      [
+        ['a@reject.cli.test', 'permanent', '5.1.1'],
+        ['b@reject.cli.test', 'permanent', '5.1.1'],
+      ],
+    );
     assert.equal(smtp('127.0.0.33').messages.length, 0);
   });
 
@@ -161,7 +218,10 @@ describe('mxsec send', () => {
     const broken = join(dir, 'broken.toml');
     await writeFile(broken, '[queue.tls.a]\nstarttls = "never"\n');
     const connections = smtp('127.0.0.31').transcripts.length;
-    const r = await runCli(['send', '--config', broken, '--from', 'sender@sender.test', '--to', 'user@valid.cli.test'], MESSAGE);
+    const r = await runCli(
+      ['send', '--config', broken, '--from', 'sender@sender.test', '--to', 'user@valid.cli.test'],
+      MESSAGE,
+    );
     assert.equal(r.code, 78);
     assert.match(r.stderr, /broken\.toml:2:\d+: error: queue\.tls\.a\.starttls/);
     assert.equal(smtp('127.0.0.31').transcripts.length, connections);
@@ -169,8 +229,14 @@ describe('mxsec send', () => {
 
   test('an unreadable ca-file exits 78', async () => {
     const bad = join(dir, 'bad-ca.toml');
-    await writeFile(bad, `[tls]\nca-file = ${JSON.stringify(join(dir, 'missing.pem'))}\n[storage]\ndata-dir = ${JSON.stringify(join(dir, 'data'))}\n`);
-    const r = await runCli(['send', '--config', bad, '--from', 'sender@sender.test', '--to', 'user@valid.cli.test'], MESSAGE);
+    await writeFile(
+      bad,
+      `[tls]\nca-file = ${JSON.stringify(join(dir, 'missing.pem'))}\n[storage]\ndata-dir = ${JSON.stringify(join(dir, 'data'))}\n`,
+    );
+    const r = await runCli(
+      ['send', '--config', bad, '--from', 'sender@sender.test', '--to', 'user@valid.cli.test'],
+      MESSAGE,
+    );
     assert.equal(r.code, 78);
     assert.match(r.stderr, /missing\.pem/);
   });
@@ -198,13 +264,22 @@ describe('mxsec check', () => {
     assert.match(r.stdout, /^mx\.valid\.cli\.test \(preference 10, 127\.0\.0\.31/m);
     assert.match(r.stdout, /strategy 'default' by rule #\d+ \(else\)/);
     assert.match(r.stdout, /127\.0\.0\.31: STARTTLS offered/);
-    assert.match(r.stdout, /TLSv1\.[23] \S+, CN=mx\.valid\.cli\.test issued by CN=mxsec Test CA, valid/);
-    assert.match(r.stdout, /cert: CN=mx\.valid\.cli\.test \(issuer CN=mxsec Test CA; DNS mx\.valid\.cli\.test;/);
+    assert.match(
+      r.stdout,
+      /TLSv1\.[23] \S+, CN=mx\.valid\.cli\.test issued by CN=mxsec Test CA, valid/,
+    );
+    assert.match(
+      r.stdout,
+      /cert: CN=mx\.valid\.cli\.test \(issuer CN=mxsec Test CA; DNS mx\.valid\.cli\.test;/,
+    );
     assert.match(r.stdout, /verdict: would deliver at security level pkix/);
     const lines = clientLines('127.0.0.31', from);
     assert.ok(lines.includes('C: STARTTLS'), lines.join('\n'));
     assert.ok(lines.some((l) => /^C: QUIT/i.test(l)));
-    assert.ok(!lines.some((l) => /^C: (MAIL|RCPT|DATA)/i.test(l)), 'check must never start a transaction');
+    assert.ok(
+      !lines.some((l) => /^C: (MAIL|RCPT|DATA)/i.test(l)),
+      'check must never start a transaction',
+    );
   });
 
   test('--json on a self-signed MX: chain and verdict refuse (tls), exit 75; no MAIL FROM sent', async () => {
@@ -215,17 +290,38 @@ describe('mxsec check', () => {
     assert.deepEqual([host['mx'], host['strategy']], ['mx.self.cli.test', 'default']);
     const session = (host['sessions'] as Record<string, unknown>[])[0]!;
     assert.equal(session['starttls_offered'], true);
-    const tls = session['tls'] as { version: string; cipher: string; pkix: { valid: boolean }; chain: { dns_names: string[] }[] };
+    const tls = session['tls'] as {
+      version: string;
+      cipher: string;
+      pkix: { valid: boolean };
+      chain: { dns_names: string[] }[];
+    };
     assert.match(tls.version, /^TLSv1\.[23]$/);
     assert.ok(tls.cipher.length > 0);
     assert.equal(tls.pkix.valid, false);
     assert.deepEqual(tls.chain[0]?.dns_names, ['mx.self.cli.test']);
-    assert.deepEqual(host['verdict'], { deliver: false, class: 'tls', severity: 'temporary', code: '4.7.5', message: (host['verdict'] as { message: string }).message });
+    assert.deepEqual(host['verdict'], {
+      deliver: false,
+      class: 'tls',
+      severity: 'temporary',
+      code: '4.7.5',
+      message: (host['verdict'] as { message: string }).message,
+    });
     assert.ok(!clientLines('127.0.0.32', from).some((l) => /^C: MAIL/i.test(l)));
   });
 
   test('--json with the retry context: invalid-tls would deliver unverified, exit 0', async () => {
-    const r = await runCli(['check', 'self.cli.test', '--json', '--var', 'retry_num=1', '--var', 'last_error=tls', '--config', config]);
+    const r = await runCli([
+      'check',
+      'self.cli.test',
+      '--json',
+      '--var',
+      'retry_num=1',
+      '--var',
+      'last_error=tls',
+      '--config',
+      config,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const host = (JSON.parse(r.stdout) as { hosts: Record<string, unknown>[] }).hosts[0]!;
     assert.equal(host['strategy'], 'invalid-tls');
@@ -256,8 +352,14 @@ describe('mxsec check', () => {
     const r = await runCli(['check', 'testing.cli.test', '--json', '--config', config]);
     const host = (JSON.parse(r.stdout) as { hosts: Record<string, unknown>[] }).hosts[0]!;
     assert.equal(host['mta_sts'], 'testing');
-    const reported = (host['sessions'] as Record<string, unknown>[])[0]!['report_only'] as { reason: string; tlsrpt: string } | null;
-    assert.deepEqual([reported?.reason, reported?.tlsrpt], ['starttls-not-supported', 'starttls-not-supported']);
+    const reported = (host['sessions'] as Record<string, unknown>[])[0]!['report_only'] as {
+      reason: string;
+      tlsrpt: string;
+    } | null;
+    assert.deepEqual(
+      [reported?.reason, reported?.tlsrpt],
+      ['starttls-not-supported', 'starttls-not-supported'],
+    );
     assert.deepEqual(host['verdict'], { deliver: true, security: 'none' });
   });
 

@@ -44,15 +44,24 @@ const parsed = (stdout: string) => JSON.parse(stdout) as Record<string, unknown>
 
 before(async () => {
   env = await startDeliveryEnv(zone);
-  goodSite = { cert: await env.ca.issue({ dnsNames: ['mta-sts.good.sts.test'] }), response: policyText('enforce', ['mx.good.sts.test', '*.good.sts.test']) };
+  goodSite = {
+    cert: await env.ca.issue({ dnsNames: ['mta-sts.good.sts.test'] }),
+    response: policyText('enforce', ['mx.good.sts.test', '*.good.sts.test']),
+  };
   policies = await startPolicyServer({
     address: '127.0.0.3',
     port: env.port,
     sites: {
       'good.sts.test': goodSite,
       // A certificate for another name: the fetch must fail as a WebPKI error (RFC 8461 3.3).
-      'badcert.sts.test': { cert: await env.ca.issue({ dnsNames: ['wrong.sts.test'] }), response: policyText('enforce', ['mx.badcert.sts.test']) },
-      'zero.sts.test': { cert: await env.ca.issue({ dnsNames: ['mta-sts.zero.sts.test'] }), response: policyText('testing', ['mx.zero.sts.test'], 0) },
+      'badcert.sts.test': {
+        cert: await env.ca.issue({ dnsNames: ['wrong.sts.test'] }),
+        response: policyText('enforce', ['mx.badcert.sts.test']),
+      },
+      'zero.sts.test': {
+        cert: await env.ca.issue({ dnsNames: ['mta-sts.zero.sts.test'] }),
+        response: policyText('testing', ['mx.zero.sts.test'], 0),
+      },
     },
   });
   dir = await mkdtemp(join(tmpdir(), 'mxsec-cli-mtasts-'));
@@ -71,7 +80,10 @@ describe('mxsec mta-sts', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'good.sts.test: not cached\n');
     assert.equal(existsSync(join(dir, 'data', 'mta-sts.sqlite')), false);
-    assert.deepEqual(parsed((await mtaSts('show', 'good.sts.test', '--json')).stdout), { domain: 'good.sts.test', cached: false });
+    assert.deepEqual(parsed((await mtaSts('show', 'good.sts.test', '--json')).stdout), {
+      domain: 'good.sts.test',
+      cached: false,
+    });
   });
 
   test('RFC 8461 3.3: fetch prints the TXT record and the policy text, stores it, exit 0', async () => {
@@ -80,9 +92,15 @@ describe('mxsec mta-sts', () => {
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /^_mta-sts\.good\.sts\.test TXT: "v=STSv1; id=1;"$/m);
     assert.doesNotMatch(r.stdout, /unrelated text/);
-    assert.match(r.stdout, /^policy from https:\/\/mta-sts\.good\.sts\.test:\d+\/\.well-known\/mta-sts\.txt:$/m);
+    assert.match(
+      r.stdout,
+      /^policy from https:\/\/mta-sts\.good\.sts\.test:\d+\/\.well-known\/mta-sts\.txt:$/m,
+    );
     assert.match(r.stdout, /^ {2}\| mode: enforce$/m);
-    assert.match(r.stdout, /^stored: id 1: mode enforce, max_age 86400 \(1d\), mx mx\.good\.sts\.test, \*\.good\.sts\.test; expires /m);
+    assert.match(
+      r.stdout,
+      /^stored: id 1: mode enforce, max_age 86400 \(1d\), mx mx\.good\.sts\.test, \*\.good\.sts\.test; expires /m,
+    );
     assert.equal(policies.fetches('good.sts.test'), before + 1);
     assert.ok(existsSync(join(dir, 'data', 'mta-sts.sqlite')));
   });
@@ -91,9 +109,22 @@ describe('mxsec mta-sts', () => {
     const r = await mtaSts('show', 'good.sts.test', '--json');
     assert.equal(r.code, 0, r.stderr);
     const out = parsed(r.stdout);
-    assert.deepEqual([out['cached'], out['id'], out['mode'], out['max_age'], out['mx'], out['expired'], out['refresh_due']],
-      [true, '1', 'enforce', 86_400, ['mx.good.sts.test', '*.good.sts.test'], false, false]);
-    assert.equal(Date.parse(String(out['expires_at'])) - Date.parse(String(out['fetched_at'])), 86_400_000);
+    assert.deepEqual(
+      [
+        out['cached'],
+        out['id'],
+        out['mode'],
+        out['max_age'],
+        out['mx'],
+        out['expired'],
+        out['refresh_due'],
+      ],
+      [true, '1', 'enforce', 86_400, ['mx.good.sts.test', '*.good.sts.test'], false, false],
+    );
+    assert.equal(
+      Date.parse(String(out['expires_at'])) - Date.parse(String(out['fetched_at'])),
+      86_400_000,
+    );
     assert.match(String(out['policy_text']), /^version: STSv1\r\n/);
     const human = await mtaSts('show', 'good.sts.test');
     assert.match(human.stdout, /^good\.sts\.test: cached MTA-STS policy id 1: mode enforce/m);
@@ -111,11 +142,17 @@ describe('mxsec mta-sts', () => {
   });
 
   test('RFC 8461 5.1: a failed refresh exits 75 and keeps the unexpired cached policy', async () => {
-    policies.set('good.sts.test', { cert: goodSite.cert, response: { status: 500, contentType: 'text/plain', body: 'oops' } });
+    policies.set('good.sts.test', {
+      cert: goodSite.cert,
+      response: { status: 500, contentType: 'text/plain', body: 'oops' },
+    });
     try {
       const r = await mtaSts('fetch', 'good.sts.test');
       assert.equal(r.code, 75, r.stderr + r.stdout);
-      assert.match(r.stdout, /^good\.sts\.test: fetch failed: https:\/\/mta-sts\.good\.sts\.test:\d+\/\.well-known\/mta-sts\.txt: HTTP 500 \[TLS-RPT sts-policy-fetch-error\]$/m);
+      assert.match(
+        r.stdout,
+        /^good\.sts\.test: fetch failed: https:\/\/mta-sts\.good\.sts\.test:\d+\/\.well-known\/mta-sts\.txt: HTTP 500 \[TLS-RPT sts-policy-fetch-error\]$/m,
+      );
       assert.match(r.stdout, /the cached policy id 1: mode enforce.* stays in force until /);
       const shown = parsed((await mtaSts('show', 'good.sts.test', '--json')).stdout);
       assert.deepEqual([shown['cached'], shown['id']], [true, '1']);
@@ -130,8 +167,14 @@ describe('mxsec mta-sts', () => {
     const out = parsed(r.stdout);
     assert.deepEqual([out['result'], out['stored'], out['policy']], ['error', false, null]);
     const error = out['error'] as Record<string, unknown>;
-    assert.deepEqual([error['stage'], error['kind'], error['tlsrpt']], ['fetch', 'tls', 'sts-webpki-invalid']);
-    assert.equal(parsed((await mtaSts('show', 'badcert.sts.test', '--json')).stdout)['cached'], false);
+    assert.deepEqual(
+      [error['stage'], error['kind'], error['tlsrpt']],
+      ['fetch', 'tls', 'sts-webpki-invalid'],
+    );
+    assert.equal(
+      parsed((await mtaSts('show', 'badcert.sts.test', '--json')).stdout)['cached'],
+      false,
+    );
   });
 
   test('RFC 8461 3.1: a domain without a TXT record has no policy: exit 69', async () => {
@@ -139,7 +182,13 @@ describe('mxsec mta-sts', () => {
     assert.equal(r.code, 69, r.stderr);
     const out = parsed(r.stdout);
     assert.equal(out['result'], 'none');
-    assert.deepEqual([(out['error'] as Record<string, unknown>)['stage'], (out['error'] as Record<string, unknown>)['kind']], ['txt', 'no-record']);
+    assert.deepEqual(
+      [
+        (out['error'] as Record<string, unknown>)['stage'],
+        (out['error'] as Record<string, unknown>)['kind'],
+      ],
+      ['txt', 'no-record'],
+    );
     const human = await mtaSts('fetch', 'nopolicy.sts.test');
     assert.match(human.stdout, /^_mta-sts\.nopolicy\.sts\.test TXT: no v=STSv1 record$/m);
     assert.match(human.stdout, /^nopolicy\.sts\.test: no MTA-STS policy: /m);
@@ -155,8 +204,14 @@ describe('mxsec mta-sts', () => {
   test('RFC 8461 3.2: max_age 0 is stored, and show says it is expired and a refresh is due', async () => {
     assert.equal((await mtaSts('fetch', 'zero.sts.test')).code, 0);
     const out = parsed((await mtaSts('show', 'zero.sts.test', '--json')).stdout);
-    assert.deepEqual([out['mode'], out['max_age'], out['expired'], out['refresh_due']], ['testing', 0, true, true]);
-    assert.match((await mtaSts('show', 'zero.sts.test')).stdout, /expired .*: no longer applied\n {2}proactive refresh due/);
+    assert.deepEqual(
+      [out['mode'], out['max_age'], out['expired'], out['refresh_due']],
+      ['testing', 0, true, true],
+    );
+    assert.match(
+      (await mtaSts('show', 'zero.sts.test')).stdout,
+      /expired .*: no longer applied\n {2}proactive refresh due/,
+    );
   });
 
   test('flush removes the entry; a second flush finds nothing', async () => {

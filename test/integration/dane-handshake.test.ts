@@ -44,7 +44,10 @@ function sha256(data: Uint8Array): Uint8Array {
 }
 
 /** Serves `cert` over TLS on an ephemeral loopback port and returns what the client recorded. */
-async function handshake(cert: TestCert, client: { trust?: TrustStore; dane?: boolean } = {}): Promise<TlsFacts> {
+async function handshake(
+  cert: TestCert,
+  client: { trust?: TrustStore; dane?: boolean } = {},
+): Promise<TlsFacts> {
   const server = tls.createServer({ key: cert.keyPem, cert: cert.chainPem });
   const sockets = new Set<net.Socket>();
   server.on('connection', (socket: net.Socket) => {
@@ -57,7 +60,12 @@ async function handshake(cert: TestCert, client: { trust?: TrustStore; dane?: bo
   try {
     const socket = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
     await once(socket, 'connect');
-    const result = await startTlsClient(socket, { servername: HOST, trust: client.trust ?? trust, timeoutMs: TIMEOUT_MS, dane: client.dane ?? false });
+    const result = await startTlsClient(socket, {
+      servername: HOST,
+      trust: client.trust ?? trust,
+      timeoutMs: TIMEOUT_MS,
+      dane: client.dane ?? false,
+    });
     assert.ok(result.ok, result.ok ? '' : JSON.stringify(result.failure));
     result.socket.destroy();
     return result.facts;
@@ -73,9 +81,21 @@ function judge(records: TlsaRecord[], facts: TlsFacts): DaneJudgement {
   const plan = daneRequirement({
     mode: 'require',
     mxDnssec: 'secure',
-    tlsa: { kind: 'secure', records, usable: records, baseName: HOST, referenceNames: [HOST, 'example.test'], ttl: 300 },
+    tlsa: {
+      kind: 'secure',
+      records,
+      usable: records,
+      baseName: HOST,
+      referenceNames: [HOST, 'example.test'],
+      ttl: 300,
+    },
   });
-  const verdict = verifyDane({ records, chain: facts.chain.map((c) => c.der), referenceNames: plan.kind === 'authenticate' ? plan.referenceNames : [], now: new Date() });
+  const verdict = verifyDane({
+    records,
+    chain: facts.chain.map((c) => c.der),
+    referenceNames: plan.kind === 'authenticate' ? plan.referenceNames : [],
+    now: new Date(),
+  });
   return judgeDane(plan, verdict);
 }
 
@@ -83,8 +103,17 @@ test('RFC 7672 3.1.1: DANE-TA 2 0 1 of the intermediate the server sends authent
   const leaf = await intermediate.issue({ dnsNames: [HOST] });
   const facts = await handshake(leaf);
   assert.equal(facts.pkix.valid, false, 'the client does not trust the test CA');
-  const record: TlsaRecord = { usage: 2, selector: 0, matchingType: 1, data: sha256(intermediate.der) };
-  assert.deepEqual(judge([record], facts), { kind: 'authenticated', usage: 'DANE-TA', matched: record });
+  const record: TlsaRecord = {
+    usage: 2,
+    selector: 0,
+    matchingType: 1,
+    data: sha256(intermediate.der),
+  };
+  assert.deepEqual(judge([record], facts), {
+    kind: 'authenticated',
+    usage: 'DANE-TA',
+    matched: record,
+  });
 });
 
 test('RFC 7671 5.2.2: DANE-TA 2 1 0 with the root key the server never sends', async () => {
@@ -98,7 +127,11 @@ test('RFC 7672 3.1.2: DANE-EE 3 1 1 authenticates a self-signed certificate with
   const cert = await createSelfSigned({ dnsNames: ['localhost'] });
   const facts = await handshake(cert);
   const record: TlsaRecord = { usage: 3, selector: 1, matchingType: 1, data: sha256(cert.spkiDer) };
-  assert.deepEqual(judge([record], facts), { kind: 'authenticated', usage: 'DANE-EE', matched: record });
+  assert.deepEqual(judge([record], facts), {
+    kind: 'authenticated',
+    usage: 'DANE-EE',
+    matched: record,
+  });
 });
 
 /**
@@ -109,9 +142,17 @@ test('RFC 7672 2.2: a DANE-EE record for a key the server no longer uses fails t
   const oldCert = await createSelfSigned({ dnsNames: [HOST] });
   const newCert = await createSelfSigned({ dnsNames: [HOST] });
   const facts = await handshake(newCert);
-  const judged = judge([{ usage: 3, selector: 1, matchingType: 1, data: sha256(oldCert.spkiDer) }], facts);
+  const judged = judge(
+    [{ usage: 3, selector: 1, matchingType: 1, data: sha256(oldCert.spkiDer) }],
+    facts,
+  );
   assert.equal(judged.kind, 'failure');
-  assert.deepEqual(judged.kind === 'failure' ? ((f) => [f.severity, f.lastError, f.tlsRpt])(classify(judged.failure)) : [], ['temporary', 'dane', 'validation-failure']);
+  assert.deepEqual(
+    judged.kind === 'failure'
+      ? ((f) => [f.severity, f.lastError, f.tlsRpt])(classify(judged.failure))
+      : [],
+    ['temporary', 'dane', 'validation-failure'],
+  );
 });
 
 /**
@@ -130,7 +171,9 @@ test('RFC 7671 5.2: a look-alike CA chain presented by an interceptor is refused
 
 /** A client whose configured trust store (its `ca-file`) holds the test root. */
 function trustingRoot(): TrustStore {
-  return buildTrustStore([{ source: { kind: 'ca-file', file: 'root.pem', count: 1 }, certificates: [root.certPem] }]);
+  return buildTrustStore([
+    { source: { kind: 'ca-file', file: 'root.pem', count: 1 }, certificates: [root.certPem] },
+  ]);
 }
 
 /**
@@ -141,7 +184,11 @@ function trustingRoot(): TrustStore {
 test('RFC 7672 3.1 / RFC 7671 5.2.2: DANE-TA 2 0 1 of a root the server does not send fails, even when the client trusts that root', async () => {
   const leaf = await root.issue({ dnsNames: [HOST] });
   const facts = await handshake(leaf, { trust: trustingRoot(), dane: true });
-  assert.deepEqual(facts.chain.map((c) => c.subject), [`CN=${HOST}`], 'the chain as sent: the leaf alone');
+  assert.deepEqual(
+    facts.chain.map((c) => c.subject),
+    [`CN=${HOST}`],
+    'the chain as sent: the leaf alone',
+  );
   const judged = judge([{ usage: 2, selector: 0, matchingType: 1, data: sha256(root.der) }], facts);
   assert.equal(judged.kind, 'failure');
   assert.match(judged.kind === 'failure' ? judged.failure.message : '', /no-match/);
@@ -152,7 +199,11 @@ test('RFC 7671 5.2.2: DANE-TA 2 0 0 with the whole root certificate authenticate
   const facts = await handshake(leaf, { trust: trustingRoot(), dane: true });
   assert.equal(facts.chain.length, 2, 'leaf and intermediate, as sent');
   const record: TlsaRecord = { usage: 2, selector: 0, matchingType: 0, data: root.der };
-  assert.deepEqual(judge([record], facts), { kind: 'authenticated', usage: 'DANE-TA', matched: record });
+  assert.deepEqual(judge([record], facts), {
+    kind: 'authenticated',
+    usage: 'DANE-TA',
+    matched: record,
+  });
 });
 
 /**
@@ -161,10 +212,16 @@ test('RFC 7671 5.2.2: DANE-TA 2 0 0 with the whole root certificate authenticate
  */
 test('a DANE handshake records the PKIX verdict of the configured trust store for the chain as sent', async () => {
   const leaf = await intermediate.issue({ dnsNames: [HOST] });
-  assert.deepEqual((await handshake(leaf, { trust: trustingRoot(), dane: true })).pkix, { valid: true });
+  assert.deepEqual((await handshake(leaf, { trust: trustingRoot(), dane: true })).pkix, {
+    valid: true,
+  });
   const untrusted = await handshake(leaf, { dane: true });
   assert.deepEqual(untrusted.pkix.valid ? '' : untrusted.pkix.reason, 'untrusted-issuer');
-  const expired = await intermediate.issue({ dnsNames: [HOST], notBefore: new Date(Date.now() - 3 * 86_400_000), notAfter: new Date(Date.now() - 86_400_000) });
+  const expired = await intermediate.issue({
+    dnsNames: [HOST],
+    notBefore: new Date(Date.now() - 3 * 86_400_000),
+    notAfter: new Date(Date.now() - 86_400_000),
+  });
   const late = await handshake(expired, { trust: trustingRoot(), dane: true });
   assert.deepEqual(late.pkix.valid ? '' : late.pkix.reason, 'expired');
 });

@@ -23,11 +23,29 @@ import { createSelfSigned, createTestCa } from '../support/pki.js';
 import type { TestCert } from '../support/pki.js';
 import type { TestSmtpServer } from '../support/smtp-server.js';
 
-const BODY = new TextEncoder().encode('From: a@sender.test\r\nTo: u@dest.test\r\nSubject: dane\r\n\r\nhello\r\n');
-const sha256 = (data: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(data).digest());
-const ee = (cert: TestCert): TestTlsa => ({ usage: 3, selector: 1, matchingType: 1, data: sha256(cert.spkiDer) });
-const ta = (cert: TestCert): TestTlsa => ({ usage: 2, selector: 0, matchingType: 1, data: sha256(cert.der) });
-const taFull = (cert: TestCert): TestTlsa => ({ usage: 2, selector: 0, matchingType: 0, data: cert.der });
+const BODY = new TextEncoder().encode(
+  'From: a@sender.test\r\nTo: u@dest.test\r\nSubject: dane\r\n\r\nhello\r\n',
+);
+const sha256 = (data: Uint8Array): Uint8Array =>
+  new Uint8Array(createHash('sha256').update(data).digest());
+const ee = (cert: TestCert): TestTlsa => ({
+  usage: 3,
+  selector: 1,
+  matchingType: 1,
+  data: sha256(cert.spkiDer),
+});
+const ta = (cert: TestCert): TestTlsa => ({
+  usage: 2,
+  selector: 0,
+  matchingType: 1,
+  data: sha256(cert.der),
+});
+const taFull = (cert: TestCert): TestTlsa => ({
+  usage: 2,
+  selector: 0,
+  matchingType: 0,
+  data: cert.der,
+});
 
 /** Host name -> loopback address of its SMTP server. */
 const IP = {
@@ -47,9 +65,16 @@ const zone: TestZone = {};
 let env: DeliveryEnv;
 
 function domain(name: string, hosts: readonly Host[], extra: { ad?: boolean } = {}): void {
-  zone[name] = { MX: hosts.map((exchange, i) => ({ preference: 10 * (i + 1), exchange })), ...extra };
+  zone[name] = {
+    MX: hosts.map((exchange, i) => ({ preference: 10 * (i + 1), exchange })),
+    ...extra,
+  };
 }
-function host(name: Host, tlsa: readonly TestTlsa[] | undefined, extra: { ad?: boolean; bogus?: boolean } = {}): void {
+function host(
+  name: Host,
+  tlsa: readonly TestTlsa[] | undefined,
+  extra: { ad?: boolean; bogus?: boolean } = {},
+): void {
   zone[name] = { A: [IP[name]], ...(extra.ad === undefined ? {} : { ad: extra.ad }) };
   if (tlsa !== undefined) zone[`_25._tcp.${name}`] = { TLSA: tlsa, ...extra };
 }
@@ -57,8 +82,18 @@ function host(name: Host, tlsa: readonly TestTlsa[] | undefined, extra: { ad?: b
 const server = (name: Host): TestSmtpServer => env.servers.get(IP[name])!;
 const connections = (name: Host): number => server(name).transcripts.length;
 
-async function send(to: string, toml = '', context: Record<string, string | number> = {}): Promise<DomainDelivery> {
-  return deliverToDomain(env.deps(toml), { from: 'sender@sender.test', domain: to, recipients: [`user@${to}`], body: BODY, context: { ...INITIAL_CONTEXT, ...context } });
+async function send(
+  to: string,
+  toml = '',
+  context: Record<string, string | number> = {},
+): Promise<DomainDelivery> {
+  return deliverToDomain(env.deps(toml), {
+    from: 'sender@sender.test',
+    domain: to,
+    recipients: [`user@${to}`],
+    body: BODY,
+    context: { ...INITIAL_CONTEXT, ...context },
+  });
 }
 
 function only(result: DomainDelivery) {
@@ -66,8 +101,10 @@ function only(result: DomainDelivery) {
   return result.recipients[0]!;
 }
 
-const STARTTLS_OFF = '[queue.strategy]\ntls = "\'plain\'"\n[queue.tls.plain]\nstarttls = "disable"\n';
-const ALL_OFF = '[queue.strategy]\ntls = "\'plain\'"\n[queue.tls.plain]\nstarttls = "disable"\ndane = "disable"\n';
+const STARTTLS_OFF =
+  '[queue.strategy]\ntls = "\'plain\'"\n[queue.tls.plain]\nstarttls = "disable"\n';
+const ALL_OFF =
+  '[queue.strategy]\ntls = "\'plain\'"\n[queue.tls.plain]\nstarttls = "disable"\ndane = "disable"\n';
 const DANE_REQUIRED = '[queue.tls.default]\ndane = "require"\n';
 const INVALID_OK = '[queue.strategy]\ntls = "\'invalid-tls\'"\n';
 
@@ -108,14 +145,24 @@ before(async () => {
 
   await env.server(IP['mx.ee.dane.test'], { tls: { key: self.keyPem, cert: self.certPem } });
   // RFC 7671 section 5.2.2: with a digest DANE-TA record the server sends the anchor in its chain.
-  await env.server(IP['mx.ta.dane.test'], { tls: { key: taLeaf.keyPem, cert: taLeaf.chainPem + env.ca.certPem } });
-  await env.server(IP['mx.rollover.dane.test'], { tls: { key: rolledOver.keyPem, cert: rolledOver.certPem } });
+  await env.server(IP['mx.ta.dane.test'], {
+    tls: { key: taLeaf.keyPem, cert: taLeaf.chainPem + env.ca.certPem },
+  });
+  await env.server(IP['mx.rollover.dane.test'], {
+    tls: { key: rolledOver.keyPem, cert: rolledOver.certPem },
+  });
   await env.server(IP['mx.unsigned.dane.test'], { tls: { key: self.keyPem, cert: self.certPem } });
   await env.server(IP['mx.bogus.dane.test'], { tls: { key: self.keyPem, cert: self.certPem } });
   await env.server(IP['mx.plain.dane.test'], {});
-  await env.server(IP['mx.private.dane.test'], { tls: { key: privateLeaf.keyPem, cert: privateLeaf.chainPem + privateCa.certPem } });
-  await env.server(IP['mx.rootnotsent.dane.test'], { tls: { key: rootNotSentLeaf.keyPem, cert: rootNotSentLeaf.chainPem } });
-  await env.server(IP['mx.fullroot.dane.test'], { tls: { key: fullRootLeaf.keyPem, cert: fullRootLeaf.chainPem } });
+  await env.server(IP['mx.private.dane.test'], {
+    tls: { key: privateLeaf.keyPem, cert: privateLeaf.chainPem + privateCa.certPem },
+  });
+  await env.server(IP['mx.rootnotsent.dane.test'], {
+    tls: { key: rootNotSentLeaf.keyPem, cert: rootNotSentLeaf.chainPem },
+  });
+  await env.server(IP['mx.fullroot.dane.test'], {
+    tls: { key: fullRootLeaf.keyPem, cert: fullRootLeaf.chainPem },
+  });
 });
 
 after(async () => {
@@ -182,7 +229,10 @@ describe('DANE failures never downgrade (RFC 7672 section 2.2)', () => {
     assert.deepEqual([rcpt.status, rcpt.lastError, rcpt.code], ['temporary', 'dane', '4.7.5']);
     assert.equal(r.attempts[0]?.tlsRpt, 'validation-failure');
     // The recorded chain is the one on the wire: leaf and intermediate, no root.
-    assert.deepEqual(r.attempts[0]?.tls?.chain.map((c) => c.issuer), ['CN=mxsec Test Intermediate', 'CN=mxsec Test CA']);
+    assert.deepEqual(
+      r.attempts[0]?.tls?.chain.map((c) => c.issuer),
+      ['CN=mxsec Test Intermediate', 'CN=mxsec Test CA'],
+    );
     assert.equal(server('mx.rootnotsent.dane.test').messages.length, 0);
   });
 
@@ -190,7 +240,13 @@ describe('DANE failures never downgrade (RFC 7672 section 2.2)', () => {
     const before = server('mx.ee.dane.test').messages.length;
     const r = await send('backup.dane.test');
     assert.equal(only(r).status, 'delivered');
-    assert.deepEqual(r.attempts.map((a) => [a.mx, a.error?.lastError ?? null, a.security]), [['mx.rollover.dane.test', 'dane', null], ['mx.ee.dane.test', null, 'dane']]);
+    assert.deepEqual(
+      r.attempts.map((a) => [a.mx, a.error?.lastError ?? null, a.security]),
+      [
+        ['mx.rollover.dane.test', 'dane', null],
+        ['mx.ee.dane.test', null, 'dane'],
+      ],
+    );
     assert.equal(server('mx.ee.dane.test').messages.length, before + 1);
     assert.equal(server('mx.rollover.dane.test').messages.length, 0);
   });
@@ -220,7 +276,12 @@ describe('DANE failures never downgrade (RFC 7672 section 2.2)', () => {
     assert.deepEqual([rcpt.status, rcpt.lastError, rcpt.code], ['temporary', 'tls', '4.7.4']);
     assert.equal(r.attempts[0]?.tlsRpt, 'starttls-not-supported');
     assert.equal(server('mx.plain.dane.test').messages.length, 0);
-    assert.ok(!server('mx.plain.dane.test').transcripts.flat().some((l) => /^C: MAIL FROM/i.test(l)), 'MAIL FROM must not be sent');
+    assert.ok(
+      !server('mx.plain.dane.test')
+        .transcripts.flat()
+        .some((l) => /^C: MAIL FROM/i.test(l)),
+      'MAIL FROM must not be sent',
+    );
   });
 
   /**
@@ -249,7 +310,12 @@ describe('strategy settings against published DANE', () => {
     assert.equal(r.attempts[0]?.strategy, 'plain');
     assert.equal(r.attempts[0]?.security, 'dane');
     assert.equal(server('mx.ee.dane.test').messages.at(-1)?.tls, true);
-    assert.ok(server('mx.ee.dane.test').transcripts.at(-1)!.some((l) => /^C: STARTTLS/i.test(l)), 'STARTTLS must be sent');
+    assert.ok(
+      server('mx.ee.dane.test')
+        .transcripts.at(-1)!
+        .some((l) => /^C: STARTTLS/i.test(l)),
+      'STARTTLS must be sent',
+    );
   });
 
   test('starttls = "disable" with dane = "disable" in the same strategy: plaintext, as configured', async () => {
@@ -257,7 +323,12 @@ describe('strategy settings against published DANE', () => {
     assert.equal(only(r).status, 'delivered');
     assert.equal(r.attempts[0]?.security, 'none');
     assert.equal(server('mx.ee.dane.test').messages.at(-1)?.tls, false);
-    assert.ok(!server('mx.ee.dane.test').transcripts.at(-1)!.some((l) => /^C: STARTTLS/i.test(l)), 'STARTTLS must not be sent');
+    assert.ok(
+      !server('mx.ee.dane.test')
+        .transcripts.at(-1)!
+        .some((l) => /^C: STARTTLS/i.test(l)),
+      'STARTTLS must not be sent',
+    );
   });
 
   test('RFC 7672 2.2.1: dane = "require" to an unsigned zone is a permanent dane failure, never connected', async () => {

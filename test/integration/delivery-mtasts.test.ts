@@ -28,7 +28,9 @@ import { createSelfSigned } from '../support/pki.js';
 import type { TestZone } from '../support/dns-server.js';
 import { tlsRptOf } from '../../src/policy/failure.js';
 
-const BODY = new TextEncoder().encode('From: a@sender.test\r\nTo: u@dest.test\r\nSubject: hi\r\n\r\nhello\r\n');
+const BODY = new TextEncoder().encode(
+  'From: a@sender.test\r\nTo: u@dest.test\r\nSubject: hi\r\n\r\nhello\r\n',
+);
 const POLICY_HOST = '127.0.0.2';
 const STS_TXT = { TXT: ['v=STSv1; id=20240101T000000;'] };
 
@@ -36,7 +38,10 @@ const STS_TXT = { TXT: ['v=STSv1; id=20240101T000000;'] };
 const MX: Record<string, { readonly hosts: readonly string[]; readonly ip: string }> = {
   'exact.sts.test': { hosts: ['mx.exact.sts.test'], ip: '127.0.0.21' },
   'wild.sts.test': { hosts: ['mail.wild.sts.test'], ip: '127.0.0.22' },
-  'unlisted.sts.test': { hosts: ['mx.unlisted.sts.test', 'mx2.unlisted.sts.test'], ip: '127.0.0.23' },
+  'unlisted.sts.test': {
+    hosts: ['mx.unlisted.sts.test', 'mx2.unlisted.sts.test'],
+    ip: '127.0.0.23',
+  },
   'self.sts.test': { hosts: ['mx.self.sts.test'], ip: '127.0.0.24' },
   'plain.sts.test': { hosts: ['mx.plain.sts.test'], ip: '127.0.0.25' },
   'testing.sts.test': { hosts: ['mx.testing.sts.test'], ip: '127.0.0.26' },
@@ -61,8 +66,18 @@ function buildZone(): TestZone {
 let env: DeliveryEnv;
 let policies: TestPolicyServer;
 
-async function send(domain: string, toml = '', context: Record<string, string | number> = {}): Promise<DomainDelivery> {
-  return deliverToDomain(env.deps(toml), { from: 'sender@sender.test', domain, recipients: [`user@${domain}`], body: BODY, context: { ...INITIAL_CONTEXT, ...context } });
+async function send(
+  domain: string,
+  toml = '',
+  context: Record<string, string | number> = {},
+): Promise<DomainDelivery> {
+  return deliverToDomain(env.deps(toml), {
+    from: 'sender@sender.test',
+    domain,
+    recipients: [`user@${domain}`],
+    body: BODY,
+    context: { ...INITIAL_CONTEXT, ...context },
+  });
 }
 
 function only(result: DomainDelivery) {
@@ -80,37 +95,59 @@ function sawMailFrom(domain: string): boolean {
 }
 
 const INVALID_TLS = '[queue.strategy]\ntls = "\'invalid-tls\'"\n';
-const NO_STARTTLS = '[queue.strategy]\ntls = "\'plain\'"\n[queue.tls.plain]\nstarttls = "disable"\n';
-const NO_STARTTLS_NO_STS = '[queue.strategy]\ntls = "\'plain\'"\n[queue.tls.plain]\nstarttls = "disable"\nmta-sts = "disable"\n';
+const NO_STARTTLS =
+  '[queue.strategy]\ntls = "\'plain\'"\n[queue.tls.plain]\nstarttls = "disable"\n';
+const NO_STARTTLS_NO_STS =
+  '[queue.strategy]\ntls = "\'plain\'"\n[queue.tls.plain]\nstarttls = "disable"\nmta-sts = "disable"\n';
 const REQUIRE_STS = '[queue.tls.default]\nmta-sts = "require"\n';
 
 before(async () => {
   env = await startDeliveryEnv(buildZone());
   const issue = async (name: string) => env.ca.issue({ dnsNames: [name] });
-  const site = async (domain: string, response: PolicySite['response']): Promise<PolicySite> => ({ cert: await issue(`mta-sts.${domain}`), response });
+  const site = async (domain: string, response: PolicySite['response']): Promise<PolicySite> => ({
+    cert: await issue(`mta-sts.${domain}`),
+    response,
+  });
   policies = await startPolicyServer({
     address: POLICY_HOST,
     port: env.port,
     sites: {
       'exact.sts.test': await site('exact.sts.test', policyText('enforce', ['mx.exact.sts.test'])),
       'wild.sts.test': await site('wild.sts.test', policyText('enforce', ['*.wild.sts.test'])),
-      'unlisted.sts.test': await site('unlisted.sts.test', policyText('enforce', ['mail.unlisted.sts.test', '*.other.sts.test'])),
+      'unlisted.sts.test': await site(
+        'unlisted.sts.test',
+        policyText('enforce', ['mail.unlisted.sts.test', '*.other.sts.test']),
+      ),
       'self.sts.test': await site('self.sts.test', policyText('enforce', ['mx.self.sts.test'])),
       'plain.sts.test': await site('plain.sts.test', policyText('enforce', ['mx.plain.sts.test'])),
-      'testing.sts.test': await site('testing.sts.test', policyText('testing', ['mx.testing.sts.test'])),
-      'missing.sts.test': await site('missing.sts.test', { status: 404, contentType: 'text/plain', body: 'no policy here\n' }),
+      'testing.sts.test': await site(
+        'testing.sts.test',
+        policyText('testing', ['mx.testing.sts.test']),
+      ),
+      'missing.sts.test': await site('missing.sts.test', {
+        status: 404,
+        contentType: 'text/plain',
+        body: 'no policy here\n',
+      }),
       'dane.sts.test': await site('dane.sts.test', policyText('enforce', ['other.dane.sts.test'])),
     },
   });
-  const tlsServer = async (domain: string, cert: { keyPem: string; chainPem: string }) => env.server(MX[domain]!.ip, { tls: { key: cert.keyPem, cert: cert.chainPem } });
+  const tlsServer = async (domain: string, cert: { keyPem: string; chainPem: string }) =>
+    env.server(MX[domain]!.ip, { tls: { key: cert.keyPem, cert: cert.chainPem } });
   await tlsServer('exact.sts.test', await issue('mx.exact.sts.test'));
   await tlsServer('wild.sts.test', await issue('mail.wild.sts.test'));
-  await tlsServer('unlisted.sts.test', await env.ca.issue({ dnsNames: ['mx.unlisted.sts.test', 'mx2.unlisted.sts.test'] }));
+  await tlsServer(
+    'unlisted.sts.test',
+    await env.ca.issue({ dnsNames: ['mx.unlisted.sts.test', 'mx2.unlisted.sts.test'] }),
+  );
   const self = await createSelfSigned({ dnsNames: ['mx.self.sts.test'] });
   await tlsServer('self.sts.test', { keyPem: self.keyPem, chainPem: self.certPem });
   await env.server(MX['plain.sts.test']!.ip, {});
   const selfTesting = await createSelfSigned({ dnsNames: ['mx.testing.sts.test'] });
-  await tlsServer('testing.sts.test', { keyPem: selfTesting.keyPem, chainPem: selfTesting.certPem });
+  await tlsServer('testing.sts.test', {
+    keyPem: selfTesting.keyPem,
+    chainPem: selfTesting.certPem,
+  });
   await tlsServer('missing.sts.test', await issue('mx.missing.sts.test'));
   await tlsServer('notxt.sts.test', await issue('mx.notxt.sts.test'));
   // DANE-EE 3 1 1 over a self-signed key, in a zone whose answers carry the AD bit from a loopback resolver.
@@ -121,7 +158,14 @@ before(async () => {
   zone['mx.dane.sts.test'] = { ...zone['mx.dane.sts.test'], ad: true };
   zone['_25._tcp.mx.dane.sts.test'] = {
     ad: true,
-    TLSA: [{ usage: 3, selector: 1, matchingType: 1, data: new Uint8Array(createHash('sha256').update(daneCert.spkiDer).digest()) }],
+    TLSA: [
+      {
+        usage: 3,
+        selector: 1,
+        matchingType: 1,
+        data: new Uint8Array(createHash('sha256').update(daneCert.spkiDer).digest()),
+      },
+    ],
   };
 });
 
@@ -140,9 +184,22 @@ describe('RFC 8461 mode enforce', () => {
     assert.match(r.attempts[0]?.tls?.version ?? '', /^TLSv1\.[23]$/);
     // RFC 8460 4.4: reported under the STS policy of the domain, with its text and MX patterns.
     const policy = r.attempts[0]?.policy;
-    assert.deepEqual(policy?.type === 'sts' ? [policy.domain, policy.mxPatterns, policy.strings.includes('mode: enforce')] : policy, ['exact.sts.test', ['mx.exact.sts.test'], true]);
-    assert.ok(r.attempts[0]?.reasons.some((x) => /MTA-STS enforce: mx\.exact\.sts\.test matches 'mx\.exact\.sts\.test'/.test(x)));
-    assert.equal(policies.fetches('exact.sts.test'), fetchesBefore + 1, 'the policy was fetched from the policy host');
+    assert.deepEqual(
+      policy?.type === 'sts'
+        ? [policy.domain, policy.mxPatterns, policy.strings.includes('mode: enforce')]
+        : policy,
+      ['exact.sts.test', ['mx.exact.sts.test'], true],
+    );
+    assert.ok(
+      r.attempts[0]?.reasons.some((x) =>
+        /MTA-STS enforce: mx\.exact\.sts\.test matches 'mx\.exact\.sts\.test'/.test(x),
+      ),
+    );
+    assert.equal(
+      policies.fetches('exact.sts.test'),
+      fetchesBefore + 1,
+      'the policy was fetched from the policy host',
+    );
     assert.equal(server('exact.sts.test').messages.at(-1)?.tls, true);
   });
 
@@ -157,12 +214,19 @@ describe('RFC 8461 mode enforce', () => {
     const r = await send('unlisted.sts.test');
     const rcpt = only(r);
     assert.deepEqual([rcpt.status, rcpt.lastError], ['temporary', 'mta-sts']);
-    assert.deepEqual(r.attempts.map((a) => [a.mx, a.ip, a.error?.lastError]), [
-      ['mx.unlisted.sts.test', undefined, 'mta-sts'],
-      ['mx2.unlisted.sts.test', undefined, 'mta-sts'],
-    ]);
+    assert.deepEqual(
+      r.attempts.map((a) => [a.mx, a.ip, a.error?.lastError]),
+      [
+        ['mx.unlisted.sts.test', undefined, 'mta-sts'],
+        ['mx2.unlisted.sts.test', undefined, 'mta-sts'],
+      ],
+    );
     assert.equal(r.attempts[0]?.tlsRpt, 'validation-failure');
-    assert.equal(server('unlisted.sts.test').transcripts.length, 0, 'no connection to an unlisted MX');
+    assert.equal(
+      server('unlisted.sts.test').transcripts.length,
+      0,
+      'no connection to an unlisted MX',
+    );
   });
 
   test('RFC 8461 4.2: allow-invalid-certs does not relax enforce; a self-signed MX is refused before MAIL FROM', async () => {
@@ -192,7 +256,11 @@ describe('RFC 8461 mode enforce', () => {
     assert.equal(r.attempts[0]?.security, 'mta-sts');
     assert.ok(r.attempts[0]?.reasons.some((x) => x.startsWith('starttls = "disable" overridden')));
     assert.equal(server('exact.sts.test').messages.at(-1)?.tls, true);
-    assert.ok(server('exact.sts.test').transcripts.slice(before).some((t) => t.includes('C: STARTTLS')));
+    assert.ok(
+      server('exact.sts.test')
+        .transcripts.slice(before)
+        .some((t) => t.includes('C: STARTTLS')),
+    );
   });
 
   test('RFC 8461 5: a strategy with starttls and mta-sts both disabled delivers in plaintext without asking for the policy', async () => {
@@ -222,7 +290,10 @@ describe('RFC 8461 mode testing', () => {
     assert.equal(attempt?.strategy, 'invalid-tls');
     assert.equal(attempt?.security, 'unverified');
     assert.equal(attempt?.reportOnly?.reason, 'certificate');
-    assert.equal(attempt?.reportOnly === undefined ? undefined : tlsRptOf(attempt.reportOnly), 'certificate-not-trusted');
+    assert.equal(
+      attempt?.reportOnly === undefined ? undefined : tlsRptOf(attempt.reportOnly),
+      'certificate-not-trusted',
+    );
     assert.equal(server('testing.sts.test').messages.at(-1)?.tls, true);
   });
 });
@@ -253,7 +324,9 @@ describe('RFC 8461 2: DANE precedence', () => {
     const r = await send('dane.sts.test');
     assert.equal(only(r).status, 'delivered', only(r).message);
     assert.equal(r.attempts[0]?.security, 'dane');
-    assert.ok(r.attempts[0]?.reasons.some((x) => x.includes('MTA-STS does not apply to this host')));
+    assert.ok(
+      r.attempts[0]?.reasons.some((x) => x.includes('MTA-STS does not apply to this host')),
+    );
     assert.equal(server('dane.sts.test').messages.at(-1)?.tls, true);
   });
 });

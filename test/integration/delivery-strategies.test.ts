@@ -13,7 +13,9 @@ import { createSelfSigned } from '../support/pki.js';
 import { startDeliveryEnv } from '../support/delivery-env.js';
 import type { DeliveryEnv } from '../support/delivery-env.js';
 
-const BODY = new TextEncoder().encode('From: a@sender.test\r\nTo: u@dest.test\r\nSubject: hi\r\n\r\nhello\r\n');
+const BODY = new TextEncoder().encode(
+  'From: a@sender.test\r\nTo: u@dest.test\r\nSubject: hi\r\n\r\nhello\r\n',
+);
 const DAY = 86_400_000;
 
 const zone = {
@@ -33,15 +35,31 @@ const zone = {
   'mx.oldtls.test': { A: ['127.0.0.17'] },
   'inject.test': { MX: [{ preference: 10, exchange: 'mx.inject.test' }] },
   'mx.inject.test': { A: ['127.0.0.18'] },
-  'backup.test': { MX: [{ preference: 10, exchange: 'mx.plain.test' }, { preference: 20, exchange: 'mx.valid.test' }] },
+  'backup.test': {
+    MX: [
+      { preference: 10, exchange: 'mx.plain.test' },
+      { preference: 20, exchange: 'mx.valid.test' },
+    ],
+  },
   'nullmx.test': { MX: [{ preference: 0, exchange: '.' }] },
   'implicit.test': { A: ['127.0.0.11'] },
 };
 
 let env: DeliveryEnv;
 
-async function send(domain: string, toml = '', context: Record<string, string | number> = {}, recipients = [`user@${domain}`]): Promise<DomainDelivery> {
-  return deliverToDomain(env.deps(toml), { from: 'sender@sender.test', domain, recipients, body: BODY, context: { ...INITIAL_CONTEXT, ...context } });
+async function send(
+  domain: string,
+  toml = '',
+  context: Record<string, string | number> = {},
+  recipients = [`user@${domain}`],
+): Promise<DomainDelivery> {
+  return deliverToDomain(env.deps(toml), {
+    from: 'sender@sender.test',
+    domain,
+    recipients,
+    body: BODY,
+    context: { ...INITIAL_CONTEXT, ...context },
+  });
 }
 
 function only(result: DomainDelivery) {
@@ -56,7 +74,11 @@ const DISABLE = '[queue.strategy]\ntls = "\'plain\'"\n[queue.tls.plain]\nstarttl
 before(async () => {
   env = await startDeliveryEnv(zone);
   const valid = await env.ca.issue({ dnsNames: ['mx.valid.test'] });
-  const expired = await env.ca.issue({ dnsNames: ['mx.expired.test'], notBefore: new Date(Date.now() - 30 * DAY), notAfter: new Date(Date.now() - DAY) });
+  const expired = await env.ca.issue({
+    dnsNames: ['mx.expired.test'],
+    notBefore: new Date(Date.now() - 30 * DAY),
+    notAfter: new Date(Date.now() - DAY),
+  });
   const wrong = await env.ca.issue({ dnsNames: ['other.example.test'] });
   const self = await createSelfSigned({ dnsNames: ['mx.selfsigned.test'] });
   await env.server('127.0.0.11', { tls: { key: valid.keyPem, cert: valid.chainPem } });
@@ -64,11 +86,23 @@ before(async () => {
   await env.server('127.0.0.13', { tls: { key: self.keyPem, cert: self.certPem } });
   await env.server('127.0.0.14', { tls: { key: expired.keyPem, cert: expired.chainPem } });
   await env.server('127.0.0.15', { tls: { key: wrong.keyPem, cert: wrong.chainPem } });
-  await env.server('127.0.0.16', { tls: { key: valid.keyPem, cert: valid.chainPem }, starttlsReply: '454 4.7.0 TLS not available due to temporary reason' });
+  await env.server('127.0.0.16', {
+    tls: { key: valid.keyPem, cert: valid.chainPem },
+    starttlsReply: '454 4.7.0 TLS not available due to temporary reason',
+  });
   const old = await env.ca.issue({ dnsNames: ['mx.oldtls.test'], keyType: 'rsa' });
-  await env.server('127.0.0.17', { tls: { key: old.keyPem, cert: old.chainPem, options: { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' } } });
+  await env.server('127.0.0.17', {
+    tls: {
+      key: old.keyPem,
+      cert: old.chainPem,
+      options: { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' },
+    },
+  });
   const inject = await env.ca.issue({ dnsNames: ['mx.inject.test'] });
-  await env.server('127.0.0.18', { tls: { key: inject.keyPem, cert: inject.chainPem }, injectAfterStartTls: '250 injected reply\r\n' });
+  await env.server('127.0.0.18', {
+    tls: { key: inject.keyPem, cert: inject.chainPem },
+    injectAfterStartTls: '250 injected reply\r\n',
+  });
 });
 
 after(async () => {
@@ -149,17 +183,32 @@ describe('starttls = "optional" (the built-in default strategy)', () => {
 
 describe('timeout.tls', () => {
   // The EHLO timeout is ten minutes here: only `timeout.tls` can end this test within its own limit.
-  test('bounds the wait for the reply to STARTTLS, not only the handshake', { timeout: 60_000 }, async () => {
-    const stalled = await env.ca.issue({ dnsNames: ['mx.valid.test'] });
-    await env.server('127.0.0.19', { tls: { key: stalled.keyPem, cert: stalled.chainPem }, delays: { starttls: 'stall' } });
-    env.dns.zone['stall.test'] = { MX: [{ preference: 10, exchange: 'mx.stall.test' }] };
-    env.dns.zone['mx.stall.test'] = { A: ['127.0.0.19'] };
-    const deps = env.deps('[queue.tls.default.timeout]\ntls = "1s"\n');
-    const r = await deliverToDomain({ ...deps, timeouts: { ...deps.timeouts, ehlo: 600_000 } },
-      { from: 'sender@sender.test', domain: 'stall.test', recipients: ['user@stall.test'], body: BODY, context: INITIAL_CONTEXT });
-    assert.deepEqual([only(r).status, only(r).lastError], ['temporary', 'tls']);
-    assert.match(r.attempts[0]?.error?.message ?? '', /starttls/i);
-  });
+  test(
+    'bounds the wait for the reply to STARTTLS, not only the handshake',
+    { timeout: 60_000 },
+    async () => {
+      const stalled = await env.ca.issue({ dnsNames: ['mx.valid.test'] });
+      await env.server('127.0.0.19', {
+        tls: { key: stalled.keyPem, cert: stalled.chainPem },
+        delays: { starttls: 'stall' },
+      });
+      env.dns.zone['stall.test'] = { MX: [{ preference: 10, exchange: 'mx.stall.test' }] };
+      env.dns.zone['mx.stall.test'] = { A: ['127.0.0.19'] };
+      const deps = env.deps('[queue.tls.default.timeout]\ntls = "1s"\n');
+      const r = await deliverToDomain(
+        { ...deps, timeouts: { ...deps.timeouts, ehlo: 600_000 } },
+        {
+          from: 'sender@sender.test',
+          domain: 'stall.test',
+          recipients: ['user@stall.test'],
+          body: BODY,
+          context: INITIAL_CONTEXT,
+        },
+      );
+      assert.deepEqual([only(r).status, only(r).lastError], ['temporary', 'tls']);
+      assert.match(r.attempts[0]?.error?.message ?? '', /starttls/i);
+    },
+  );
 });
 
 describe('starttls = "require"', () => {
@@ -172,7 +221,10 @@ describe('starttls = "require"', () => {
   test('no STARTTLS: the host fails with 4.7.4 and nothing is sent in plaintext', async () => {
     const before = env.servers.get('127.0.0.12')!.messages.length;
     const r = await send('plain.test', REQUIRE);
-    assert.deepEqual([only(r).status, only(r).lastError, only(r).code], ['temporary', 'tls', '4.7.4']);
+    assert.deepEqual(
+      [only(r).status, only(r).lastError, only(r).code],
+      ['temporary', 'tls', '4.7.4'],
+    );
     assert.equal(r.attempts[0]?.tlsRpt, 'starttls-not-supported');
     assert.equal(env.servers.get('127.0.0.12')!.messages.length, before);
   });
@@ -180,15 +232,28 @@ describe('starttls = "require"', () => {
   test('a temporary failure at the first MX moves on to the next one', async () => {
     const r = await send('backup.test', REQUIRE);
     assert.equal(only(r).status, 'delivered');
-    assert.deepEqual(r.attempts.map((a) => a.mx), ['mx.plain.test', 'mx.valid.test']);
+    assert.deepEqual(
+      r.attempts.map((a) => a.mx),
+      ['mx.plain.test', 'mx.valid.test'],
+    );
     assert.equal(r.attempts[0]?.error?.status, '4.7.4');
   });
   test('regression: a temporary failure at one MX and a permanent one at the next stay temporary with a 4.x.x status', async () => {
-    const toml = `[queue.strategy]\ntls = [ { if = "mx == 'mx.valid.test'", then = "'strict'" }, { else = "'req'" } ]\n`
-      + '[queue.tls.strict]\ndane = "require"\n[queue.tls.req]\nstarttls = "require"\n';
+    const toml =
+      `[queue.strategy]\ntls = [ { if = "mx == 'mx.valid.test'", then = "'strict'" }, { else = "'req'" } ]\n` +
+      '[queue.tls.strict]\ndane = "require"\n[queue.tls.req]\nstarttls = "require"\n';
     const r = await send('backup.test', toml);
-    assert.deepEqual(r.attempts.map((a) => [a.mx, a.error?.severity]), [['mx.plain.test', 'temporary'], ['mx.valid.test', 'permanent']]);
-    assert.deepEqual([only(r).status, only(r).code, only(r).lastError], ['temporary', '4.7.4', 'tls']);
+    assert.deepEqual(
+      r.attempts.map((a) => [a.mx, a.error?.severity]),
+      [
+        ['mx.plain.test', 'temporary'],
+        ['mx.valid.test', 'permanent'],
+      ],
+    );
+    assert.deepEqual(
+      [only(r).status, only(r).code, only(r).lastError],
+      ['temporary', '4.7.4', 'tls'],
+    );
   });
 });
 
@@ -199,7 +264,10 @@ describe('starttls = "disable"', () => {
     assert.equal(only(r).status, 'delivered');
     assert.equal(r.attempts[0]?.security, 'none');
     assert.equal(server.messages.at(-1)?.tls, false);
-    assert.ok(!server.transcripts.at(-1)!.some((l) => /^C: STARTTLS/i.test(l)), 'STARTTLS must not be sent');
+    assert.ok(
+      !server.transcripts.at(-1)!.some((l) => /^C: STARTTLS/i.test(l)),
+      'STARTTLS must not be sent',
+    );
   });
 });
 
@@ -221,11 +289,18 @@ describe('routing and replies', () => {
   });
 
   test('a 550 for one recipient is permanent for it; the other is delivered', async () => {
-    await env.server('127.0.0.12', { rcptReplies: { 'gone@plain.test': '550 5.1.1 no such user' } });
+    await env.server('127.0.0.12', {
+      rcptReplies: { 'gone@plain.test': '550 5.1.1 no such user' },
+    });
     const r = await send('plain.test', OPTIONAL, {}, ['gone@plain.test', 'here@plain.test']);
     const byAddress = Object.fromEntries(r.recipients.map((x) => [x.address, x]));
-    assert.deepEqual([byAddress['gone@plain.test']?.status, byAddress['gone@plain.test']?.code], ['permanent', '5.1.1']);
+    assert.deepEqual(
+      [byAddress['gone@plain.test']?.status, byAddress['gone@plain.test']?.code],
+      ['permanent', '5.1.1'],
+    );
     assert.equal(byAddress['here@plain.test']?.status, 'delivered');
-    assert.deepEqual(env.servers.get('127.0.0.12')!.messages.at(-1)?.recipients, ['here@plain.test']);
+    assert.deepEqual(env.servers.get('127.0.0.12')!.messages.at(-1)?.recipients, [
+      'here@plain.test',
+    ]);
   });
 });

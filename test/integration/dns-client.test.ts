@@ -11,14 +11,19 @@ import type { TestDnsServer, TestZone } from '../support/dns-server.js';
 
 const SLOW_OK = 5000;
 
-function settings(nameservers: string[], overrides: Partial<ResolverSettings> = {}): ResolverSettings {
+function settings(
+  nameservers: string[],
+  overrides: Partial<ResolverSettings> = {},
+): ResolverSettings {
   return { nameservers, timeoutMs: SLOW_OK, attempts: 2, trustAd: false, ...overrides };
 }
 
 const zone: TestZone = {
   'mail.example': { A: ['192.0.2.10'], AAAA: ['2001:db8::10'], ttl: 120 },
   'Upper.Example': { A: ['192.0.2.11'] },
-  'big.example': { TXT: [Array.from({ length: 12 }, (_, i) => String.fromCharCode(97 + i).repeat(200)).join('')] },
+  'big.example': {
+    TXT: [Array.from({ length: 12 }, (_, i) => String.fromCharCode(97 + i).repeat(200)).join('')],
+  },
   'tc.example': { A: ['192.0.2.12'], truncate: true },
   'spoofed.example': { A: ['192.0.2.13'], spoof: true },
   'dropped.example': { A: ['192.0.2.14'], drop: true },
@@ -32,12 +37,15 @@ const zone: TestZone = {
   'bogus.example': { A: ['192.0.2.17'], bogus: true },
   'refused.example': { A: ['192.0.2.18'], refused: true },
   'txt.example': { TXT: ['v=STSv1; id=1', ['part one, ', 'part two']] },
-  '_25._tcp.mail.example': { TLSA: [{ usage: 3, selector: 1, matchingType: 1, data: new Uint8Array(32).fill(7) }] },
+  '_25._tcp.mail.example': {
+    TLSA: [{ usage: 3, selector: 1, matchingType: 1, data: new Uint8Array(32).fill(7) }],
+  },
   'signed.example': { A: ['192.0.2.20'], ad: true },
   'to-unsigned.example': { CNAME: 'unsigned.example', ad: true, cnameOnly: true },
   'unsigned.example': { A: ['192.0.2.21'], ad: false },
 };
-for (let i = 0; i < 10; i += 1) zone[`chain${i}.example`] = { CNAME: `chain${i + 1}.example`, cnameOnly: true };
+for (let i = 0; i < 10; i += 1)
+  zone[`chain${i}.example`] = { CNAME: `chain${i + 1}.example`, cnameOnly: true };
 zone['chain10.example'] = { A: ['192.0.2.30'] };
 
 describe('DNS client over UDP and TCP', () => {
@@ -45,7 +53,12 @@ describe('DNS client over UDP and TCP', () => {
   let other: TestDnsServer;
   before(async () => {
     server = await startDnsServer({ zone, negativeTtl: 90 });
-    other = await startDnsServer({ zone: { 'dropped.example': { A: ['198.51.100.1'] }, 'broken.example': { A: ['198.51.100.2'] } } });
+    other = await startDnsServer({
+      zone: {
+        'dropped.example': { A: ['198.51.100.1'] },
+        'broken.example': { A: ['198.51.100.2'] },
+      },
+    });
   });
   after(async () => {
     await server.close();
@@ -73,7 +86,10 @@ describe('DNS client over UDP and TCP', () => {
     assert.deepEqual(txt.answer.records, ['v=STSv1; id=1', 'part one, part two']);
     const tlsa = await resolver.query('_25._tcp.mail.example', 'TLSA');
     assert.ok(tlsa.ok);
-    assert.deepEqual(tlsa.answer.records.map((r) => [r.usage, r.selector, r.matchingType, r.data.length]), [[3, 1, 1, 32]]);
+    assert.deepEqual(
+      tlsa.answer.records.map((r) => [r.usage, r.selector, r.matchingType, r.data.length]),
+      [[3, 1, 1, 32]],
+    );
   });
 
   test('RFC 7766 5: a truncated UDP reply is retried over TCP', async () => {
@@ -92,7 +108,10 @@ describe('DNS client over UDP and TCP', () => {
   });
 
   test('RFC 5452 4.3: replies with another id or another question are ignored', async () => {
-    const result = await createResolver(settings([server.nameserver])).query('spoofed.example', 'A');
+    const result = await createResolver(settings([server.nameserver])).query(
+      'spoofed.example',
+      'A',
+    );
     assert.ok(result.ok, JSON.stringify(result));
     assert.equal(result.answer.rcode, 'NOERROR');
     assert.deepEqual(result.answer.records, ['192.0.2.13']);
@@ -105,7 +124,9 @@ describe('DNS client over UDP and TCP', () => {
   });
 
   test('resolv.conf(5): after a timeout the next nameserver is asked', async () => {
-    const resolver = createResolver(settings([server.nameserver, other.nameserver], { timeoutMs: 1000, attempts: 1 }));
+    const resolver = createResolver(
+      settings([server.nameserver, other.nameserver], { timeoutMs: 1000, attempts: 1 }),
+    );
     const result = await resolver.query('dropped.example', 'A');
     assert.ok(result.ok, JSON.stringify(result));
     assert.deepEqual(result.answer.records, ['198.51.100.1']);
@@ -122,7 +143,10 @@ describe('DNS client over UDP and TCP', () => {
   });
 
   test('RFC 2308 2.1: NXDOMAIN is an answer with no records and the negative TTL', async () => {
-    const result = await createResolver(settings([server.nameserver])).query('nowhere.example', 'MX');
+    const result = await createResolver(settings([server.nameserver])).query(
+      'nowhere.example',
+      'MX',
+    );
     assert.ok(result.ok);
     assert.equal(result.answer.rcode, 'NXDOMAIN');
     assert.deepEqual(result.answer.records, []);
@@ -140,7 +164,10 @@ describe('DNS client over UDP and TCP', () => {
   test('RFC 1034 3.6.2: a CNAME chain in the answer is recorded, with the smallest TTL', async () => {
     const result = await createResolver(settings([server.nameserver])).query('www.example', 'A');
     assert.ok(result.ok);
-    assert.deepEqual(result.answer.cnameChain, ['www.example -> web.example', 'web.example -> mail.example']);
+    assert.deepEqual(result.answer.cnameChain, [
+      'www.example -> web.example',
+      'web.example -> mail.example',
+    ]);
     assert.equal(result.answer.canonicalName, 'mail.example');
     assert.deepEqual(result.answer.records, ['192.0.2.10']);
     assert.equal(result.answer.ttl, 30);
@@ -180,13 +207,19 @@ describe('DNS client over UDP and TCP', () => {
   });
 
   test('a SERVFAIL from one nameserver sends the question to the next', async () => {
-    const result = await createResolver(settings([server.nameserver, other.nameserver])).query('broken.example', 'A');
+    const result = await createResolver(settings([server.nameserver, other.nameserver])).query(
+      'broken.example',
+      'A',
+    );
     assert.ok(result.ok);
     assert.deepEqual(result.answer.records, ['198.51.100.2']);
   });
 
   test('RFC 1035 4.1.1: REFUSED is a refused failure', async () => {
-    const result = await createResolver(settings([server.nameserver])).query('refused.example', 'A');
+    const result = await createResolver(settings([server.nameserver])).query(
+      'refused.example',
+      'A',
+    );
     assert.ok(!result.ok);
     assert.equal(result.failure.kind, 'refused');
   });
@@ -202,7 +235,10 @@ describe('DNS client over UDP and TCP', () => {
   });
 
   test('RFC 7672 2.1.3: a CNAME chain is secure only if every hop had AD', async () => {
-    const result = await createResolver(settings([server.nameserver])).query('to-unsigned.example', 'A');
+    const result = await createResolver(settings([server.nameserver])).query(
+      'to-unsigned.example',
+      'A',
+    );
     assert.ok(result.ok);
     assert.deepEqual(result.answer.records, ['192.0.2.21']);
     assert.equal(result.answer.ad, false);
@@ -248,7 +284,10 @@ describe('DNS client over UDP and TCP', () => {
   test('concurrent identical questions share one lookup', async () => {
     const resolver = createResolver(settings([server.nameserver]));
     const start = server.queries.count('txt.example', 'TXT');
-    const [first, second] = await Promise.all([resolver.query('txt.example', 'TXT'), resolver.query('TXT.example', 'TXT')]);
+    const [first, second] = await Promise.all([
+      resolver.query('txt.example', 'TXT'),
+      resolver.query('TXT.example', 'TXT'),
+    ]);
     assert.ok(first.ok && second.ok);
     assert.equal(server.queries.count('txt.example', 'TXT') - start, 1);
   });
@@ -257,7 +296,11 @@ describe('DNS client over UDP and TCP', () => {
 describe('DNS client with an IPv6 nameserver', () => {
   let server: TestDnsServer;
   before(async () => {
-    server = await startDnsServer({ address: '::1', ad: true, zone: { 'v6.example': { A: ['192.0.2.60'], truncate: true } } });
+    server = await startDnsServer({
+      address: '::1',
+      ad: true,
+      zone: { 'v6.example': { A: ['192.0.2.60'], truncate: true } },
+    });
   });
   after(async () => {
     await server.close();

@@ -19,7 +19,12 @@ import type { Resolver } from '../../src/dns/types.js';
 import { startDnsServer, type TestDnsServer, type TestZone } from '../support/dns-server.js';
 import { createSelfSigned, createTestCa, type TestCert } from '../support/pki.js';
 import { MemoryPolicyCache } from '../../src/mtasts/cache.js';
-import { createPolicyFetcher, DEFAULT_MAX_POLICY_BYTES, fetchPolicy, type PolicyFetchOptions } from '../../src/mtasts/fetch.js';
+import {
+  createPolicyFetcher,
+  DEFAULT_MAX_POLICY_BYTES,
+  fetchPolicy,
+  type PolicyFetchOptions,
+} from '../../src/mtasts/fetch.js';
 import type { PolicyFetchResult } from '../../src/mtasts/fetch-result.js';
 import { resolveMtaSts } from '../../src/mtasts/resolve.js';
 
@@ -34,16 +39,20 @@ function policyOfSize(size: number): string {
 }
 
 type Handler = (request: IncomingMessage, response: ServerResponse) => void;
-const text = (body: string, type = 'text/plain'): Handler => (_request, response) => {
-  response.writeHead(200, { 'content-type': type });
-  response.end(body);
-};
+const text =
+  (body: string, type = 'text/plain'): Handler =>
+  (_request, response) => {
+    response.writeHead(200, { 'content-type': type });
+    response.end(body);
+  };
 
 const handlers: Readonly<Record<string, Handler>> = {
   ok: text(POLICY),
   charset: text(POLICY, 'Text/Plain; charset=utf-8'),
   redirect: (_request, response) => {
-    response.writeHead(301, { location: 'https://mta-sts.ok.example.test/.well-known/mta-sts.txt' });
+    response.writeHead(301, {
+      location: 'https://mta-sts.ok.example.test/.well-known/mta-sts.txt',
+    });
     response.end();
   },
   missing: (_request, response) => {
@@ -90,46 +99,85 @@ before(async () => {
   for (const scenario of Object.keys(handlers)) {
     certs.set(scenario, await ca.issue({ dnsNames: [`mta-sts.${scenario}.example.test`] }));
   }
-  certs.set('selfsigned', await createSelfSigned({ dnsNames: ['mta-sts.selfsigned.example.test'] }));
-  certs.set('wrongname', await ca.issue({ dnsNames: ['www.wrongname.example.test', 'wrongname.example.test'] }));
-  certs.set('expired', await ca.issue({
-    dnsNames: ['mta-sts.expired.example.test'], notBefore: new Date(Date.now() - 10 * DAY), notAfter: new Date(Date.now() - DAY),
-  }));
+  certs.set(
+    'selfsigned',
+    await createSelfSigned({ dnsNames: ['mta-sts.selfsigned.example.test'] }),
+  );
+  certs.set(
+    'wrongname',
+    await ca.issue({ dnsNames: ['www.wrongname.example.test', 'wrongname.example.test'] }),
+  );
+  certs.set(
+    'expired',
+    await ca.issue({
+      dnsNames: ['mta-sts.expired.example.test'],
+      notBefore: new Date(Date.now() - 10 * DAY),
+      notAfter: new Date(Date.now() - DAY),
+    }),
+  );
   certs.set('foreignca', await otherCa.issue({ dnsNames: ['mta-sts.foreignca.example.test'] }));
-  const contexts = new Map([...certs].map(([scenario, cert]) => [
-    `mta-sts.${scenario}.example.test`, tls.createSecureContext({ cert: cert.chainPem, key: cert.keyPem }),
-  ]));
+  const contexts = new Map(
+    [...certs].map(([scenario, cert]) => [
+      `mta-sts.${scenario}.example.test`,
+      tls.createSecureContext({ cert: cert.chainPem, key: cert.keyPem }),
+    ]),
+  );
   const fallback = certs.get('ok')!;
 
-  server = https.createServer({
-    cert: fallback.chainPem,
-    key: fallback.keyPem,
-    SNICallback: (name, callback) => callback(null, contexts.get(name.toLowerCase())),
-  }, (request, response) => {
-    const scenario = /^mta-sts\.([a-z]+)\.example\.test(?::\d+)?$/.exec(request.headers.host ?? '')?.[1] ?? '';
-    const handler = request.url === '/.well-known/mta-sts.txt' ? handlers[scenario] ?? handlers.ok : handlers.missing;
-    handler!(request, response);
-  });
+  server = https.createServer(
+    {
+      cert: fallback.chainPem,
+      key: fallback.keyPem,
+      SNICallback: (name, callback) => callback(null, contexts.get(name.toLowerCase())),
+    },
+    (request, response) => {
+      const scenario =
+        /^mta-sts\.([a-z]+)\.example\.test(?::\d+)?$/.exec(request.headers.host ?? '')?.[1] ?? '';
+      const handler =
+        request.url === '/.well-known/mta-sts.txt'
+          ? (handlers[scenario] ?? handlers.ok)
+          : handlers.missing;
+      handler!(request, response);
+    },
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
 
-  const zone: TestZone = Object.fromEntries(scenarios.map((scenario) => [`mta-sts.${scenario}.example.test`, { A: ['127.0.0.1'] }]));
+  const zone: TestZone = Object.fromEntries(
+    scenarios.map((scenario) => [`mta-sts.${scenario}.example.test`, { A: ['127.0.0.1'] }]),
+  );
   // Resolves, but nothing listens there: 127.0.0.0/8 is all loopback, the server is bound to .1 only.
   zone['mta-sts.refused.example.test'] = { A: ['127.0.0.2'] };
   zone['mta-sts.servfail.example.test'] = { servfail: true };
   zone['_mta-sts.ok.example.test'] = { TXT: ['v=STSv1; id=20240101T000000;'] };
   dns = await startDnsServer({ zone });
-  resolver = createResolver({ nameservers: [dns.nameserver], timeoutMs: 5_000, attempts: 2, trustAd: false });
+  resolver = createResolver({
+    nameservers: [dns.nameserver],
+    timeoutMs: 5_000,
+    attempts: 2,
+    trustAd: false,
+  });
 });
 
 after(async () => {
   server?.closeAllConnections();
-  await new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve())));
+  await new Promise<void>((resolve) =>
+    server === undefined ? resolve() : server.close(() => resolve()),
+  );
   await dns?.close();
 });
 
-function fetchScenario(scenario: string, overrides: Partial<PolicyFetchOptions> = {}): Promise<PolicyFetchResult> {
-  return fetchPolicy(`${scenario}.example.test`, { resolver, ca: [ca.certPem], timeoutMs: GENEROUS_MS, port, ...overrides });
+function fetchScenario(
+  scenario: string,
+  overrides: Partial<PolicyFetchOptions> = {},
+): Promise<PolicyFetchResult> {
+  return fetchPolicy(`${scenario}.example.test`, {
+    resolver,
+    ca: [ca.certPem],
+    timeoutMs: GENEROUS_MS,
+    port,
+    ...overrides,
+  });
 }
 
 function errorOf(result: PolicyFetchResult) {
@@ -248,10 +296,18 @@ describe('RFC 8461 3.3: HTTPS policy fetch', () => {
       fetches += 1;
       return fetcher(domain, options);
     };
-    const deps = { resolver, fetch: counting, cache: new MemoryPolicyCache(), now: () => 1_700_000_000_000 };
+    const deps = {
+      resolver,
+      fetch: counting,
+      cache: new MemoryPolicyCache(),
+      now: () => 1_700_000_000_000,
+    };
     const first = await resolveMtaSts(deps, 'ok.example.test', { timeoutMs: GENEROUS_MS });
     assert.ok(first.kind === 'policy', JSON.stringify(first));
-    assert.deepEqual([first.source, first.id, first.policy.mode], ['fetched', '20240101T000000', 'enforce']);
+    assert.deepEqual(
+      [first.source, first.id, first.policy.mode],
+      ['fetched', '20240101T000000', 'enforce'],
+    );
     const second = await resolveMtaSts(deps, 'ok.example.test', { timeoutMs: GENEROUS_MS });
     assert.equal(second.kind === 'policy' && second.source, 'cache');
     assert.equal(fetches, 1);

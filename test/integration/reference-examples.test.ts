@@ -14,13 +14,19 @@ import { fixture } from '../support/paths.js';
 
 async function load(name: string): Promise<MxsecConfig> {
   const result = parseConfig(await readFile(fixture('reference', name), 'utf8'), name);
-  assert.deepEqual(result.diagnostics.filter((d) => d.severity === 'error'), []);
+  assert.deepEqual(
+    result.diagnostics.filter((d) => d.severity === 'error'),
+    [],
+  );
   assert.ok(result.config);
   return result.config;
 }
 
 function select(config: MxsecConfig, vars: Record<string, string | number>) {
-  return selectStrategy(config.tls.selector, config.tls.strategies, { ...INITIAL_CONTEXT, ...vars });
+  return selectStrategy(config.tls.selector, config.tls.strategies, {
+    ...INITIAL_CONTEXT,
+    ...vars,
+  });
 }
 
 describe('reference document examples', async () => {
@@ -47,20 +53,40 @@ describe('reference document examples', async () => {
     const config = await load('strict-transport-security.toml');
     const high = select(config, { mx: 'highly-secure.host.org' });
     assert.equal(high.name, 'high-security');
-    assert.deepEqual([high.strategy.dane, high.strategy.mtaSts, high.strategy.starttls, high.strategy.allowInvalidCerts], ['require', 'require', 'require', false]);
+    assert.deepEqual(
+      [
+        high.strategy.dane,
+        high.strategy.mtaSts,
+        high.strategy.starttls,
+        high.strategy.allowInvalidCerts,
+      ],
+      ['require', 'require', 'require', false],
+    );
     const other = select(config, { mx: 'mx.example.org' });
     assert.equal(other.name, 'default');
-    assert.deepEqual([other.strategy.dane, other.strategy.mtaSts, other.strategy.starttls], ['optional', 'optional', 'optional']);
+    assert.deepEqual(
+      [other.strategy.dane, other.strategy.mtaSts, other.strategy.starttls],
+      ['optional', 'optional', 'optional'],
+    );
   });
 
   test('snippets: each defines the strategy with the documented setting', async () => {
     assert.equal((await load('dane-require.toml')).tls.strategies.get('secure')?.dane, 'require');
-    assert.equal((await load('mta-sts-optional.toml')).tls.strategies.get('default')?.mtaSts, 'optional');
-    assert.equal((await load('starttls-disable.toml')).tls.strategies.get('legacy')?.starttls, 'disable');
+    assert.equal(
+      (await load('mta-sts-optional.toml')).tls.strategies.get('default')?.mtaSts,
+      'optional',
+    );
+    assert.equal(
+      (await load('starttls-disable.toml')).tls.strategies.get('legacy')?.starttls,
+      'disable',
+    );
     const invalid = await load('invalid-certs.toml');
     assert.equal(invalid.tls.strategies.get('invalid-tls')?.allowInvalidCerts, false);
     // The built-in selector still picks invalid-tls on a TLS retry; the file made it strict.
-    assert.equal(select(invalid, { retry_num: 1, last_error: 'tls' }).strategy.allowInvalidCerts, false);
+    assert.equal(
+      select(invalid, { retry_num: 1, last_error: 'tls' }).strategy.allowInvalidCerts,
+      false,
+    );
     const timeouts = (await load('timeouts.toml')).tls.strategies.get('default');
     assert.deepEqual([timeouts?.timeoutTlsMs, timeouts?.timeoutMtaStsMs], [180_000, 180_000]);
   });

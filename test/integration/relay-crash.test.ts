@@ -37,20 +37,26 @@ let sink: TestSmtpServer;
 let configFile: string;
 
 before(async () => {
-  env = await startDeliveryEnv({ 'sink.test': { MX: [{ preference: 10, exchange: 'mx.sink.test' }] }, 'mx.sink.test': { A: [SINK] } });
+  env = await startDeliveryEnv({
+    'sink.test': { MX: [{ preference: 10, exchange: 'mx.sink.test' }] },
+    'mx.sink.test': { A: [SINK] },
+  });
   sink = await env.server(SINK, { delays: { body: 300 } });
   dir = await mkdtemp(join(tmpdir(), 'mxsec-relay-crash-'));
   configFile = join(dir, 'mxsec.toml');
-  await writeFile(configFile, [
-    '[server.listener.test]\nbind = ["127.0.0.1:0"]',
-    `[storage]\ndata-dir = ${JSON.stringify(join(dir, 'data'))}`,
-    `[resolver]\nnameservers = [${JSON.stringify(env.dns.nameserver)}]`,
-    `[delivery]\nport = ${env.port}`,
-    '[queue.schedule.remote]\nretry = ["1s"]',
-    '[queue.worker]\nlease = "2s"\npoll-interval = "100ms"\nconcurrency = 4\ngrace-period = "20s"',
-    '[queue.connection.default.timeout]\nconnect = "10s"\ngreeting = "10s"\nehlo = "10s"\nmail-from = "10s"\nrcpt-to = "10s"\ndata = "20s"',
-    '',
-  ].join('\n'));
+  await writeFile(
+    configFile,
+    [
+      '[server.listener.test]\nbind = ["127.0.0.1:0"]',
+      `[storage]\ndata-dir = ${JSON.stringify(join(dir, 'data'))}`,
+      `[resolver]\nnameservers = [${JSON.stringify(env.dns.nameserver)}]`,
+      `[delivery]\nport = ${env.port}`,
+      '[queue.schedule.remote]\nretry = ["1s"]',
+      '[queue.worker]\nlease = "2s"\npoll-interval = "100ms"\nconcurrency = 4\ngrace-period = "20s"',
+      '[queue.connection.default.timeout]\nconnect = "10s"\ngreeting = "10s"\nehlo = "10s"\nmail-from = "10s"\nrcpt-to = "10s"\ndata = "20s"',
+      '',
+    ].join('\n'),
+  );
 });
 
 after(async () => {
@@ -83,72 +89,99 @@ async function until(what: string, check: () => boolean, timeoutMs = 60_000): Pr
 async function startRelay(): Promise<{ serve: ServeProcess; port: number }> {
   const serve = spawnServe(configFile);
   const started = await serve.started();
-  assert.ok(started.ok, started.ok ? '' : `${JSON.stringify(started.exit)}\n${started.stdout}\n${started.stderr}`);
+  assert.ok(
+    started.ok,
+    started.ok ? '' : `${JSON.stringify(started.exit)}\n${started.stdout}\n${started.stderr}`,
+  );
   return { serve, port: started.port };
 }
 
-test('SIGKILL of mxsec serve during submission and during delivery loses no message that got a 250', { timeout: 180_000 }, async (t) => {
-  const accepted = new Set<number>();
-  let next = 0;
-  let cut = 0;
-  for (let round = 0; round < ROUNDS; round++) {
-    const roundStart = sink.transcripts.length;
-    const { serve, port } = await startRelay();
-    const duringDelivery = round % 2 === 1;
-    const target = duringDelivery ? 4 : 3 + round * 2;
-    let acceptedThisRound = 0;
-    let stop = false;
-    // Submitters run until told to stop or until the relay dies under them (no 250: not counted).
-    const submitter = async (): Promise<void> => {
-      while (!stop) {
-        const n = next++;
-        const sent = await submitMessage('127.0.0.1', port, {
-          from: 'app@sender.test', to: [`user${n % 3}@sink.test`],
-          body: `From: app@sender.test\r\nMessage-ID: <${tagOf(n)}@mxsec.test>\r\nSubject: ${tagOf(n)}\r\n\r\nmessage ${n}\r\n`,
-        });
-        if (!sent.ok) {
-          cut++;
-          return;
+test(
+  'SIGKILL of mxsec serve during submission and during delivery loses no message that got a 250',
+  { timeout: 180_000 },
+  async (t) => {
+    const accepted = new Set<number>();
+    let next = 0;
+    let cut = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const roundStart = sink.transcripts.length;
+      const { serve, port } = await startRelay();
+      const duringDelivery = round % 2 === 1;
+      const target = duringDelivery ? 4 : 3 + round * 2;
+      let acceptedThisRound = 0;
+      let stop = false;
+      // Submitters run until told to stop or until the relay dies under them (no 250: not counted).
+      const submitter = async (): Promise<void> => {
+        while (!stop) {
+          const n = next++;
+          const sent = await submitMessage('127.0.0.1', port, {
+            from: 'app@sender.test',
+            to: [`user${n % 3}@sink.test`],
+            body: `From: app@sender.test\r\nMessage-ID: <${tagOf(n)}@mxsec.test>\r\nSubject: ${tagOf(n)}\r\n\r\nmessage ${n}\r\n`,
+          });
+          if (!sent.ok) {
+            cut++;
+            return;
+          }
+          accepted.add(n);
+          acceptedThisRound++;
+          if (duringDelivery && acceptedThisRound >= target) stop = true;
         }
-        accepted.add(n);
-        acceptedThisRound++;
-        if (duringDelivery && acceptedThisRound >= target) stop = true;
+      };
+      const submitters = Array.from({ length: SUBMITTERS }, submitter);
+      if (duringDelivery) {
+        await Promise.all(submitters);
+        // The sink has read a message's data and holds its 250: the relay is inside an attempt.
+        await until('a delivery in flight', () =>
+          sink.transcripts
+            .slice(roundStart)
+            .some((tr) => tr.at(-1)?.startsWith('C: <message data') === true),
+        );
+        await serve.kill();
+      } else {
+        await until(`${target} submissions accepted`, () => acceptedThisRound >= target);
+        await serve.kill();
+        stop = true;
+        await Promise.all(submitters);
       }
-    };
-    const submitters = Array.from({ length: SUBMITTERS }, submitter);
-    if (duringDelivery) {
-      await Promise.all(submitters);
-      // The sink has read a message's data and holds its 250: the relay is inside an attempt.
-      await until('a delivery in flight', () => sink.transcripts.slice(roundStart).some((tr) => tr.at(-1)?.startsWith('C: <message data') === true));
-      await serve.kill();
-    } else {
-      await until(`${target} submissions accepted`, () => acceptedThisRound >= target);
-      await serve.kill();
-      stop = true;
-      await Promise.all(submitters);
     }
-  }
 
-  // Recovery: one more start only relays; the leases of the killed ones expire and their work returns.
-  const { serve } = await startRelay();
-  await until('every accepted message at the sink', () => {
+    // Recovery: one more start only relays; the leases of the killed ones expire and their work returns.
+    const { serve } = await startRelay();
+    await until(
+      'every accepted message at the sink',
+      () => {
+        const counts = deliveredCounts();
+        return [...accepted].every((n) => counts.has(n));
+      },
+      90_000,
+    ).catch(() => undefined);
+    serve.signal('SIGTERM');
+    const exit = await serve.exited;
+
     const counts = deliveredCounts();
-    return [...accepted].every((n) => counts.has(n));
-  }, 90_000).catch(() => undefined);
-  serve.signal('SIGTERM');
-  const exit = await serve.exited;
+    const lost = [...accepted].filter((n) => !counts.has(n)).sort((a, b) => a - b);
+    const twice = [...counts.values()].filter((c) => c > 1).length;
+    t.diagnostic(
+      `relay-crash: ${accepted.size} accepted (250) over ${ROUNDS} SIGKILL rounds, ${cut} submissions cut by a kill, ` +
+        `${counts.size} distinct delivered, ${twice} delivered more than once`,
+    );
+    assert.deepEqual(lost, [], 'every message that got a 250 is delivered');
+    assert.ok(
+      accepted.size >= ROUNDS * 3,
+      `enough messages went through the rounds (${accepted.size})`,
+    );
+    assert.equal(exit.code, 0, serve.output().stderr);
 
-  const counts = deliveredCounts();
-  const lost = [...accepted].filter((n) => !counts.has(n)).sort((a, b) => a - b);
-  const twice = [...counts.values()].filter((c) => c > 1).length;
-  t.diagnostic(`relay-crash: ${accepted.size} accepted (250) over ${ROUNDS} SIGKILL rounds, ${cut} submissions cut by a kill, `
-    + `${counts.size} distinct delivered, ${twice} delivered more than once`);
-  assert.deepEqual(lost, [], 'every message that got a 250 is delivered');
-  assert.ok(accepted.size >= ROUNDS * 3, `enough messages went through the rounds (${accepted.size})`);
-  assert.equal(exit.code, 0, serve.output().stderr);
-
-  const listed = await runCli(['queue', 'list', '--config', configFile, '--json']);
-  assert.equal(listed.code, 0, listed.stderr);
-  const states = (JSON.parse(listed.stdout) as { messages: { recipients: { state: string }[] }[] }).messages.flatMap((m) => m.recipients.map((r) => r.state));
-  assert.deepEqual(states.filter((s) => s !== 'delivered'), [], 'nothing is left pending in the queue');
-});
+    const listed = await runCli(['queue', 'list', '--config', configFile, '--json']);
+    assert.equal(listed.code, 0, listed.stderr);
+    const states = (
+      JSON.parse(listed.stdout) as { messages: { recipients: { state: string }[] }[] }
+    ).messages.flatMap((m) => m.recipients.map((r) => r.state));
+    assert.deepEqual(
+      states.filter((s) => s !== 'delivered'),
+      [],
+      'nothing is left pending in the queue',
+    );
+  },
+);

@@ -22,7 +22,9 @@ import type { DeliveryEnv } from '../support/delivery-env.js';
 const T0 = Date.UTC(2025, 5, 1, 12);
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
-const BODY = new TextEncoder().encode('From: app@sender.test\r\nTo: user@plain.test\r\nSubject: quarterly report\r\nMessage-ID: <q1@sender.test>\r\n\r\nhello\r\n');
+const BODY = new TextEncoder().encode(
+  'From: app@sender.test\r\nTo: user@plain.test\r\nSubject: quarterly report\r\nMessage-ID: <q1@sender.test>\r\n\r\nhello\r\n',
+);
 // The strategy is pinned: the built-in selector would move a retry after a TLS error to \`invalid-tls\`,
 // whose optional STARTTLS delivers to a server that offers none.
 const TOML = `
@@ -42,7 +44,10 @@ let store: QueueStore;
 let relay: Relay;
 let now = T0;
 
-interface Part { readonly headers: string; readonly body: string }
+interface Part {
+  readonly headers: string;
+  readonly body: string;
+}
 
 /** Splits a multipart body by its boundary: enough MIME for the DSNs built here. */
 function parseMultipart(raw: string): { contentType: string; headers: string; parts: Part[] } {
@@ -51,7 +56,10 @@ function parseMultipart(raw: string): { contentType: string; headers: string; pa
   const contentType = /^Content-Type: (.*)$/im.exec(headers)?.[1] ?? '';
   const boundary = /boundary="([^"]+)"/.exec(contentType)?.[1];
   assert.ok(boundary !== undefined, 'a multipart boundary');
-  const sections = raw.slice(split + 4).split(`--${boundary}`).slice(1, -1);
+  const sections = raw
+    .slice(split + 4)
+    .split(`--${boundary}`)
+    .slice(1, -1);
   const parts = sections.map((s) => {
     const body = s.replace(/^\r\n/, '');
     const end = body.indexOf('\r\n\r\n');
@@ -85,7 +93,16 @@ before(async () => {
   store = opened.value;
   const config = mustParse(TOML);
   const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-  relay = createRelay({ store, config: () => config, delivery: () => env.deps(TOML, { config }), logger: quiet, now: () => now, owner: 't', reportingMta: 'relay.mxsec.test', unique: () => 'fixed' });
+  relay = createRelay({
+    store,
+    config: () => config,
+    delivery: () => env.deps(TOML, { config }),
+    logger: quiet,
+    now: () => now,
+    owner: 't',
+    reportingMta: 'relay.mxsec.test',
+    unique: () => 'fixed',
+  });
 });
 
 after(async () => {
@@ -95,8 +112,21 @@ after(async () => {
 });
 
 test('RFC 3464: delay DSN after the notify interval, failure DSN at expiry, none for the null reverse-path', async () => {
-  const a = await relay.store.enqueue({ returnPath: 'app@sender.test', recipients: [{ address: 'user@plain.test' }], body: BODY, createdAt: T0, expiresAt: T0 + 3 * HOUR, envId: 'env-42' });
-  const b = await relay.store.enqueue({ returnPath: '', recipients: [{ address: 'other@plain.test' }], body: BODY, createdAt: T0, expiresAt: T0 + 3 * HOUR });
+  const a = await relay.store.enqueue({
+    returnPath: 'app@sender.test',
+    recipients: [{ address: 'user@plain.test' }],
+    body: BODY,
+    createdAt: T0,
+    expiresAt: T0 + 3 * HOUR,
+    envId: 'env-42',
+  });
+  const b = await relay.store.enqueue({
+    returnPath: '',
+    recipients: [{ address: 'other@plain.test' }],
+    body: BODY,
+    createdAt: T0,
+    expiresAt: T0 + 3 * HOUR,
+  });
   assert.ok(a.ok && b.ok);
   const re = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const sink = (): number => env.servers.get('127.0.0.21')?.messages.length ?? 0;
@@ -105,7 +135,11 @@ test('RFC 3464: delay DSN after the notify interval, failure DSN at expiry, none
   now = T0 + 30 * MINUTE;
   assert.equal(await relay.scheduler.drain(), 2);
   assert.equal(sink(), 0, 'no notice before the notify interval');
-  assert.equal(env.servers.get('127.0.0.22')?.messages.length, 0, 'required TLS: nothing sent in plaintext');
+  assert.equal(
+    env.servers.get('127.0.0.22')?.messages.length,
+    0,
+    'required TLS: nothing sent in plaintext',
+  );
 
   now = T0 + HOUR;
   await relay.scheduler.drain();
@@ -115,7 +149,10 @@ test('RFC 3464: delay DSN after the notify interval, failure DSN at expiry, none
   assert.match(delay.headers, /^Subject: Delayed Mail/m);
   assert.match(delay.headers, /^Auto-Submitted: auto-replied$/m);
   assert.equal(delay.parts.length, 3);
-  assert.match(delay.parts[0]!.body, /<user@plain\.test>: The TLS policy requires an encrypted connection, but mx\.plain\.test did not offer STARTTLS/);
+  assert.match(
+    delay.parts[0]!.body,
+    /<user@plain\.test>: The TLS policy requires an encrypted connection, but mx\.plain\.test did not offer STARTTLS/,
+  );
   assert.match(delay.parts[1]!.headers, /^Content-Type: message\/delivery-status$/m);
   const status = delay.parts[1]!.body;
   assert.match(status, /^Reporting-MTA: dns;relay\.mxsec\.test$/m);
@@ -125,7 +162,10 @@ test('RFC 3464: delay DSN after the notify interval, failure DSN at expiry, none
   assert.match(status, /^Action: delayed$/m);
   assert.match(status, /^Status: 4\.7\.4$/m);
   assert.match(status, /^Remote-MTA: dns;mx\.plain\.test$/m);
-  assert.match(status, /^Diagnostic-Code: X-mxsec;TLS is required but mx\.plain\.test does not offer STARTTLS$/m);
+  assert.match(
+    status,
+    /^Diagnostic-Code: X-mxsec;TLS is required but mx\.plain\.test does not offer STARTTLS$/m,
+  );
   assert.match(status, new RegExp(`^Will-Retry-Until: ${re(rfc5322Date(T0 + 3 * HOUR))}$`, 'm'));
   assert.match(delay.parts[2]!.headers, /^Content-Type: text\/rfc822-headers$/m);
   assert.match(delay.parts[2]!.body, /^Subject: quarterly report$/m);
@@ -152,5 +192,9 @@ test('RFC 3464: delay DSN after the notify interval, failure DSN at expiry, none
   const dsns = await store.list({ returnPath: '' });
   assert.ok(dsns.ok);
   assert.equal(dsns.value.filter((m) => m.flags.includes('dsn')).length, 2);
-  assert.ok(dsns.value.filter((m) => m.flags.includes('dsn')).every((m) => m.queueName === 'dsn' && m.recipients[0]?.state === 'delivered'));
+  assert.ok(
+    dsns.value
+      .filter((m) => m.flags.includes('dsn'))
+      .every((m) => m.queueName === 'dsn' && m.recipients[0]?.state === 'delivered'),
+  );
 });

@@ -34,14 +34,25 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
   assert.fail(`timed out waiting for ${what}`);
 }
 
-async function cli(...args: string[]): Promise<{ code: number; json: Record<string, unknown>; stderr: string }> {
+async function cli(
+  ...args: string[]
+): Promise<{ code: number; json: Record<string, unknown>; stderr: string }> {
   const r = await runCli(['queue', ...args, '--config', configFile, '--json']);
-  return { code: r.code, json: r.stdout === '' ? {} : JSON.parse(r.stdout) as Record<string, unknown>, stderr: r.stderr };
+  return {
+    code: r.code,
+    json: r.stdout === '' ? {} : (JSON.parse(r.stdout) as Record<string, unknown>),
+    stderr: r.stderr,
+  };
 }
 
 before(async () => {
-  env = await startDeliveryEnv({ 'ops.test': { MX: [{ preference: 10, exchange: 'mx.ops.test' }] }, 'mx.ops.test': { A: ['127.0.0.31'] } });
-  await env.server('127.0.0.31', { respond: (phase) => (phase === 'rcpt' && refuse ? '451 4.3.0 try later' : undefined) });
+  env = await startDeliveryEnv({
+    'ops.test': { MX: [{ preference: 10, exchange: 'mx.ops.test' }] },
+    'mx.ops.test': { A: ['127.0.0.31'] },
+  });
+  await env.server('127.0.0.31', {
+    respond: (phase) => (phase === 'rcpt' && refuse ? '451 4.3.0 try later' : undefined),
+  });
   dir = await mkdtemp(join(tmpdir(), 'mxsec-relay-cli-'));
   const toml = `[storage]\ndata-dir = ${JSON.stringify(dir)}\n[queue.schedule.remote]\nretry = ["1h"]\n[queue.worker]\npoll-interval = "50ms"\n`;
   configFile = join(dir, 'mxsec.toml');
@@ -51,7 +62,12 @@ before(async () => {
   store = opened.value;
   const config = mustParse(toml);
   const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-  relay = createRelay({ store, config: () => config, delivery: () => env.deps(toml, { config }), logger: quiet });
+  relay = createRelay({
+    store,
+    config: () => config,
+    delivery: () => env.deps(toml, { config }),
+    logger: quiet,
+  });
   relay.scheduler.start();
 });
 
@@ -63,7 +79,13 @@ after(async () => {
 });
 
 test('queue commands work on the live queue: list, show, hold, release, retry, delete', async () => {
-  const queued = await relay.store.enqueue({ returnPath: '', recipients: [{ address: 'user@ops.test' }], body: BODY, createdAt: Date.now(), expiresAt: null });
+  const queued = await relay.store.enqueue({
+    returnPath: '',
+    recipients: [{ address: 'user@ops.test' }],
+    body: BODY,
+    createdAt: Date.now(),
+    expiresAt: null,
+  });
   assert.ok(queued.ok);
   const id = queued.value;
   await until('the first attempt to be recorded', async () => {
@@ -74,7 +96,10 @@ test('queue commands work on the live queue: list, show, hold, release, retry, d
   const listed = await cli('list');
   assert.equal(listed.code, 0, listed.stderr);
   const messages = listed.json['messages'] as Array<Record<string, unknown>>;
-  assert.deepEqual(messages.map((m) => m['id']), [id]);
+  assert.deepEqual(
+    messages.map((m) => m['id']),
+    [id],
+  );
 
   const shown = await cli('show', id);
   assert.equal(shown.code, 0, shown.stderr);
@@ -82,18 +107,27 @@ test('queue commands work on the live queue: list, show, hold, release, retry, d
   assert.equal(recipient?.['state'], 'temporary');
   assert.equal(recipient?.['retry_num'], 1);
   assert.equal(recipient?.['last_status'], '451 4.3.0 try later');
-  assert.deepEqual((shown.json['attempts'] as Array<Record<string, unknown>>).map((a) => [a['result'], a['host']]), [['temporary', 'mx.ops.test']]);
+  assert.deepEqual(
+    (shown.json['attempts'] as Array<Record<string, unknown>>).map((a) => [a['result'], a['host']]),
+    [['temporary', 'mx.ops.test']],
+  );
 
   assert.equal((await cli('hold', id)).code, 0);
   refuse = false;
   assert.equal((await cli('retry', id)).code, 0);
   // Held: due now, yet the relay (polling every 50 ms) must not deliver it. Give it several polls.
   await new Promise((resolve) => setTimeout(resolve, 500));
-  assert.equal(env.servers.get('127.0.0.31')?.messages.length, 0, 'a held message is not delivered');
-  assert.equal(((await cli('show', id)).json['held']), true);
+  assert.equal(
+    env.servers.get('127.0.0.31')?.messages.length,
+    0,
+    'a held message is not delivered',
+  );
+  assert.equal((await cli('show', id)).json['held'], true);
 
   assert.equal((await cli('release', id)).code, 0);
-  await until('delivery after release', () => Promise.resolve((env.servers.get('127.0.0.31')?.messages.length ?? 0) === 1));
+  await until('delivery after release', () =>
+    Promise.resolve((env.servers.get('127.0.0.31')?.messages.length ?? 0) === 1),
+  );
   await until('the delivery to be recorded', async () => {
     const got = await store.get(id);
     return got.ok && got.value.recipients[0]?.state === 'delivered';

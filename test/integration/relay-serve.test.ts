@@ -18,7 +18,12 @@ import { runCli } from '../support/capture.js';
 import { startDeliveryEnv } from '../support/delivery-env.js';
 import type { DeliveryEnv } from '../support/delivery-env.js';
 import { createSelfSigned } from '../support/pki.js';
-import { runMxsecProcess, spawnServe, stopAllServes, submitMessage } from '../support/serve-process.js';
+import {
+  runMxsecProcess,
+  spawnServe,
+  stopAllServes,
+  submitMessage,
+} from '../support/serve-process.js';
 import type { LogLine, ServeProcess } from '../support/serve-process.js';
 
 const TLS_MX = '127.0.0.61';
@@ -43,7 +48,7 @@ function configText(bindPort: number, tls?: string, extra: readonly string[] = [
     // ops.test keeps its message queued for an hour after a refusal, so the queue commands have time.
     '[queue.strategy]',
     `schedule = [ { if = "rcpt_domain == 'ops.test'", then = "'slow'" }, { else = "'remote'" } ]`,
-    ...tls === undefined ? [] : [`tls = ${JSON.stringify(tls)}`],
+    ...(tls === undefined ? [] : [`tls = ${JSON.stringify(tls)}`]),
     ...extra,
     '[queue.schedule.remote]\nretry = ["1s"]',
     '[queue.schedule.slow]\nretry = ["1h"]',
@@ -55,11 +60,18 @@ function configText(bindPort: number, tls?: string, extra: readonly string[] = [
 
 const uniqueBody = (to: string): { tag: string; body: string } => {
   const tag = `serve-${randomUUID()}`;
-  return { tag, body: `From: app@sender.test\r\nTo: ${to}\r\nMessage-ID: <${tag}@mxsec.test>\r\nSubject: ${tag}\r\n\r\nhello\r\n` };
+  return {
+    tag,
+    body: `From: app@sender.test\r\nTo: ${to}\r\nMessage-ID: <${tag}@mxsec.test>\r\nSubject: ${tag}\r\n\r\nhello\r\n`,
+  };
 };
 
-const attemptFor = (id: string, result?: string) => (l: LogLine): boolean =>
-  l['event'] === 'delivery-attempt' && l['id'] === id && (result === undefined || l['result'] === result);
+const attemptFor =
+  (id: string, result?: string) =>
+  (l: LogLine): boolean =>
+    l['event'] === 'delivery-attempt' &&
+    l['id'] === id &&
+    (result === undefined || l['result'] === result);
 
 async function submit(to: string): Promise<{ id: string; tag: string }> {
   const { tag, body } = uniqueBody(to);
@@ -71,22 +83,30 @@ async function submit(to: string): Promise<{ id: string; tag: string }> {
 
 before(async () => {
   env = await startDeliveryEnv({
-    'tls.test': { MX: [{ preference: 10, exchange: 'mx.tls.test' }] }, 'mx.tls.test': { A: [TLS_MX] },
-    'self.test': { MX: [{ preference: 10, exchange: 'mx.self.test' }] }, 'mx.self.test': { A: [SELF_MX] },
-    'ops.test': { MX: [{ preference: 10, exchange: 'mx.ops.test' }] }, 'mx.ops.test': { A: [OPS_MX] },
+    'tls.test': { MX: [{ preference: 10, exchange: 'mx.tls.test' }] },
+    'mx.tls.test': { A: [TLS_MX] },
+    'self.test': { MX: [{ preference: 10, exchange: 'mx.self.test' }] },
+    'mx.self.test': { A: [SELF_MX] },
+    'ops.test': { MX: [{ preference: 10, exchange: 'mx.ops.test' }] },
+    'mx.ops.test': { A: [OPS_MX] },
   });
   const cert = await env.ca.issue({ dnsNames: ['mx.tls.test'] });
   await env.server(TLS_MX, { tls: { key: cert.keyPem, cert: cert.chainPem } });
   const self = await createSelfSigned({ dnsNames: ['mx.self.test'] });
   await env.server(SELF_MX, { tls: { key: self.keyPem, cert: self.certPem } });
-  await env.server(OPS_MX, { respond: (phase) => (phase === 'rcpt' && refuseOps ? '451 4.3.0 try later' : undefined) });
+  await env.server(OPS_MX, {
+    respond: (phase) => (phase === 'rcpt' && refuseOps ? '451 4.3.0 try later' : undefined),
+  });
   dir = await mkdtemp(join(tmpdir(), 'mxsec-relay-serve-'));
   await writeFile(join(dir, 'ca.pem'), env.ca.certPem);
   configFile = join(dir, 'mxsec.toml');
   await writeFile(configFile, configText(0));
   serve = spawnServe(configFile);
   const started = await serve.started();
-  assert.ok(started.ok, started.ok ? '' : `${JSON.stringify(started.exit)}\n${started.stdout}\n${started.stderr}`);
+  assert.ok(
+    started.ok,
+    started.ok ? '' : `${JSON.stringify(started.exit)}\n${started.stdout}\n${started.stderr}`,
+  );
   port = started.port;
 });
 
@@ -96,105 +116,188 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-test('a submitted message gets 250 with its queue id and is delivered over validated STARTTLS', { timeout: 120_000 }, async () => {
-  const { id, tag } = await submit('user@tls.test');
-  const attempt = await serve.waitForLog(`delivery of ${id}`, attemptFor(id));
-  assert.deepEqual([attempt['result'], attempt['strategy'], attempt['security'], attempt['mx']], ['delivered', 'default', 'pkix', 'mx.tls.test']);
-  const received = env.servers.get(TLS_MX)?.messages.filter((m) => Buffer.from(m.data).toString('utf8').includes(tag)) ?? [];
-  assert.equal(received.length, 1);
-  assert.equal(received[0]?.tls, true, 'the sink saw the message inside TLS');
-  assert.deepEqual(received[0]?.recipients, ['user@tls.test']);
-});
+test(
+  'a submitted message gets 250 with its queue id and is delivered over validated STARTTLS',
+  { timeout: 120_000 },
+  async () => {
+    const { id, tag } = await submit('user@tls.test');
+    const attempt = await serve.waitForLog(`delivery of ${id}`, attemptFor(id));
+    assert.deepEqual(
+      [attempt['result'], attempt['strategy'], attempt['security'], attempt['mx']],
+      ['delivered', 'default', 'pkix', 'mx.tls.test'],
+    );
+    const received =
+      env.servers
+        .get(TLS_MX)
+        ?.messages.filter((m) => Buffer.from(m.data).toString('utf8').includes(tag)) ?? [];
+    assert.equal(received.length, 1);
+    assert.equal(received[0]?.tls, true, 'the sink saw the message inside TLS');
+    assert.deepEqual(received[0]?.recipients, ['user@tls.test']);
+  },
+);
 
-test('mxsec queue list, show, hold, release, retry and delete work against the running serve\'s data dir', { timeout: 120_000 }, async () => {
-  const cli = async (...args: string[]): Promise<{ code: number; json: Record<string, unknown>; stderr: string }> => {
-    const r = await runCli(['queue', ...args, '--config', configFile, '--json']);
-    return { code: r.code, json: r.stdout === '' ? {} : JSON.parse(r.stdout) as Record<string, unknown>, stderr: r.stderr };
-  };
-  const { id, tag } = await submit('user@ops.test');
-  const refused = await serve.waitForLog(`first attempt of ${id}`, attemptFor(id));
-  assert.equal(refused['result'], 'temporary');
+test(
+  "mxsec queue list, show, hold, release, retry and delete work against the running serve's data dir",
+  { timeout: 120_000 },
+  async () => {
+    const cli = async (
+      ...args: string[]
+    ): Promise<{ code: number; json: Record<string, unknown>; stderr: string }> => {
+      const r = await runCli(['queue', ...args, '--config', configFile, '--json']);
+      return {
+        code: r.code,
+        json: r.stdout === '' ? {} : (JSON.parse(r.stdout) as Record<string, unknown>),
+        stderr: r.stderr,
+      };
+    };
+    const { id, tag } = await submit('user@ops.test');
+    const refused = await serve.waitForLog(`first attempt of ${id}`, attemptFor(id));
+    assert.equal(refused['result'], 'temporary');
 
-  // One command through the real binary as well, to show it shares the live database with the relay.
-  const spawned = await runMxsecProcess(['queue', 'list', '--config', configFile, '--json']);
-  assert.equal(spawned.exit.code, 0, spawned.stderr);
-  const listed = JSON.parse(spawned.stdout) as { messages: { id: string; recipients: { state: string }[] }[] };
-  assert.deepEqual(listed.messages.filter((m) => m.id === id).map((m) => m.recipients[0]?.state), ['temporary']);
+    // One command through the real binary as well, to show it shares the live database with the relay.
+    const spawned = await runMxsecProcess(['queue', 'list', '--config', configFile, '--json']);
+    assert.equal(spawned.exit.code, 0, spawned.stderr);
+    const listed = JSON.parse(spawned.stdout) as {
+      messages: { id: string; recipients: { state: string }[] }[];
+    };
+    assert.deepEqual(
+      listed.messages.filter((m) => m.id === id).map((m) => m.recipients[0]?.state),
+      ['temporary'],
+    );
 
-  const shown = await cli('show', id);
-  assert.equal(shown.code, 0, shown.stderr);
-  const recipient = (shown.json['recipients'] as Record<string, unknown>[])[0];
-  assert.deepEqual([recipient?.['state'], recipient?.['retry_num'], recipient?.['last_status']], ['temporary', 1, '451 4.3.0 try later']);
+    const shown = await cli('show', id);
+    assert.equal(shown.code, 0, shown.stderr);
+    const recipient = (shown.json['recipients'] as Record<string, unknown>[])[0];
+    assert.deepEqual(
+      [recipient?.['state'], recipient?.['retry_num'], recipient?.['last_status']],
+      ['temporary', 1, '451 4.3.0 try later'],
+    );
 
-  assert.equal((await cli('hold', id)).code, 0);
-  refuseOps = false;
-  assert.equal((await cli('retry', id)).code, 0);
-  assert.equal((await cli('show', id)).json['held'], true);
-  // Held and due now. Another submission wakes the loop, which claims everything due; once that other
-  // message is delivered, the loop has passed over the held one at least once, without a sleep.
-  const probe = await submit('user@tls.test');
-  await serve.waitForLog(`delivery of ${probe.id}`, attemptFor(probe.id, 'delivered'));
-  assert.equal(serve.logs.filter(attemptFor(id)).length, 1, 'a held message is not attempted');
+    assert.equal((await cli('hold', id)).code, 0);
+    refuseOps = false;
+    assert.equal((await cli('retry', id)).code, 0);
+    assert.equal((await cli('show', id)).json['held'], true);
+    // Held and due now. Another submission wakes the loop, which claims everything due; once that other
+    // message is delivered, the loop has passed over the held one at least once, without a sleep.
+    const probe = await submit('user@tls.test');
+    await serve.waitForLog(`delivery of ${probe.id}`, attemptFor(probe.id, 'delivered'));
+    assert.equal(serve.logs.filter(attemptFor(id)).length, 1, 'a held message is not attempted');
 
-  const releasedAt = serve.logs.length;
-  assert.equal((await cli('release', id)).code, 0);
-  const delivered = await serve.waitForLog(`delivery of ${id} after release`, attemptFor(id, 'delivered'));
-  assert.ok(serve.logs.indexOf(delivered) >= releasedAt, 'delivered only after the release');
-  assert.equal(delivered['mx'], 'mx.ops.test');
-  assert.equal(env.servers.get(OPS_MX)?.messages.filter((m) => Buffer.from(m.data).toString('utf8').includes(tag)).length, 1);
+    const releasedAt = serve.logs.length;
+    assert.equal((await cli('release', id)).code, 0);
+    const delivered = await serve.waitForLog(
+      `delivery of ${id} after release`,
+      attemptFor(id, 'delivered'),
+    );
+    assert.ok(serve.logs.indexOf(delivered) >= releasedAt, 'delivered only after the release');
+    assert.equal(delivered['mx'], 'mx.ops.test');
+    assert.equal(
+      env.servers
+        .get(OPS_MX)
+        ?.messages.filter((m) => Buffer.from(m.data).toString('utf8').includes(tag)).length,
+      1,
+    );
 
-  assert.equal((await cli('delete', id)).code, 0);
-  const missing = await cli('show', id);
-  assert.equal(missing.code, 69, 'a deleted id is unknown');
-});
+    assert.equal((await cli('delete', id)).code, 0);
+    const missing = await cli('show', id);
+    assert.equal(missing.code, 69, 'a deleted id is unknown');
+  },
+);
 
-test('SIGHUP with an invalid file keeps the running configuration and logs every diagnostic', { timeout: 120_000 }, async () => {
-  await writeFile(configFile, `${configText(0)}[queue.tls.default]\nstarttls = "requir"\n`);
-  serve.signal('SIGHUP');
-  const rejected = await serve.waitForLog('reload-rejected', (l) => l['event'] === 'reload-rejected');
-  assert.match(JSON.stringify(rejected['diagnostics']), /requir/, 'the log says what is wrong');
-  assert.equal(serve.logs.some((l) => l['event'] === 'reloaded'), false);
-  // Still running, still on the old configuration.
-  const { id } = await submit('user@tls.test');
-  const attempt = await serve.waitForLog(`delivery of ${id}`, attemptFor(id));
-  assert.deepEqual([attempt['result'], attempt['strategy']], ['delivered', 'default']);
-});
+test(
+  'SIGHUP with an invalid file keeps the running configuration and logs every diagnostic',
+  { timeout: 120_000 },
+  async () => {
+    await writeFile(configFile, `${configText(0)}[queue.tls.default]\nstarttls = "requir"\n`);
+    serve.signal('SIGHUP');
+    const rejected = await serve.waitForLog(
+      'reload-rejected',
+      (l) => l['event'] === 'reload-rejected',
+    );
+    assert.match(JSON.stringify(rejected['diagnostics']), /requir/, 'the log says what is wrong');
+    assert.equal(
+      serve.logs.some((l) => l['event'] === 'reloaded'),
+      false,
+    );
+    // Still running, still on the old configuration.
+    const { id } = await submit('user@tls.test');
+    const attempt = await serve.waitForLog(`delivery of ${id}`, attemptFor(id));
+    assert.deepEqual([attempt['result'], attempt['strategy']], ['delivered', 'default']);
+  },
+);
 
-test('SIGHUP with a valid changed file: the next attempt uses the new TLS strategy', { timeout: 120_000 }, async () => {
-  await writeFile(configFile, configText(0));
-  const { id, tag } = await submit('user@self.test');
-  // Under `default` the self-signed certificate fails; the 1 s retry keeps failing until the reload.
-  const failed = await serve.waitForLog(`first attempt of ${id}`, attemptFor(id));
-  assert.deepEqual([failed['result'], failed['strategy'], failed['last_error']], ['temporary', 'default', 'tls']);
+test(
+  'SIGHUP with a valid changed file: the next attempt uses the new TLS strategy',
+  { timeout: 120_000 },
+  async () => {
+    await writeFile(configFile, configText(0));
+    const { id, tag } = await submit('user@self.test');
+    // Under `default` the self-signed certificate fails; the 1 s retry keeps failing until the reload.
+    const failed = await serve.waitForLog(`first attempt of ${id}`, attemptFor(id));
+    assert.deepEqual(
+      [failed['result'], failed['strategy'], failed['last_error']],
+      ['temporary', 'default', 'tls'],
+    );
 
-  await writeFile(configFile, configText(0, "'lenient'", ['[queue.tls.lenient]\nallow-invalid-certs = true\nstarttls = "require"']));
-  serve.signal('SIGHUP');
-  const reloaded = await serve.waitForLog('reloaded', (l) => l['event'] === 'reloaded');
-  const delivered = await serve.waitForLog(`delivery of ${id}`, attemptFor(id, 'delivered'));
-  assert.deepEqual([delivered['strategy'], delivered['security']], ['lenient', 'unverified']);
-  const attempts = serve.logs.filter(attemptFor(id));
-  const reloadAt = serve.logs.indexOf(reloaded);
-  assert.ok(attempts.filter((a) => a['strategy'] === 'lenient').every((a) => serve.logs.indexOf(a) > reloadAt), 'lenient only after the reload');
-  // An attempt claimed just before the reload may still run under the old strategy, and fail as before.
-  assert.ok(attempts.filter((a) => a['strategy'] === 'default').every((a) => a['last_error'] === 'tls' && a['result'] === 'temporary'));
-  const received = env.servers.get(SELF_MX)?.messages.filter((m) => Buffer.from(m.data).toString('utf8').includes(tag)) ?? [];
-  assert.deepEqual(received.map((m) => m.tls), [true]);
-});
+    await writeFile(
+      configFile,
+      configText(0, "'lenient'", [
+        '[queue.tls.lenient]\nallow-invalid-certs = true\nstarttls = "require"',
+      ]),
+    );
+    serve.signal('SIGHUP');
+    const reloaded = await serve.waitForLog('reloaded', (l) => l['event'] === 'reloaded');
+    const delivered = await serve.waitForLog(`delivery of ${id}`, attemptFor(id, 'delivered'));
+    assert.deepEqual([delivered['strategy'], delivered['security']], ['lenient', 'unverified']);
+    const attempts = serve.logs.filter(attemptFor(id));
+    const reloadAt = serve.logs.indexOf(reloaded);
+    assert.ok(
+      attempts
+        .filter((a) => a['strategy'] === 'lenient')
+        .every((a) => serve.logs.indexOf(a) > reloadAt),
+      'lenient only after the reload',
+    );
+    // An attempt claimed just before the reload may still run under the old strategy, and fail as before.
+    assert.ok(
+      attempts
+        .filter((a) => a['strategy'] === 'default')
+        .every((a) => a['last_error'] === 'tls' && a['result'] === 'temporary'),
+    );
+    const received =
+      env.servers
+        .get(SELF_MX)
+        ?.messages.filter((m) => Buffer.from(m.data).toString('utf8').includes(tag)) ?? [];
+    assert.deepEqual(
+      received.map((m) => m.tls),
+      [true],
+    );
+  },
+);
 
-test('a second serve on the same data dir and port fails with exit 75 and says why', { timeout: 120_000 }, async () => {
-  const second = join(dir, 'second.toml');
-  await writeFile(second, configText(port));
-  const other = spawnServe(second);
-  const started = await other.started();
-  assert.equal(started.ok, false, 'the second relay must not start');
-  const exit = await other.exited;
-  assert.equal(exit.code, 75, other.output().stderr);
-  const failed = other.logs.find((l) => l['event'] === 'listener-failed');
-  assert.match(String(failed?.['message']), new RegExp(`cannot bind 127\\.0\\.0\\.1:${port}: EADDRINUSE`));
-  // The first one is unaffected.
-  const { id } = await submit('user@tls.test');
-  assert.equal((await serve.waitForLog(`delivery of ${id}`, attemptFor(id)))['result'], 'delivered');
-});
+test(
+  'a second serve on the same data dir and port fails with exit 75 and says why',
+  { timeout: 120_000 },
+  async () => {
+    const second = join(dir, 'second.toml');
+    await writeFile(second, configText(port));
+    const other = spawnServe(second);
+    const started = await other.started();
+    assert.equal(started.ok, false, 'the second relay must not start');
+    const exit = await other.exited;
+    assert.equal(exit.code, 75, other.output().stderr);
+    const failed = other.logs.find((l) => l['event'] === 'listener-failed');
+    assert.match(
+      String(failed?.['message']),
+      new RegExp(`cannot bind 127\\.0\\.0\\.1:${port}: EADDRINUSE`),
+    );
+    // The first one is unaffected.
+    const { id } = await submit('user@tls.test');
+    assert.equal(
+      (await serve.waitForLog(`delivery of ${id}`, attemptFor(id)))['result'],
+      'delivered',
+    );
+  },
+);
 
 test('SIGTERM stops the relay cleanly with exit 0', { timeout: 120_000 }, async () => {
   serve.signal('SIGTERM');

@@ -21,7 +21,9 @@ import { fixture } from '../support/paths.js';
 import { createSelfSigned } from '../support/pki.js';
 
 const T0 = Date.UTC(2025, 5, 1, 12);
-const BODY = new TextEncoder().encode('From: app@sender.test\r\nTo: user@selfsigned.test\r\nSubject: retry\r\n\r\nhello\r\n');
+const BODY = new TextEncoder().encode(
+  'From: app@sender.test\r\nTo: user@selfsigned.test\r\nSubject: retry\r\n\r\nhello\r\n',
+);
 
 let env: DeliveryEnv;
 let dir: string;
@@ -51,14 +53,38 @@ test('Stalwart "Handling TLS Errors": retry_num and last_error from the queue se
   const toml = `${reference}\n[queue.schedule.remote]\nretry = ["1s"]\n`;
   const config = mustParse(toml);
   const warnings = lintConfig(config);
-  assert.ok(warnings.some((w) => w.code === 'shadowed-rule' || w.code === 'never-true'), 'the disable-tls rule is reported as unreachable');
-  assert.ok(warnings.some((w) => w.code === 'unreachable-strategy' && w.message.includes('disable-tls')));
+  assert.ok(
+    warnings.some((w) => w.code === 'shadowed-rule' || w.code === 'never-true'),
+    'the disable-tls rule is reported as unreachable',
+  );
+  assert.ok(
+    warnings.some((w) => w.code === 'unreachable-strategy' && w.message.includes('disable-tls')),
+  );
 
   let now = T0;
   const logs: Array<Record<string, unknown>> = [];
-  const logger = { info: (o: object) => logs.push(o as Record<string, unknown>), warn: (o: object) => logs.push(o as Record<string, unknown>), error: (o: object) => logs.push(o as Record<string, unknown>) };
-  const relay = createRelay({ store, config: () => config, delivery: () => env.deps(toml, { config }), logger, now: () => now, owner: 'test-owner', reportingMta: 'relay.mxsec.test' });
-  const queued = await relay.store.enqueue({ returnPath: 'app@sender.test', recipients: [{ address: 'user@selfsigned.test' }], body: BODY, createdAt: now, expiresAt: null, source: 'submission' });
+  const logger = {
+    info: (o: object) => logs.push(o as Record<string, unknown>),
+    warn: (o: object) => logs.push(o as Record<string, unknown>),
+    error: (o: object) => logs.push(o as Record<string, unknown>),
+  };
+  const relay = createRelay({
+    store,
+    config: () => config,
+    delivery: () => env.deps(toml, { config }),
+    logger,
+    now: () => now,
+    owner: 'test-owner',
+    reportingMta: 'relay.mxsec.test',
+  });
+  const queued = await relay.store.enqueue({
+    returnPath: 'app@sender.test',
+    recipients: [{ address: 'user@selfsigned.test' }],
+    body: BODY,
+    createdAt: now,
+    expiresAt: null,
+    source: 'submission',
+  });
   assert.ok(queued.ok);
 
   assert.equal(await relay.scheduler.drain(), 1);
@@ -67,12 +93,20 @@ test('Stalwart "Handling TLS Errors": retry_num and last_error from the queue se
   assert.equal(first?.['result'], 'temporary');
   assert.equal(first?.['last_error'], 'tls');
   assert.equal(first?.['code'], '4.7.5');
-  assert.equal(env.servers.get('127.0.0.13')?.messages.length, 0, 'nothing is sent when the certificate is not valid under default');
+  assert.equal(
+    env.servers.get('127.0.0.13')?.messages.length,
+    0,
+    'nothing is sent when the certificate is not valid under default',
+  );
   const afterFirst = await store.get(queued.value);
   assert.ok(afterFirst.ok);
   assert.equal(afterFirst.value.recipients[0]?.retryNum, 1);
   assert.equal(afterFirst.value.recipients[0]?.lastError, 'tls');
-  assert.equal(afterFirst.value.recipients[0]?.nextAttemptAt, T0 + 1_000, 'the schedule retry of 1s applies');
+  assert.equal(
+    afterFirst.value.recipients[0]?.nextAttemptAt,
+    T0 + 1_000,
+    'the schedule retry of 1s applies',
+  );
 
   assert.equal(await relay.scheduler.drain(), 0, 'not due before the retry interval');
   now = T0 + 1_000;
@@ -91,5 +125,11 @@ test('Stalwart "Handling TLS Errors": retry_num and last_error from the queue se
   assert.equal(done.value.recipients[0]?.state, 'delivered');
   const log = await store.attempts(queued.value);
   assert.ok(log.ok);
-  assert.deepEqual(log.value.map((e) => [e.kind, e.error, e.host]), [['temporary', 'tls', 'mx.selfsigned.test'], ['delivered', 'none', 'mx.selfsigned.test']]);
+  assert.deepEqual(
+    log.value.map((e) => [e.kind, e.error, e.host]),
+    [
+      ['temporary', 'tls', 'mx.selfsigned.test'],
+      ['delivered', 'none', 'mx.selfsigned.test'],
+    ],
+  );
 });

@@ -57,13 +57,19 @@ describe('AUTH without TLS on a loopback listener', () => {
     assert.match(refused.text, /5\.7\.0/);
     assert.equal((await client.command(`AUTH PLAIN ${b64('\u0000app\u0000s3cret')}`)).code, 235);
     client.send('MAIL FROM:<a@s.test>\r\nRCPT TO:<b@r.test>\r\nDATA\r\n');
-    assert.deepEqual([(await client.reply()).code, (await client.reply()).code, (await client.reply()).code], [250, 250, 354]);
+    assert.deepEqual(
+      [(await client.reply()).code, (await client.reply()).code, (await client.reply()).code],
+      [250, 250, 354],
+    );
     assert.equal((await client.command('Subject: x\r\n\r\nhi\r\n.')).code, 250);
     const list = await store.list();
     assert.ok(list.ok);
     const message = await store.get(list.value[0]!.id);
     assert.ok(message.ok);
-    assert.match(new TextDecoder().decode(message.value.body), /\twith ESMTPA\r\n\tfor <b@r\.test>;\r\n/);
+    assert.match(
+      new TextDecoder().decode(message.value.body),
+      /\twith ESMTPA\r\n\tfor <b@r\.test>;\r\n/,
+    );
     client.close();
   });
 
@@ -80,7 +86,9 @@ describe('AUTH without TLS on a loopback listener', () => {
   test('RFC 4954 4: the AUTH LOGIN dialog, and a secret read from secret-file', async () => {
     const secretFile = join(dir, 'secret');
     await writeFile(secretFile, 'from-file\n');
-    const { port } = await startServer(new MemoryStore(), { auth: 'required' }, {}, [{ name: 'filed', secretFile }]);
+    const { port } = await startServer(new MemoryStore(), { auth: 'required' }, {}, [
+      { name: 'filed', secretFile },
+    ]);
     const client = await ready(port);
     await client.command('EHLO client.test');
     const user = await client.command('AUTH LOGIN');
@@ -109,13 +117,19 @@ describe('STARTTLS', () => {
     assert.match(again.text, /AUTH PLAIN LOGIN/);
     assert.equal((await client.command(`AUTH PLAIN ${b64('\u0000app\u0000s3cret')}`)).code, 235);
     client.send('MAIL FROM:<a@s.test>\r\nRCPT TO:<b@r.test>\r\nDATA\r\n');
-    assert.deepEqual([(await client.reply()).code, (await client.reply()).code, (await client.reply()).code], [250, 250, 354]);
+    assert.deepEqual(
+      [(await client.reply()).code, (await client.reply()).code, (await client.reply()).code],
+      [250, 250, 354],
+    );
     assert.equal((await client.command('hi\r\n.')).code, 250);
     const list = await store.list();
     assert.ok(list.ok);
     const message = await store.get(list.value[0]!.id);
     assert.ok(message.ok);
-    assert.match(new TextDecoder().decode(message.value.body), /with ESMTPSA \(TLSv1\.[23] cipher \S+\)/);
+    assert.match(
+      new TextDecoder().decode(message.value.body),
+      /with ESMTPSA \(TLSv1\.[23] cipher \S+\)/,
+    );
     client.close();
   });
 
@@ -133,15 +147,32 @@ describe('STARTTLS', () => {
     assert.equal((await client.reply()).code, 220);
     await client.upgrade(ca.certPem);
     assert.equal((await client.command('EHLO client.test')).code, 250);
-    assert.equal((await client.command('RCPT TO:<b@r.test>')).code, 503, 'no MAIL survived into the TLS session');
+    assert.equal(
+      (await client.command('RCPT TO:<b@r.test>')).code,
+      503,
+      'no MAIL survived into the TLS session',
+    );
     assert.equal(logger.events('starttls-injection').length, 1);
     client.close();
   });
 
   test('a listener whose certificate file is missing does not start', async () => {
     const started = await startSubmissionServer({
-      config: { listeners: [{ name: 'x', bind: [{ host: '127.0.0.1', port: 0 }], auth: 'none', tls: { certFile: join(dir, 'missing.pem'), keyFile } }], users: [], limits: DEFAULT_SERVER_LIMITS },
-      store: new MemoryStore(), logger: new RecordingLogger(), hostname: 'mx.test',
+      config: {
+        listeners: [
+          {
+            name: 'x',
+            bind: [{ host: '127.0.0.1', port: 0 }],
+            auth: 'none',
+            tls: { certFile: join(dir, 'missing.pem'), keyFile },
+          },
+        ],
+        users: [],
+        limits: DEFAULT_SERVER_LIMITS,
+      },
+      store: new MemoryStore(),
+      logger: new RecordingLogger(),
+      hostname: 'mx.test',
     });
     assert.equal(started.ok, false);
     assert.match(started.ok ? '' : started.message, /missing\.pem: ENOENT/);
@@ -150,15 +181,29 @@ describe('STARTTLS', () => {
 
 describe('configuration rules', () => {
   const users = '[server.auth]\nusers = [{ name = "app", secret = "s" }]\n';
-  const errorsOf = (source: string): string => parseConfig(source, 'mxsec.toml').diagnostics.map(formatDiagnostic).join('\n');
+  const errorsOf = (source: string): string =>
+    parseConfig(source, 'mxsec.toml').diagnostics.map(formatDiagnostic).join('\n');
 
   test('a non-loopback listener without auth is a configuration error', () => {
-    assert.equal(parseConfig('[server.listener.mx]\nbind = ["0.0.0.0:2525"]\nauth = "none"\n', 'mxsec.toml').config, undefined);
-    assert.match(errorsOf('[server.listener.mx]\nbind = ["0.0.0.0:2525"]\nauth = "none"\n'), /non-loopback address 0\.0\.0\.0, so auth must be "required"/);
+    assert.equal(
+      parseConfig('[server.listener.mx]\nbind = ["0.0.0.0:2525"]\nauth = "none"\n', 'mxsec.toml')
+        .config,
+      undefined,
+    );
+    assert.match(
+      errorsOf('[server.listener.mx]\nbind = ["0.0.0.0:2525"]\nauth = "none"\n'),
+      /non-loopback address 0\.0\.0\.0, so auth must be "required"/,
+    );
   });
 
   test('AUTH on a non-loopback listener without TLS is a configuration error', () => {
-    assert.equal(parseConfig(`${users}[server.listener.mx]\nbind = ["[::]:587"]\n`, 'mxsec.toml').config, undefined);
-    assert.match(errorsOf(`${users}[server.listener.mx]\nbind = ["[::]:587"]\n`), /needs tls = \{ cert, key \}/);
+    assert.equal(
+      parseConfig(`${users}[server.listener.mx]\nbind = ["[::]:587"]\n`, 'mxsec.toml').config,
+      undefined,
+    );
+    assert.match(
+      errorsOf(`${users}[server.listener.mx]\nbind = ["[::]:587"]\n`),
+      /needs tls = \{ cert, key \}/,
+    );
   });
 });

@@ -52,11 +52,19 @@ export async function startServer(
 ): Promise<Started> {
   const logger = new RecordingLogger();
   const config: ServerConfig = {
-    listeners: [{ name: 'submission', bind: [{ host: '127.0.0.1', port: 0 }], auth: 'none', ...listener }],
+    listeners: [
+      { name: 'submission', bind: [{ host: '127.0.0.1', port: 0 }], auth: 'none', ...listener },
+    ],
     users,
     limits: { ...DEFAULT_SERVER_LIMITS, ...limits },
   };
-  const started = await startSubmissionServer({ config, store, logger, hostname: 'mx.test', now: () => Date.UTC(2025, 0, 2, 3, 4, 5) });
+  const started = await startSubmissionServer({
+    config,
+    store,
+    logger,
+    hostname: 'mx.test',
+    now: () => Date.UTC(2025, 0, 2, 3, 4, 5),
+  });
   assert.ok(started.ok, started.ok ? '' : started.message);
   running.push(started.server);
   return { server: started.server, port: started.server.listeners[0]!.port, logger };
@@ -119,8 +127,10 @@ export class RawClient {
         this.buffer = this.buffer.slice(match[0].length);
         return { code: Number(match[1]), text: match[0] };
       }
-      if (this.closedFlag) throw new Error(`connection closed; unread: ${JSON.stringify(this.buffer)}`);
-      if (Date.now() > deadline) throw new Error(`no reply within ${WAIT_MS} ms; unread: ${JSON.stringify(this.buffer)}`);
+      if (this.closedFlag)
+        throw new Error(`connection closed; unread: ${JSON.stringify(this.buffer)}`);
+      if (Date.now() > deadline)
+        throw new Error(`no reply within ${WAIT_MS} ms; unread: ${JSON.stringify(this.buffer)}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 1000);
         this.waiting.push(() => {

@@ -48,7 +48,15 @@ async function submit(port: number): Promise<Reply> {
   const client = await RawClient.connect(port);
   assert.equal((await client.reply()).code, 220);
   client.send('EHLO client.test\r\nMAIL FROM:<a@s.test>\r\nRCPT TO:<b@r.test>\r\nDATA\r\n');
-  assert.deepEqual([(await client.reply()).code, (await client.reply()).code, (await client.reply()).code, (await client.reply()).code], [250, 250, 250, 354]);
+  assert.deepEqual(
+    [
+      (await client.reply()).code,
+      (await client.reply()).code,
+      (await client.reply()).code,
+      (await client.reply()).code,
+    ],
+    [250, 250, 250, 354],
+  );
   const reply = await client.command('Subject: x\r\n\r\ndurable?\r\n.');
   assert.equal((await client.command('NOOP')).code, 250, 'the session survives a storage failure');
   client.close();
@@ -72,7 +80,10 @@ describe('storage', () => {
     stores.push(again.value);
     const message = await again.value.get(id);
     assert.ok(message.ok);
-    assert.match(new TextDecoder().decode(message.value.body), /^Received: [\s\S]*\r\nSubject: x\r\n\r\ndurable\?\r\n$/);
+    assert.match(
+      new TextDecoder().decode(message.value.body),
+      /^Received: [\s\S]*\r\nSubject: x\r\n\r\ndurable\?\r\n$/,
+    );
   });
 
   test('RFC 3463 4.3.0: a read-only SQLite queue answers 451, never 250, and stores nothing', async () => {

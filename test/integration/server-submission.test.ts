@@ -13,7 +13,15 @@ import { closeAll, RawClient, startServer, WAIT_MS } from './server-harness.js';
 
 after(closeAll);
 
-const TIMEOUTS: SmtpTimeouts = { ...DEFAULT_SMTP_TIMEOUTS, connect: WAIT_MS, greeting: WAIT_MS, ehlo: WAIT_MS, 'mail-from': WAIT_MS, 'rcpt-to': WAIT_MS, data: WAIT_MS };
+const TIMEOUTS: SmtpTimeouts = {
+  ...DEFAULT_SMTP_TIMEOUTS,
+  connect: WAIT_MS,
+  greeting: WAIT_MS,
+  ehlo: WAIT_MS,
+  'mail-from': WAIT_MS,
+  'rcpt-to': WAIT_MS,
+  data: WAIT_MS,
+};
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
 
 async function stored(store: MemoryStore) {
@@ -41,7 +49,11 @@ describe('submission', () => {
     assert.ok(ehlo.ok);
     assert.equal(ehlo.capabilities.pipelining, true);
     const body = 'Subject: hello\r\n\r\n.a line with a leading dot\r\nbye\r\n';
-    const sent = await session.send({ from: 'app@sender.test', recipients: ['one@Dest.TEST', 'two@other.test'], body: new TextEncoder().encode(body) });
+    const sent = await session.send({
+      from: 'app@sender.test',
+      recipients: ['one@Dest.TEST', 'two@other.test'],
+      body: new TextEncoder().encode(body),
+    });
     await session.quit();
     assert.ok(sent.ok);
     assert.equal(sent.outcome.data.status, 'accepted');
@@ -51,10 +63,19 @@ describe('submission', () => {
     const message = await store.get(id);
     assert.ok(message.ok);
     assert.equal(message.value.returnPath, 'app@sender.test');
-    assert.deepEqual(message.value.recipients.map((r) => [r.address, r.domain]), [['one@Dest.TEST', 'dest.test'], ['two@other.test', 'other.test']]);
+    assert.deepEqual(
+      message.value.recipients.map((r) => [r.address, r.domain]),
+      [
+        ['one@Dest.TEST', 'dest.test'],
+        ['two@other.test', 'other.test'],
+      ],
+    );
     assert.equal(message.value.source, 'submission');
     const text = dec(message.value.body);
-    assert.match(text, /^Received: from client\.test \(\[127\.0\.0\.1\]\)\r\n\tby mx\.test \(mxsec listener submission\)\r\n\twith ESMTP;\r\n\tThu, 2 Jan 2025 03:04:05 \+0000\r\n/);
+    assert.match(
+      text,
+      /^Received: from client\.test \(\[127\.0\.0\.1\]\)\r\n\tby mx\.test \(mxsec listener submission\)\r\n\twith ESMTP;\r\n\tThu, 2 Jan 2025 03:04:05 \+0000\r\n/,
+    );
     assert.ok(text.endsWith(body), 'original bytes follow the header, dot-stuffing removed');
     const accepted = logger.events('message-accepted');
     assert.equal(accepted.length, 1);
@@ -65,19 +86,33 @@ describe('submission', () => {
     const store = new MemoryStore();
     const { port } = await startServer(store);
     const client = await RawClient.connect(port);
-    client.send('EHLO client.test\r\nMAIL FROM:<>\r\nRCPT TO:<a@r.test>\r\nRCPT TO:<nodomain>\r\nRCPT TO:<b@r.test>\r\nDATA\r\n');
+    client.send(
+      'EHLO client.test\r\nMAIL FROM:<>\r\nRCPT TO:<a@r.test>\r\nRCPT TO:<nodomain>\r\nRCPT TO:<b@r.test>\r\nDATA\r\n',
+    );
     const codes = [];
     for (let i = 0; i < 7; i++) codes.push((await client.reply()).code);
     assert.deepEqual(codes, [220, 250, 250, 250, 501, 250, 354]);
-    client.send('Subject: x\r\n\r\nbody\r\n.\r\nMAIL FROM:<c@s.test>\r\nRCPT TO:<d@r.test>\r\nQUIT\r\n');
+    client.send(
+      'Subject: x\r\n\r\nbody\r\n.\r\nMAIL FROM:<c@s.test>\r\nRCPT TO:<d@r.test>\r\nQUIT\r\n',
+    );
     const queued = await client.reply();
     assert.match(queued.text, /^250 2\.0\.0 Ok: queued as \S+/);
-    assert.deepEqual([(await client.reply()).code, (await client.reply()).code, (await client.reply()).code], [250, 250, 221]);
+    assert.deepEqual(
+      [(await client.reply()).code, (await client.reply()).code, (await client.reply()).code],
+      [250, 250, 221],
+    );
     await client.waitClosed();
     const list = await stored(store);
     assert.equal(list.length, 1);
-    assert.equal(list[0]?.returnPath, '', 'RFC 5321 4.5.5: the null reverse-path is stored as empty');
-    assert.deepEqual(list[0]?.recipients.map((r) => r.address), ['a@r.test', 'b@r.test']);
+    assert.equal(
+      list[0]?.returnPath,
+      '',
+      'RFC 5321 4.5.5: the null reverse-path is stored as empty',
+    );
+    assert.deepEqual(
+      list[0]?.recipients.map((r) => r.address),
+      ['a@r.test', 'b@r.test'],
+    );
   });
 
   test('RFC 1870: SIZE over the limit is refused at MAIL, and a body over the limit after the dot', async () => {
@@ -102,10 +137,20 @@ describe('submission', () => {
     const { port } = await startServer(store, {}, { recipients: 2 });
     const client = await ready(port);
     assert.equal((await client.command('MAIL FROM:<a@s.test>')).code, 250);
-    assert.deepEqual([(await client.command('RCPT TO:<1@r.test>')).code, (await client.command('RCPT TO:<2@r.test>')).code, (await client.command('RCPT TO:<3@r.test>')).code], [250, 250, 452]);
+    assert.deepEqual(
+      [
+        (await client.command('RCPT TO:<1@r.test>')).code,
+        (await client.command('RCPT TO:<2@r.test>')).code,
+        (await client.command('RCPT TO:<3@r.test>')).code,
+      ],
+      [250, 250, 452],
+    );
     assert.equal((await client.command('DATA')).code, 354);
     assert.equal((await client.command('x\r\n.')).code, 250);
-    assert.deepEqual((await stored(store))[0]?.recipients.map((r) => r.address), ['1@r.test', '2@r.test']);
+    assert.deepEqual(
+      (await stored(store))[0]?.recipients.map((r) => r.address),
+      ['1@r.test', '2@r.test'],
+    );
     client.close();
   });
 
@@ -129,7 +174,10 @@ describe('submission', () => {
     const { port } = await startServer(store);
     const client = await ready(port);
     client.send('MAIL FROM:<a@s.test>\r\nRCPT TO:<b@r.test>\r\nDATA\r\n');
-    assert.deepEqual([(await client.reply()).code, (await client.reply()).code, (await client.reply()).code], [250, 250, 354]);
+    assert.deepEqual(
+      [(await client.reply()).code, (await client.reply()).code, (await client.reply()).code],
+      [250, 250, 354],
+    );
     assert.equal((await client.command('line one\nline two\r\n.')).code, 554);
     assert.equal((await stored(store)).length, 0);
     client.close();
@@ -146,11 +194,20 @@ describe('submission', () => {
     const { port } = await startServer(store);
     const client = await ready(port);
     client.send('MAIL FROM:<a@s.test>\r\nRCPT TO:<b@r.test>\r\nDATA\r\n');
-    assert.deepEqual([(await client.reply()).code, (await client.reply()).code, (await client.reply()).code], [250, 250, 354]);
-    client.send('Subject: one\r\n\r\nfirst\n.\r\nMAIL FROM:<ceo@victim.test>\r\nRCPT TO:<b@r.test>\r\nDATA\r\nSubject: forged\r\n\r\nsecond\r\n.\r\n');
+    assert.deepEqual(
+      [(await client.reply()).code, (await client.reply()).code, (await client.reply()).code],
+      [250, 250, 354],
+    );
+    client.send(
+      'Subject: one\r\n\r\nfirst\n.\r\nMAIL FROM:<ceo@victim.test>\r\nRCPT TO:<b@r.test>\r\nDATA\r\nSubject: forged\r\n\r\nsecond\r\n.\r\n',
+    );
     const only = await client.reply();
     assert.equal(only.code, 554);
-    assert.equal((await client.command('NOOP')).code, 250, 'the next reply is the NOOP: nothing was smuggled');
+    assert.equal(
+      (await client.command('NOOP')).code,
+      250,
+      'the next reply is the NOOP: nothing was smuggled',
+    );
     assert.equal((await stored(store)).length, 0);
     client.close();
   });

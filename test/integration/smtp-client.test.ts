@@ -18,8 +18,22 @@ import { classify, smtpCause } from '../../src/policy/failure.js';
 
 const body = new TextEncoder().encode('Subject: hi\n\n.leading dot\nbody\n');
 // Generous for a loaded machine, yet short enough that the stall tests finish quickly.
-const SHORT: SmtpTimeouts = { connect: 20_000, greeting: 1_000, ehlo: 1_000, 'mail-from': 1_000, 'rcpt-to': 1_000, data: 1_000 };
-const LONG: SmtpTimeouts = { ...DEFAULT_SMTP_TIMEOUTS, greeting: 30_000, ehlo: 30_000, 'mail-from': 30_000, 'rcpt-to': 30_000, data: 30_000 };
+const SHORT: SmtpTimeouts = {
+  connect: 20_000,
+  greeting: 1_000,
+  ehlo: 1_000,
+  'mail-from': 1_000,
+  'rcpt-to': 1_000,
+  data: 1_000,
+};
+const LONG: SmtpTimeouts = {
+  ...DEFAULT_SMTP_TIMEOUTS,
+  greeting: 30_000,
+  ehlo: 30_000,
+  'mail-from': 30_000,
+  'rcpt-to': 30_000,
+  data: 30_000,
+};
 
 const servers: TestSmtpServer[] = [];
 after(async () => {
@@ -45,11 +59,21 @@ async function hello(session: SmtpSession): Promise<void> {
 }
 
 function tlsUpgrade(ca: string) {
-  return (raw: Socket) => new Promise<{ ok: true; socket: tls.TLSSocket; protocol: string | null } | { ok: false; error: string }>((resolve) => {
-    const socket = tls.connect({ socket: raw, servername: 'mx.example.test', ca, rejectUnauthorized: true });
-    socket.once('secureConnect', () => resolve({ ok: true, socket, protocol: socket.getProtocol() }));
-    socket.once('error', (error: Error) => resolve({ ok: false, error: error.message }));
-  });
+  return (raw: Socket) =>
+    new Promise<
+      { ok: true; socket: tls.TLSSocket; protocol: string | null } | { ok: false; error: string }
+    >((resolve) => {
+      const socket = tls.connect({
+        socket: raw,
+        servername: 'mx.example.test',
+        ca,
+        rejectUnauthorized: true,
+      });
+      socket.once('secureConnect', () =>
+        resolve({ ok: true, socket, protocol: socket.getProtocol() }),
+      );
+      socket.once('error', (error: Error) => resolve({ ok: false, error: error.message }));
+    });
 }
 
 describe('delivery', () => {
@@ -57,16 +81,26 @@ describe('delivery', () => {
     const s = await server();
     const session = await open(s);
     await hello(session);
-    const sent = await session.send({ from: 'a@example.test', recipients: ['b@example.test', 'c@example.test'], body });
+    const sent = await session.send({
+      from: 'a@example.test',
+      recipients: ['b@example.test', 'c@example.test'],
+      body,
+    });
     assert.ok(sent.ok);
     assert.equal(sent.outcome.data.status, 'accepted');
-    assert.deepEqual(sent.outcome.recipients.map((r) => r.accepted), [true, true]);
+    assert.deepEqual(
+      sent.outcome.recipients.map((r) => r.accepted),
+      [true, true],
+    );
     await session.quit();
     assert.equal(s.messages.length, 1);
     const message = s.messages[0]!;
     assert.equal(message.from, 'a@example.test');
     assert.deepEqual(message.recipients, ['b@example.test', 'c@example.test']);
-    assert.equal(new TextDecoder().decode(message.data), 'Subject: hi\r\n\r\n.leading dot\r\nbody\r\n');
+    assert.equal(
+      new TextDecoder().decode(message.data),
+      'Subject: hi\r\n\r\n.leading dot\r\nbody\r\n',
+    );
     assert.equal(message.tls, false);
     assert.ok(session.transcript().some((line) => line.startsWith('C: <message data')));
   });
@@ -74,7 +108,9 @@ describe('delivery', () => {
   test('RFC 3207: delivery after STARTTLS with a real TLS upgrade; capabilities are re-read', async () => {
     const ca = await createTestCa();
     const leaf = await ca.issue({ dnsNames: ['mx.example.test'] });
-    const s = await server({ tls: { key: leaf.keyPem, cert: leaf.chainPem, options: { minVersion: 'TLSv1.2' } } });
+    const s = await server({
+      tls: { key: leaf.keyPem, cert: leaf.chainPem, options: { minVersion: 'TLSv1.2' } },
+    });
     const session = await open(s);
     await hello(session);
     assert.equal(session.capabilities?.startTls, true);
@@ -86,7 +122,11 @@ describe('delivery', () => {
     const again = await session.ehlo('client.example.test');
     assert.ok(again.ok);
     assert.equal(again.capabilities.startTls, false);
-    const sent = await session.send({ from: 'a@example.test', recipients: ['b@example.test'], body });
+    const sent = await session.send({
+      from: 'a@example.test',
+      recipients: ['b@example.test'],
+      body,
+    });
     assert.ok(sent.ok);
     assert.equal(sent.outcome.data.status, 'accepted');
     await session.quit();
@@ -110,7 +150,10 @@ describe('delivery', () => {
   test('RFC 3207 4: 454 to STARTTLS is a reply failure and the plaintext session stays usable', async () => {
     const ca = await createTestCa();
     const leaf = await ca.issue({ dnsNames: ['mx.example.test'] });
-    const s = await server({ tls: { key: leaf.keyPem, cert: leaf.certPem }, starttlsReply: '454 4.7.0 TLS not available' });
+    const s = await server({
+      tls: { key: leaf.keyPem, cert: leaf.certPem },
+      starttlsReply: '454 4.7.0 TLS not available',
+    });
     const session = await open(s);
     await hello(session);
     let upgraded = false;
@@ -133,13 +176,20 @@ describe('pipelining', () => {
     const s = await server({ pipelining: true });
     const session = await open(s);
     await hello(session);
-    const sent = await session.send({ from: 'a@example.test', recipients: ['b@example.test', 'c@example.test'], body });
+    const sent = await session.send({
+      from: 'a@example.test',
+      recipients: ['b@example.test', 'c@example.test'],
+      body,
+    });
     assert.ok(sent.ok);
     await session.quit();
     const t = s.transcripts[0]!;
     const mail = t.findIndex((l) => l.startsWith('C: MAIL'));
     const data = t.indexOf('C: DATA');
-    assert.deepEqual(t.slice(mail, data + 1).map((l) => l.slice(0, 7)), ['C: MAIL', 'C: RCPT', 'C: RCPT', 'C: DATA']);
+    assert.deepEqual(
+      t.slice(mail, data + 1).map((l) => l.slice(0, 7)),
+      ['C: MAIL', 'C: RCPT', 'C: RCPT', 'C: DATA'],
+    );
     assert.match(t[data + 1] ?? '', /^S: 250 2\.1\.0/);
   });
 
@@ -147,29 +197,53 @@ describe('pipelining', () => {
     const s = await server({ pipelining: false });
     const session = await open(s);
     await hello(session);
-    const sent = await session.send({ from: 'a@example.test', recipients: ['b@example.test', 'c@example.test'], body });
+    const sent = await session.send({
+      from: 'a@example.test',
+      recipients: ['b@example.test', 'c@example.test'],
+      body,
+    });
     assert.ok(sent.ok);
     await session.quit();
     const t = s.transcripts[0]!.filter((l) => /^(C: (MAIL|RCPT|DATA)|S: )/.test(l));
     const from = t.findIndex((l) => l.startsWith('C: MAIL'));
-    assert.deepEqual(t.slice(from, from + 8).map((l) => l.slice(0, 7)), ['C: MAIL', 'S: 250 ', 'C: RCPT', 'S: 250 ', 'C: RCPT', 'S: 250 ', 'C: DATA', 'S: 354 ']);
+    assert.deepEqual(
+      t.slice(from, from + 8).map((l) => l.slice(0, 7)),
+      ['C: MAIL', 'S: 250 ', 'C: RCPT', 'S: 250 ', 'C: RCPT', 'S: 250 ', 'C: DATA', 'S: 354 '],
+    );
   });
 
   for (const pipelining of [true, false]) {
     test(`RFC 5321 3.3: per-recipient refusal is reported per recipient (pipelining ${pipelining})`, async () => {
-      const s = await server({ pipelining, rcptReplies: { 'bad@example.test': '550 5.1.1 no such user', 'full@example.test': '452 4.2.2 mailbox full' } });
+      const s = await server({
+        pipelining,
+        rcptReplies: {
+          'bad@example.test': '550 5.1.1 no such user',
+          'full@example.test': '452 4.2.2 mailbox full',
+        },
+      });
       const session = await open(s);
       await hello(session);
-      const sent = await session.send({ from: 'a@example.test', recipients: ['bad@example.test', 'ok@example.test', 'full@example.test'], body });
+      const sent = await session.send({
+        from: 'a@example.test',
+        recipients: ['bad@example.test', 'ok@example.test', 'full@example.test'],
+        body,
+      });
       assert.ok(sent.ok);
-      assert.deepEqual(sent.outcome.recipients.map((r) => [r.address, r.accepted, r.reply.code, r.reply.enhanced]), [
-        ['bad@example.test', false, 550, '5.1.1'],
-        ['ok@example.test', true, 250, '2.1.5'],
-        ['full@example.test', false, 452, '4.2.2'],
-      ]);
+      assert.deepEqual(
+        sent.outcome.recipients.map((r) => [r.address, r.accepted, r.reply.code, r.reply.enhanced]),
+        [
+          ['bad@example.test', false, 550, '5.1.1'],
+          ['ok@example.test', true, 250, '2.1.5'],
+          ['full@example.test', false, 452, '4.2.2'],
+        ],
+      );
       assert.equal(sent.outcome.data.status, 'accepted');
       assert.deepEqual(s.messages[0]?.recipients, ['ok@example.test']);
-      const none = await session.send({ from: 'a@example.test', recipients: ['bad@example.test'], body });
+      const none = await session.send({
+        from: 'a@example.test',
+        recipients: ['bad@example.test'],
+        body,
+      });
       assert.ok(none.ok);
       assert.deepEqual(none.outcome.data, { status: 'not-sent', reason: 'no-recipients' });
       assert.equal(none.outcome.rset?.code, 250);
@@ -181,7 +255,9 @@ describe('pipelining', () => {
 
 describe('negotiation', () => {
   test('RFC 5321 4.1.1.1: EHLO refused with 5yz falls back to HELO, with no extensions', async () => {
-    const s = await server({ respond: (phase) => (phase === 'ehlo' ? '502 5.5.1 EHLO not implemented' : undefined) });
+    const s = await server({
+      respond: (phase) => (phase === 'ehlo' ? '502 5.5.1 EHLO not implemented' : undefined),
+    });
     const session = await open(s);
     assert.equal((await session.greeting()).ok, true);
     const ehlo = await session.ehlo('client.example.test');
@@ -189,7 +265,11 @@ describe('negotiation', () => {
     assert.equal(ehlo.helo, true);
     assert.equal(ehlo.capabilities.pipelining, false);
     assert.ok(s.transcripts[0]!.includes('C: HELO client.example.test'));
-    const sent = await session.send({ from: 'a@example.test', recipients: ['b@example.test'], body });
+    const sent = await session.send({
+      from: 'a@example.test',
+      recipients: ['b@example.test'],
+      body,
+    });
     assert.ok(sent.ok);
     await session.quit();
   });
@@ -208,12 +288,23 @@ describe('negotiation', () => {
     const s = await server({ sizeLimit: 10 });
     const session = await open(s);
     await hello(session);
-    const sent = await session.send({ from: 'a@example.test', recipients: ['b@example.test'], body });
+    const sent = await session.send({
+      from: 'a@example.test',
+      recipients: ['b@example.test'],
+      body,
+    });
     assert.ok(!sent.ok);
     assert.equal(sent.failure.kind, 'too-large');
     assert.equal(classify(smtpCause(sent.failure)).status, '5.3.4');
-    assert.equal(s.transcripts[0]!.some((l) => l.startsWith('C: MAIL')), false);
-    const small = await session.send({ from: 'a@example.test', recipients: ['b@example.test'], body: new TextEncoder().encode('hi') });
+    assert.equal(
+      s.transcripts[0]!.some((l) => l.startsWith('C: MAIL')),
+      false,
+    );
+    const small = await session.send({
+      from: 'a@example.test',
+      recipients: ['b@example.test'],
+      body: new TextEncoder().encode('hi'),
+    });
     assert.ok(small.ok);
     assert.ok(s.transcripts[0]!.includes('C: MAIL FROM:<a@example.test> SIZE=4'));
     await session.quit();
@@ -231,7 +322,11 @@ describe('negotiation', () => {
 });
 
 describe('timeouts', () => {
-  const cases: [string, SmtpServerOptions, 'greeting' | 'ehlo' | 'mail-from' | 'rcpt-to' | 'data'][] = [
+  const cases: [
+    string,
+    SmtpServerOptions,
+    'greeting' | 'ehlo' | 'mail-from' | 'rcpt-to' | 'data',
+  ][] = [
     ['a server that never greets', { delays: { greeting: 'stall' } }, 'greeting'],
     ['a server that stalls after EHLO', { delays: { ehlo: 'stall' } }, 'ehlo'],
     ['a server that stalls on MAIL', { delays: { mail: 'stall' }, pipelining: false }, 'mail-from'],
@@ -250,7 +345,11 @@ describe('timeouts', () => {
         const ehlo = await session.ehlo('client.example.test');
         if (!ehlo.ok) failure = ehlo.failure;
         else {
-          const sent = await session.send({ from: 'a@example.test', recipients: ['b@example.test'], body });
+          const sent = await session.send({
+            from: 'a@example.test',
+            recipients: ['b@example.test'],
+            body,
+          });
           assert.ok(!sent.ok);
           failure = sent.failure;
         }

@@ -19,7 +19,14 @@ import { startSmtpServer } from '../support/smtp-server.js';
 import type { SmtpServerOptions, TestSmtpServer } from '../support/smtp-server.js';
 import { createTestCa } from '../support/pki.js';
 
-const TIMEOUTS: SmtpTimeouts = { connect: 30_000, greeting: 30_000, ehlo: 30_000, 'mail-from': 30_000, 'rcpt-to': 30_000, data: 30_000 };
+const TIMEOUTS: SmtpTimeouts = {
+  connect: 30_000,
+  greeting: 30_000,
+  ehlo: 30_000,
+  'mail-from': 30_000,
+  'rcpt-to': 30_000,
+  data: 30_000,
+};
 const body = new TextEncoder().encode('Subject: x\r\n\r\nhello\r\n');
 const EHLO_REPLY = '250-mx.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n';
 
@@ -28,7 +35,9 @@ after(async () => {
   await Promise.all(servers.map((s) => s.close()));
 });
 
-async function open(options: SmtpServerOptions): Promise<{ s: TestSmtpServer; session: SmtpSession }> {
+async function open(
+  options: SmtpServerOptions,
+): Promise<{ s: TestSmtpServer; session: SmtpSession }> {
   const s = await startSmtpServer(options);
   servers.push(s);
   const connected = await connectSmtp({ host: s.address, port: s.port, timeouts: TIMEOUTS });
@@ -69,7 +78,11 @@ describe('STARTTLS command injection (CVE-2011-0411 class)', () => {
       assert.equal(upgradeCalled, false);
       const transcript = session.transcript();
       assert.ok(transcript.includes('S: 220 2.0.0 go ahead'));
-      assert.equal(transcript.some((l) => l.includes('AUTH') || l.includes('inj') || l === 'S: 2'), false, transcript.join('\n'));
+      assert.equal(
+        transcript.some((l) => l.includes('AUTH') || l.includes('inj') || l === 'S: 2'),
+        false,
+        transcript.join('\n'),
+      );
       assert.equal(session.capabilities?.auth.length, 0);
       const after = await session.ehlo('client.test');
       assert.ok(!after.ok);
@@ -78,21 +91,32 @@ describe('STARTTLS command injection (CVE-2011-0411 class)', () => {
     });
   }
 
-  test('RFC 3207 4: the test server\'s injection option is caught the same way against a real TLS server', async () => {
+  test("RFC 3207 4: the test server's injection option is caught the same way against a real TLS server", async () => {
     const ca = await createTestCa();
     const leaf = await ca.issue({ dnsNames: ['mx.example.test'] });
-    const { session } = await open({ tls: { key: leaf.keyPem, cert: leaf.chainPem }, injectAfterStartTls: '250 2.1.0 sender ok\r\n' });
+    const { session } = await open({
+      tls: { key: leaf.keyPem, cert: leaf.chainPem },
+      injectAfterStartTls: '250 2.1.0 sender ok\r\n',
+    });
     await session.greeting();
     await session.ehlo('client.test');
     const started = await session.startTls(() => Promise.resolve({ ok: false } as const));
     assert.ok(!started.ok);
     assert.equal(started.failure.kind, 'injection');
-    assert.equal(session.transcript().some((l) => l.includes('sender ok')), false);
+    assert.equal(
+      session.transcript().some((l) => l.includes('sender ok')),
+      false,
+    );
   });
 
   test('RFC 3207 4: bytes pipelined before STARTTLS is even sent are refused as a protocol error', async () => {
     const { session } = await open({
-      script: [{ send: '220 mx.test\r\n' }, { expect: /^EHLO / }, { send: `${EHLO_REPLY}220 2.0.0 pre-sent\r\n` }, { expect: /.*/ }],
+      script: [
+        { send: '220 mx.test\r\n' },
+        { expect: /^EHLO / },
+        { send: `${EHLO_REPLY}220 2.0.0 pre-sent\r\n` },
+        { expect: /.*/ },
+      ],
     });
     await session.greeting();
     await session.ehlo('client.test');
@@ -107,20 +131,31 @@ describe('STARTTLS command injection (CVE-2011-0411 class)', () => {
    */
   test('RFC 5321 4.1.1.5: data received while idle makes RSET fail instead of being read as its reply', async () => {
     const { session } = await open({
-      script: [{ send: '220 mx.test\r\n' }, { expect: /^EHLO / }, { send: `${EHLO_REPLY}250 2.0.0 forged\r\n` }, { expect: /.*/ }],
+      script: [
+        { send: '220 mx.test\r\n' },
+        { expect: /^EHLO / },
+        { send: `${EHLO_REPLY}250 2.0.0 forged\r\n` },
+        { expect: /.*/ },
+      ],
     });
     await session.greeting();
     await session.ehlo('client.test');
     const reset = await session.rset();
     assert.ok(!reset.ok);
     assert.deepEqual([reset.failure.kind, reset.failure.phase], ['protocol', 'rset']);
-    assert.equal(session.transcript().some((l) => /^C: RSET/.test(l)), false, 'RSET must not be sent');
+    assert.equal(
+      session.transcript().some((l) => /^C: RSET/.test(l)),
+      false,
+      'RSET must not be sent',
+    );
   });
 });
 
 describe('reply limits and syntax', () => {
   test('RFC 5321 4.5.3.1.5: a reply line beyond 4096 octets is a protocol error, not unbounded buffering', async () => {
-    const { session } = await open({ script: [{ send: `220 ${'x'.repeat(5000)}` }, { expect: /.*/ }] });
+    const { session } = await open({
+      script: [{ send: `220 ${'x'.repeat(5000)}` }, { expect: /.*/ }],
+    });
     const greeting = await session.greeting();
     assert.ok(!greeting.ok);
     assert.equal(greeting.failure.kind, 'protocol');
@@ -128,7 +163,14 @@ describe('reply limits and syntax', () => {
   });
 
   test('RFC 5321 4.2: an endless multi-line reply is cut off by the line-count limit', async () => {
-    const { session } = await open({ script: [{ send: '220 mx.test\r\n' }, { expect: /^EHLO / }, { send: '250-more\r\n'.repeat(300) }, { expect: /.*/ }] });
+    const { session } = await open({
+      script: [
+        { send: '220 mx.test\r\n' },
+        { expect: /^EHLO / },
+        { send: '250-more\r\n'.repeat(300) },
+        { expect: /.*/ },
+      ],
+    });
     await session.greeting();
     const ehlo = await session.ehlo('client.test');
     assert.ok(!ehlo.ok);
@@ -137,14 +179,18 @@ describe('reply limits and syntax', () => {
   });
 
   test('RFC 5321 4.2: a continuation line with another code is a protocol error', async () => {
-    const { session } = await open({ script: [{ send: '220-mx.test\r\n250 mixed\r\n' }, { expect: /.*/ }] });
+    const { session } = await open({
+      script: [{ send: '220-mx.test\r\n250 mixed\r\n' }, { expect: /.*/ }],
+    });
     const greeting = await session.greeting();
     assert.ok(!greeting.ok);
     assert.equal(greeting.failure.kind, 'protocol');
   });
 
   test('RFC 5321 4.2: a garbage greeting is a protocol error', async () => {
-    const { session } = await open({ script: [{ send: 'HTTP/1.1 400 Bad Request\r\n' }, { expect: /.*/ }] });
+    const { session } = await open({
+      script: [{ send: 'HTTP/1.1 400 Bad Request\r\n' }, { expect: /.*/ }],
+    });
     const greeting = await session.greeting();
     assert.ok(!greeting.ok);
     assert.equal(greeting.failure.kind, 'protocol');
@@ -156,7 +202,11 @@ describe('truncation', () => {
     const { s, session } = await open({ closeDuringData: true });
     await session.greeting();
     await session.ehlo('client.test');
-    const sent = await session.send({ from: 'a@example.test', recipients: ['b@example.test'], body });
+    const sent = await session.send({
+      from: 'a@example.test',
+      recipients: ['b@example.test'],
+      body,
+    });
     assert.ok(!sent.ok);
     assert.equal(sent.failure.kind, 'closed');
     assert.equal(sent.failure.phase, 'data');
@@ -164,7 +214,14 @@ describe('truncation', () => {
   });
 
   test('RFC 5321 3.8: a 421 followed by close is read as a reply first', async () => {
-    const { session } = await open({ script: [{ send: '220 mx.test\r\n' }, { expect: /^EHLO / }, { send: '421 4.3.2 shutting down\r\n' }, { close: true }] });
+    const { session } = await open({
+      script: [
+        { send: '220 mx.test\r\n' },
+        { expect: /^EHLO / },
+        { send: '421 4.3.2 shutting down\r\n' },
+        { close: true },
+      ],
+    });
     await session.greeting();
     const ehlo = await session.ehlo('client.test');
     assert.ok(!ehlo.ok);

@@ -72,7 +72,12 @@ async function listen(server: net.Server, run: (port: number) => Promise<void>):
 }
 
 /** Connects over plain TCP, then upgrades: what the SMTP session does after `220 Ready to start TLS`. */
-async function upgrade(port: number, trust: TrustStore, servername = HOST, timeoutMs = TIMEOUT_MS): Promise<TlsUpgradeResult> {
+async function upgrade(
+  port: number,
+  trust: TrustStore,
+  servername = HOST,
+  timeoutMs = TIMEOUT_MS,
+): Promise<TlsUpgradeResult> {
   const socket = net.connect(port, '127.0.0.1');
   await once(socket, 'connect');
   const result = await startTlsClient(socket, { servername, trust, timeoutMs });
@@ -85,7 +90,12 @@ function tlsServer(cert: TestCert, options: tls.TlsOptions = {}): tls.Server {
   return tls.createServer({ key: cert.keyPem, cert: cert.chainPem, ...options });
 }
 
-async function factsFrom(cert: TestCert, trust: TrustStore, options: tls.TlsOptions = {}, servername = HOST): Promise<TlsFacts> {
+async function factsFrom(
+  cert: TestCert,
+  trust: TrustStore,
+  options: tls.TlsOptions = {},
+  servername = HOST,
+): Promise<TlsFacts> {
   let facts: TlsFacts | undefined;
   await listen(tlsServer(cert, options), async (port) => {
     const result = await upgrade(port, trust, servername);
@@ -106,7 +116,10 @@ describe('PKIX verdicts', () => {
     assert.deepEqual(facts.pkix, { valid: true });
     assert.equal(facts.version, 'TLSv1.3');
     assert.ok(CLIENT_PROFILE.tls13CipherSuites.includes(facts.cipher), facts.cipher);
-    assert.deepEqual(facts.chain.map((c) => c.subject), [`CN=${HOST}`, 'CN=mxsec Test Intermediate', 'CN=mxsec Test CA']);
+    assert.deepEqual(
+      facts.chain.map((c) => c.subject),
+      [`CN=${HOST}`, 'CN=mxsec Test Intermediate', 'CN=mxsec Test CA'],
+    );
     assert.deepEqual(facts.chain[0]!.dnsNames, [HOST]);
     assert.deepEqual([...facts.chain[0]!.der], [...leaf.der]);
   });
@@ -128,17 +141,29 @@ describe('PKIX verdicts', () => {
   });
 
   test('RFC 5280 4.1.2.5: an expired leaf under a trusted root is expired', async () => {
-    const leaf = await intermediate.issue({ dnsNames: [HOST], notBefore: new Date(Date.now() - 30 * DAY), notAfter: new Date(Date.now() - DAY) });
+    const leaf = await intermediate.issue({
+      dnsNames: [HOST],
+      notBefore: new Date(Date.now() - 30 * DAY),
+      notAfter: new Date(Date.now() - DAY),
+    });
     assert.equal(reasonOf(await factsFrom(leaf, trusted)), 'expired');
   });
 
   test('RFC 5280 4.1.2.5: a leaf whose notBefore is in the future is not-yet-valid', async () => {
-    const leaf = await intermediate.issue({ dnsNames: [HOST], notBefore: new Date(Date.now() + DAY), notAfter: new Date(Date.now() + 30 * DAY) });
+    const leaf = await intermediate.issue({
+      dnsNames: [HOST],
+      notBefore: new Date(Date.now() + DAY),
+      notAfter: new Date(Date.now() + 30 * DAY),
+    });
     assert.equal(reasonOf(await factsFrom(leaf, trusted)), 'not-yet-valid');
   });
 
   test('an expired self-signed certificate is self-signed: missing trust is the more fundamental finding', async () => {
-    const cert = await createSelfSigned({ dnsNames: [HOST], notBefore: new Date(Date.now() - 30 * DAY), notAfter: new Date(Date.now() - DAY) });
+    const cert = await createSelfSigned({
+      dnsNames: [HOST],
+      notBefore: new Date(Date.now() - 30 * DAY),
+      notAfter: new Date(Date.now() - DAY),
+    });
     assert.equal(reasonOf(await factsFrom(cert, trusted)), 'self-signed');
   });
 
@@ -169,10 +194,17 @@ describe('SNI', () => {
       socket.on('error', () => undefined);
       socket.write(String((socket as tls.TLSSocket & { servername: string | false }).servername));
     });
-    const sniSeen = async (port: number, servername: string): Promise<{ sni: string; facts: TlsFacts }> => {
+    const sniSeen = async (
+      port: number,
+      servername: string,
+    ): Promise<{ sni: string; facts: TlsFacts }> => {
       const socket = net.connect(port, '127.0.0.1');
       await once(socket, 'connect');
-      const result = await startTlsClient(socket, { servername, trust: trusted, timeoutMs: TIMEOUT_MS });
+      const result = await startTlsClient(socket, {
+        servername,
+        trust: trusted,
+        timeoutMs: TIMEOUT_MS,
+      });
       assert.ok(result.ok);
       try {
         const [chunk] = (await once(result.socket, 'data')) as [Buffer];
@@ -195,55 +227,86 @@ describe('SNI', () => {
 describe('handshake failures', () => {
   test('RFC 8996: a server limited to TLS 1.0/1.1 fails with protocol-version (no downgrade)', async () => {
     const leaf = await intermediate.issue({ dnsNames: [HOST] });
-    await listen(tlsServer(leaf, { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }), async (port) => {
-      const result = await upgrade(port, trusted);
-      assert.equal(result.ok ? 'ok' : result.failure.kind, 'protocol-version');
-    });
+    await listen(
+      tlsServer(leaf, {
+        minVersion: 'TLSv1',
+        maxVersion: 'TLSv1.1',
+        ciphers: 'DEFAULT@SECLEVEL=0',
+      }),
+      async (port) => {
+        const result = await upgrade(port, trusted);
+        assert.equal(result.ok ? 'ok' : result.failure.kind, 'protocol-version');
+      },
+    );
   });
 
   test('RFC 7525 4.2: a TLS 1.2 server offering only CBC suites fails with no-shared-cipher', async () => {
     const leaf = await intermediate.issue({ dnsNames: [HOST] });
-    await listen(tlsServer(leaf, { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES256-SHA' }), async (port) => {
-      const result = await upgrade(port, trusted);
-      assert.equal(result.ok ? 'ok' : result.failure.kind, 'no-shared-cipher');
-      assert.equal(result.ok ? '' : result.failure.alert, 'handshake_failure');
-    });
+    await listen(
+      tlsServer(leaf, {
+        maxVersion: 'TLSv1.2',
+        ciphers: 'ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES256-SHA',
+      }),
+      async (port) => {
+        const result = await upgrade(port, trusted);
+        assert.equal(result.ok ? 'ok' : result.failure.kind, 'no-shared-cipher');
+        assert.equal(result.ok ? '' : result.failure.alert, 'handshake_failure');
+      },
+    );
   });
 
   test('RFC 7525 4.2: a TLS 1.2 server offering only static RSA key exchange (no forward secrecy) fails', async () => {
     const leaf = await intermediate.issue({ dnsNames: [HOST], keyType: 'rsa' });
-    await listen(tlsServer(leaf, { maxVersion: 'TLSv1.2', ciphers: 'AES128-SHA256:AES128-GCM-SHA256' }), async (port) => {
-      const result = await upgrade(port, trusted);
-      assert.equal(result.ok ? 'ok' : result.failure.kind, 'no-shared-cipher');
-    });
+    await listen(
+      tlsServer(leaf, { maxVersion: 'TLSv1.2', ciphers: 'AES128-SHA256:AES128-GCM-SHA256' }),
+      async (port) => {
+        const result = await upgrade(port, trusted);
+        assert.equal(result.ok ? 'ok' : result.failure.kind, 'no-shared-cipher');
+      },
+    );
   });
 
   test('a server that accepts TCP but never answers the ClientHello times out and the socket is destroyed', async () => {
     await listen(net.createServer(), async (port) => {
       const result = await upgrade(port, trusted, HOST, 300);
-      assert.deepEqual(result.ok ? 'ok' : result.failure, { kind: 'timeout', message: 'TLS handshake did not complete within 300 ms' });
+      assert.deepEqual(result.ok ? 'ok' : result.failure, {
+        kind: 'timeout',
+        message: 'TLS handshake did not complete within 300 ms',
+      });
     });
   });
 
   test('a server that closes the connection instead of answering is closed', async () => {
-    await listen(net.createServer((socket) => socket.end()), async (port) => {
-      const result = await upgrade(port, trusted);
-      assert.equal(result.ok ? 'ok' : result.failure.kind, 'closed');
-    });
+    await listen(
+      net.createServer((socket) => socket.end()),
+      async (port) => {
+        const result = await upgrade(port, trusted);
+        assert.equal(result.ok ? 'ok' : result.failure.kind, 'closed');
+      },
+    );
   });
 
   test('a socket that is already closed is closed, without touching the network', async () => {
     const socket = new net.Socket();
     socket.destroy();
-    const result = await startTlsClient(socket, { servername: HOST, trust: trusted, timeoutMs: TIMEOUT_MS });
+    const result = await startTlsClient(socket, {
+      servername: HOST,
+      trust: trusted,
+      timeoutMs: TIMEOUT_MS,
+    });
     assert.equal(result.ok ? 'ok' : result.failure.kind, 'closed');
   });
 
   test('RFC 3207 4: a server that answers in plaintext instead of TLS is a handshake failure', async () => {
-    await listen(net.createServer((socket) => socket.once('data', () => socket.write('421 4.7.0 TLS not available after all\r\n'))), async (port) => {
-      const result = await upgrade(port, trusted);
-      assert.equal(result.ok ? 'ok' : result.failure.kind, 'handshake');
-    });
+    await listen(
+      net.createServer((socket) =>
+        socket.once('data', () => socket.write('421 4.7.0 TLS not available after all\r\n')),
+      ),
+      async (port) => {
+        const result = await upgrade(port, trusted);
+        assert.equal(result.ok ? 'ok' : result.failure.kind, 'handshake');
+      },
+    );
   });
 });
 
@@ -251,7 +314,11 @@ describe('STARTTLS', () => {
   test('a socket that is still connecting (implicit TLS, not STARTTLS) is upgraded once connected', async () => {
     const leaf = await intermediate.issue({ dnsNames: [HOST] });
     await listen(tlsServer(leaf), async (port) => {
-      const result = await startTlsClient(net.connect(port, '127.0.0.1'), { servername: HOST, trust: trusted, timeoutMs: TIMEOUT_MS });
+      const result = await startTlsClient(net.connect(port, '127.0.0.1'), {
+        servername: HOST,
+        trust: trusted,
+        timeoutMs: TIMEOUT_MS,
+      });
       assert.ok(result.ok);
       result.socket.destroy();
       assert.equal(reasonOf(result.facts), 'valid');
@@ -267,20 +334,27 @@ describe('STARTTLS', () => {
         plain.write('220 2.0.0 Ready to start TLS\r\n', () => {
           const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: context });
           secure.on('error', () => undefined);
-          secure.once('data', (line: Buffer) => secure.write(`250 got ${line.toString('latin1').trim()}\r\n`));
+          secure.once('data', (line: Buffer) =>
+            secure.write(`250 got ${line.toString('latin1').trim()}\r\n`),
+          );
         });
       });
     });
     await listen(server, async (port) => {
       const socket = net.connect(port, '127.0.0.1');
       // The server sends each reply only after our previous line, so one chunk is one reply.
-      const reply = async (): Promise<string> => String(((await once(socket, 'data')) as [Buffer])[0]);
+      const reply = async (): Promise<string> =>
+        String(((await once(socket, 'data')) as [Buffer])[0]);
       assert.match(await reply(), /^220 /);
       socket.write('STARTTLS\r\n');
       assert.match(await reply(), /^220 2\.0\.0/);
       // Stop reading plaintext before the handshake (RFC 3207 section 6).
       socket.pause();
-      const result = await startTlsClient(socket, { servername: HOST, trust: trusted, timeoutMs: TIMEOUT_MS });
+      const result = await startTlsClient(socket, {
+        servername: HOST,
+        trust: trusted,
+        timeoutMs: TIMEOUT_MS,
+      });
       assert.ok(result.ok);
       try {
         assert.equal(reasonOf(result.facts), 'valid');

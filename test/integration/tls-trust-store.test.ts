@@ -35,16 +35,25 @@ async function file(name: string, text: string): Promise<string> {
 }
 
 /** Handshakes with a loopback server presenting the certificate `issue` makes; returns the PKIX verdict. */
-async function verdict(trust: TrustStore, issue: () => Promise<{ keyPem: string; chainPem: string }>): Promise<string> {
+async function verdict(
+  trust: TrustStore,
+  issue: () => Promise<{ keyPem: string; chainPem: string }>,
+): Promise<string> {
   const leaf = await issue();
-  const server = tls.createServer({ key: leaf.keyPem, cert: leaf.chainPem }, (socket) => socket.on('error', () => undefined));
+  const server = tls.createServer({ key: leaf.keyPem, cert: leaf.chainPem }, (socket) =>
+    socket.on('error', () => undefined),
+  );
   server.on('tlsClientError', () => undefined);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   try {
     const socket = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
     await once(socket, 'connect');
-    const result = await startTlsClient(socket, { servername: 'mx.example.test', trust, timeoutMs: 30_000 });
+    const result = await startTlsClient(socket, {
+      servername: 'mx.example.test',
+      trust,
+      timeoutMs: 30_000,
+    });
     assert.ok(result.ok);
     result.socket.destroy();
     return result.facts.pkix.valid ? 'valid' : result.facts.pkix.reason;
@@ -54,7 +63,7 @@ async function verdict(trust: TrustStore, issue: () => Promise<{ keyPem: string;
   }
 }
 
-test('a ca-file with several certificates trusts each of them, after Node\'s own roots', async () => {
+test("a ca-file with several certificates trusts each of them, after Node's own roots", async () => {
   const first = await createTestCa({ commonName: 'First CA' });
   const second = await createTestCa({ commonName: 'Second CA' });
   const caFile = await file('several.pem', `# two CAs\n${first.certPem}${second.certPem}`);
@@ -65,26 +74,43 @@ test('a ca-file with several certificates trusts each of them, after Node\'s own
     { kind: 'node-roots', count: tls.rootCertificates.length },
     { kind: 'ca-file', file: caFile, count: 2 },
   ]);
-  assert.ok(store.anchorsSha256.has(sha256Hex(first.der)) && store.anchorsSha256.has(sha256Hex(second.der)));
+  assert.ok(
+    store.anchorsSha256.has(sha256Hex(first.der)) && store.anchorsSha256.has(sha256Hex(second.der)),
+  );
   assert.ok(store.certificates.length >= tls.rootCertificates.length + 2);
-  assert.equal(await verdict(store, () => second.issue({ dnsNames: ['mx.example.test'] })), 'valid');
+  assert.equal(
+    await verdict(store, () => second.issue({ dnsNames: ['mx.example.test'] })),
+    'valid',
+  );
   assert.equal(await verdict(store, () => first.issue({ dnsNames: ['mx.example.test'] })), 'valid');
 });
 
 test('NODE_EXTRA_CA_CERTS is added too, since passing `ca` drops what Node added from it', async () => {
   const extra = await createTestCa({ commonName: 'Extra CA' });
   const extraFile = await file('extra.pem', extra.certPem);
-  const loaded = await loadTrustStore({ env: { NODE_EXTRA_CA_CERTS: extraFile }, nodeRoots: false });
+  const loaded = await loadTrustStore({
+    env: { NODE_EXTRA_CA_CERTS: extraFile },
+    nodeRoots: false,
+  });
   assert.ok(loaded.ok);
-  assert.deepEqual(loaded.store.sources, [{ kind: 'NODE_EXTRA_CA_CERTS', file: extraFile, count: 1 }]);
-  assert.equal(await verdict(loaded.store, () => extra.issue({ dnsNames: ['mx.example.test'] })), 'valid');
+  assert.deepEqual(loaded.store.sources, [
+    { kind: 'NODE_EXTRA_CA_CERTS', file: extraFile, count: 1 },
+  ]);
+  assert.equal(
+    await verdict(loaded.store, () => extra.issue({ dnsNames: ['mx.example.test'] })),
+    'valid',
+  );
 });
 
 test('a certificate present in two sources is kept once', async () => {
   const ca = await createTestCa();
   const a = await file('dup-a.pem', ca.certPem);
   const b = await file('dup-b.pem', ca.certPem + ca.certPem);
-  const loaded = await loadTrustStore({ caFile: b, env: { NODE_EXTRA_CA_CERTS: a }, nodeRoots: false });
+  const loaded = await loadTrustStore({
+    caFile: b,
+    env: { NODE_EXTRA_CA_CERTS: a },
+    nodeRoots: false,
+  });
   assert.ok(loaded.ok);
   assert.equal(loaded.store.certificates.length, 1);
 });
@@ -98,7 +124,10 @@ test('a missing ca-file is an unreadable error naming the file', async () => {
   assert.equal(loaded.error.source, 'ca-file');
   assert.equal(loaded.error.file, missing);
   assert.match(loaded.error.message, /ENOENT/);
-  assert.equal(describeTrustStoreError(loaded.error), `ca-file ${missing} is unreadable: ${loaded.error.message}`);
+  assert.equal(
+    describeTrustStoreError(loaded.error),
+    `ca-file ${missing} is unreadable: ${loaded.error.message}`,
+  );
 });
 
 test('a ca-file that is a directory is unreadable', async () => {
@@ -111,11 +140,17 @@ test('a ca-file that holds no PEM certificate is an invalid error naming the fil
   const loaded = await loadTrustStore({ caFile: junk, env: {} });
   assert.equal(loaded.ok, false);
   if (loaded.ok) return;
-  assert.deepEqual({ kind: loaded.error.kind, file: loaded.error.file }, { kind: 'invalid', file: junk });
+  assert.deepEqual(
+    { kind: loaded.error.kind, file: loaded.error.file },
+    { kind: 'invalid', file: junk },
+  );
 });
 
 test('an unreadable NODE_EXTRA_CA_CERTS is an error too, naming that source', async () => {
   const missing = path.join(dir, 'no-extra.pem');
   const loaded = await loadTrustStore({ env: { NODE_EXTRA_CA_CERTS: missing } });
-  assert.equal(loaded.ok ? 'ok' : `${loaded.error.source} ${loaded.error.kind} ${loaded.error.file}`, `NODE_EXTRA_CA_CERTS unreadable ${missing}`);
+  assert.equal(
+    loaded.ok ? 'ok' : `${loaded.error.source} ${loaded.error.kind} ${loaded.error.file}`,
+    `NODE_EXTRA_CA_CERTS unreadable ${missing}`,
+  );
 });

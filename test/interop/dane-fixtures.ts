@@ -34,10 +34,21 @@ export const ADDR = {
 } as const;
 
 /** Listener index in master.cf order; Postfix logs each as `postfix/listener-<index>/smtpd`. */
-export const LISTENER = { selfSigned: 0, caValid: 1, wrongName: 2, noTls: 3, rootNotSent: 4 } as const;
+export const LISTENER = {
+  selfSigned: 0,
+  caValid: 1,
+  wrongName: 2,
+  noTls: 3,
+  rootNotSent: 4,
+} as const;
 
 /** MX names on the CA-valid listener: DANE-TA and PKIX must both accept them. */
-const CA_VALID_NAMES = ['mx.ta.dane.test', 'mx2.fallback.dane.test', 'mx.insecure.dane.test', 'mx.pkixunusable.dane.test'];
+const CA_VALID_NAMES = [
+  'mx.ta.dane.test',
+  'mx2.fallback.dane.test',
+  'mx.insecure.dane.test',
+  'mx.pkixunusable.dane.test',
+];
 
 const hex = (data: Uint8Array): string => Buffer.from(data).toString('hex');
 const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
@@ -60,12 +71,17 @@ export interface DaneFixtures {
 }
 
 /** A zone with one MX host per entry, each with its address and optional TLSA RDATA list. */
-function mxZone(name: string, hosts: readonly { label: string; address: string; tlsa?: readonly string[] }[], security: ZoneSpec['security'] = 'signed'): ZoneSpec {
+function mxZone(
+  name: string,
+  hosts: readonly { label: string; address: string; tlsa?: readonly string[] }[],
+  security: ZoneSpec['security'] = 'signed',
+): ZoneSpec {
   const records: ZoneRecord[] = [];
   hosts.forEach((host, i) => {
     records.push({ name: '@', type: 'MX', data: `${10 * (i + 1)} ${host.label}.${name}.` });
     records.push({ name: host.label, type: 'A', data: host.address });
-    for (const data of host.tlsa ?? []) records.push({ name: `_25._tcp.${host.label}`, type: 'TLSA', data });
+    for (const data of host.tlsa ?? [])
+      records.push({ name: `_25._tcp.${host.label}`, type: 'TLSA', data });
   });
   return { name, security, records };
 }
@@ -76,33 +92,60 @@ export async function buildFixtures(): Promise<DaneFixtures> {
   const stranger = await createSelfSigned({ dnsNames: ['mx.ee.dane.test'] });
   const caLeaf = await ca.issue({ dnsNames: CA_VALID_NAMES });
   const wrongLeaf = await ca.issue({ dnsNames: ['unrelated.elsewhere.test'] });
-  const rootNotSentLeaf = await (await ca.issueCa()).issue({ dnsNames: ['mx.rootnotsent.dane.test'] });
+  const rootNotSentLeaf = await (
+    await ca.issueCa()
+  ).issue({ dnsNames: ['mx.rootnotsent.dane.test'] });
 
   const ee = eeSpkiSha256(selfSigned);
   const ta = taCertSha256(ca);
   // RFC 7672 3.1.3: PKIX-EE is unusable for SMTP; a SHA2-256 "digest" of 20 octets is malformed.
-  const unusable = [`1 1 1 ${sha256(selfSigned.spkiDer)}`, `3 1 1 ${hex(createHash('sha1').update(selfSigned.spkiDer).digest())}`];
+  const unusable = [
+    `1 1 1 ${sha256(selfSigned.spkiDer)}`,
+    `3 1 1 ${hex(createHash('sha1').update(selfSigned.spkiDer).digest())}`,
+  ];
 
   const zones: ZoneSpec[] = [
     mxZone('ee.dane.test', [{ label: 'mx', address: ADDR.selfSigned, tlsa: [ee] }]),
     mxZone('ta.dane.test', [{ label: 'mx', address: ADDR.caValid, tlsa: [ta] }]),
-    mxZone('mismatch.dane.test', [{ label: 'mx', address: ADDR.selfSigned, tlsa: [eeSpkiSha256(stranger)] }]),
+    mxZone('mismatch.dane.test', [
+      { label: 'mx', address: ADDR.selfSigned, tlsa: [eeSpkiSha256(stranger)] },
+    ]),
     mxZone('wrongname.dane.test', [{ label: 'mx', address: ADDR.wrongName, tlsa: [ta] }]),
     mxZone('rootnotsent.dane.test', [{ label: 'mx', address: ADDR.rootNotSent, tlsa: [ta] }]),
     mxZone('notls.dane.test', [{ label: 'mx', address: ADDR.noTls, tlsa: [ee] }]),
     mxZone('unusable.dane.test', [{ label: 'mx', address: ADDR.selfSigned, tlsa: unusable }]),
     mxZone('pkixunusable.dane.test', [{ label: 'mx', address: ADDR.caValid, tlsa: unusable }]),
     mxZone('plainunusable.dane.test', [{ label: 'mx', address: ADDR.noTls, tlsa: unusable }]),
-    mxZone('expired.dane.test', [{ label: 'mx', address: ADDR.selfSigned, tlsa: [ee] }], 'bogus-expired-signatures'),
-    mxZone('altered.dane.test', [{ label: 'mx', address: ADDR.selfSigned, tlsa: [ee] }], 'bogus-altered-signatures'),
+    mxZone(
+      'expired.dane.test',
+      [{ label: 'mx', address: ADDR.selfSigned, tlsa: [ee] }],
+      'bogus-expired-signatures',
+    ),
+    mxZone(
+      'altered.dane.test',
+      [{ label: 'mx', address: ADDR.selfSigned, tlsa: [ee] }],
+      'bogus-altered-signatures',
+    ),
     // The MX RRset validates, the host's address records (in the altered zone) are bogus.
-    { name: 'addrbogus.dane.test', security: 'signed', records: [{ name: '@', type: 'MX', data: '10 mx.altered.dane.test.' }] },
+    {
+      name: 'addrbogus.dane.test',
+      security: 'signed',
+      records: [{ name: '@', type: 'MX', data: '10 mx.altered.dane.test.' }],
+    },
     // MX and address records validate; only the TLSA RRset is bogus: `_tcp.mx.<zone>` is its own zone
     // whose RRSIGs were altered, delegated from a correctly signed parent (the "secure | bogus" row).
     mxZone('tlsabogus.dane.test', [{ label: 'mx', address: ADDR.selfSigned }]),
-    { name: '_tcp.mx.tlsabogus.dane.test', security: 'bogus-altered-signatures', records: [{ name: '_25', type: 'TLSA', data: ee }] },
+    {
+      name: '_tcp.mx.tlsabogus.dane.test',
+      security: 'bogus-altered-signatures',
+      records: [{ name: '_25', type: 'TLSA', data: ee }],
+    },
     // An insecure delegation: the (mismatching) TLSA record proves nothing and must be ignored.
-    mxZone('insecure.dane.test', [{ label: 'mx', address: ADDR.caValid, tlsa: [eeSpkiSha256(stranger)] }], 'unsigned'),
+    mxZone(
+      'insecure.dane.test',
+      [{ label: 'mx', address: ADDR.caValid, tlsa: [eeSpkiSha256(stranger)] }],
+      'unsigned',
+    ),
     mxZone('fallback.dane.test', [
       { label: 'mx1', address: ADDR.selfSigned, tlsa: [eeSpkiSha256(stranger)] },
       { label: 'mx2', address: ADDR.caValid, tlsa: [ta] },
@@ -114,7 +157,10 @@ export async function buildFixtures(): Promise<DaneFixtures> {
     { address: ADDR.caValid, tls: { certPem: withCa(caLeaf), keyPem: caLeaf.keyPem } },
     { address: ADDR.wrongName, tls: { certPem: withCa(wrongLeaf), keyPem: wrongLeaf.keyPem } },
     { address: ADDR.noTls },
-    { address: ADDR.rootNotSent, tls: { certPem: rootNotSentLeaf.chainPem, keyPem: rootNotSentLeaf.keyPem } },
+    {
+      address: ADDR.rootNotSent,
+      tls: { certPem: rootNotSentLeaf.chainPem, keyPem: rootNotSentLeaf.keyPem },
+    },
   ];
   const domains = zones.map((z) => z.name).filter((n) => !n.startsWith('_'));
   return { ca, selfSigned, stranger, zones, listeners, domains };

@@ -52,11 +52,18 @@ export function everAccepted(postfix: PostfixInstance, sender: string): boolean 
 /** The stored message whose envelope sender is `sender`; waits until it has been delivered to the Maildir. */
 export async function storedMessage(postfix: PostfixInstance, sender: string): Promise<string> {
   let found: string | undefined;
-  await waitUntil(`message from ${sender} stored`, () => {
-    found = postfix.messages().find((m) => m.includes(`Return-Path: <${sender}>`));
-    return Promise.resolve(found !== undefined);
-  }, () => undefined, 60_000).catch((error: unknown) => {
-    throw new Error(`${error instanceof Error ? error.message : String(error)}\n--- maillog ---\n${postfix.log()}`);
+  await waitUntil(
+    `message from ${sender} stored`,
+    () => {
+      found = postfix.messages().find((m) => m.includes(`Return-Path: <${sender}>`));
+      return Promise.resolve(found !== undefined);
+    },
+    () => undefined,
+    60_000,
+  ).catch((error: unknown) => {
+    throw new Error(
+      `${error instanceof Error ? error.message : String(error)}\n--- maillog ---\n${postfix.log()}`,
+    );
   });
   return found!;
 }
@@ -67,10 +74,15 @@ export async function acceptedBy(postfix: PostfixInstance, message: string): Pro
   if (queueId === undefined) throw new Error(`no queue id in the Received header:\n${message}`);
   const pattern = new RegExp(`postfix/listener-(\\d+)/smtpd\\[\\d+\\]: ${queueId}: client=`);
   let index: number | undefined;
-  await waitUntil(`smtpd log line for ${queueId}`, () => {
-    const match = pattern.exec(postfix.log());
-    if (match !== null) index = Number(match[1]);
-    return Promise.resolve(index !== undefined);
-  }, () => undefined, 60_000);
+  await waitUntil(
+    `smtpd log line for ${queueId}`,
+    () => {
+      const match = pattern.exec(postfix.log());
+      if (match !== null) index = Number(match[1]);
+      return Promise.resolve(index !== undefined);
+    },
+    () => undefined,
+    60_000,
+  );
   return index!;
 }

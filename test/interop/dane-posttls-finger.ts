@@ -31,10 +31,16 @@ export interface PostfixDaneResult {
 }
 
 function classify(output: string): PostfixVerdict {
-  if (/Matched DANE (EE|TA) /.test(output) && /Verified TLS connection established/.test(output)) return 'dane-verified';
+  if (/Matched DANE (EE|TA) /.test(output) && /Verified TLS connection established/.test(output))
+    return 'dane-verified';
   if (/TLSA lookup error/.test(output)) return 'tlsa-lookup-error';
-  if (/all TLSA records unusable, fallback to unauthenticated TLS/.test(output)) return 'unauthenticated-tls';
-  if (/verification failed for .*: num=\d+:/.test(output) && /Untrusted TLS connection established/.test(output)) return 'dane-failed';
+  if (/all TLSA records unusable, fallback to unauthenticated TLS/.test(output))
+    return 'unauthenticated-tls';
+  if (
+    /verification failed for .*: num=\d+:/.test(output) &&
+    /Untrusted TLS connection established/.test(output)
+  )
+    return 'dane-failed';
   return 'unclassified';
 }
 
@@ -42,13 +48,22 @@ function classify(output: string): PostfixVerdict {
  * Runs posttls-finger at the `dane` level for `domain`, with `configDir` as MAIL_CONFIG (its main.cf
  * sets `smtp_dns_support_level = dnssec`) and `resolver` (an IPv4 address) as the only nameserver.
  */
-export async function postfixDaneVerdict(configDir: string, resolver: string, domain: string, workDir: string): Promise<PostfixDaneResult> {
+export async function postfixDaneVerdict(
+  configDir: string,
+  resolver: string,
+  domain: string,
+  workDir: string,
+): Promise<PostfixDaneResult> {
   const resolvConf = path.join(workDir, 'posttls-finger-resolv.conf');
   writeFileSync(resolvConf, `nameserver ${resolver}\noptions edns0 trust-ad\n`);
   const script = `mount --bind "$1" /etc/resolv.conf && exec posttls-finger -c -l dane -t 30 -T 30 "$2"`;
-  const result = await run('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', resolvConf, domain],
-    { env: { ...process.env, MAIL_CONFIG: configDir } });
+  const result = await run(
+    'unshare',
+    ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', resolvConf, domain],
+    { env: { ...process.env, MAIL_CONFIG: configDir } },
+  );
   const output = `${result.stdout}${result.stderr}`;
-  if (/mount: |unshare: |posttls-finger: fatal:/.test(output)) throw new Error(`posttls-finger could not run:\n${output}`);
+  if (/mount: |unshare: |posttls-finger: fatal:/.test(output))
+    throw new Error(`posttls-finger could not run:\n${output}`);
   return { verdict: classify(output), output };
 }

@@ -37,12 +37,27 @@ describe('nginx harness: HTTPS policy hosts', interopAvailable(['nginx', 'curl']
   let nginx: NginxInstance | undefined;
 
   /** curl, with the host name pinned to its loopback address as DNS would do; never follows redirects. */
-  async function fetch(host: string, address: string, urlPath: string, trustTestCa = true): Promise<Fetched> {
+  async function fetch(
+    host: string,
+    address: string,
+    urlPath: string,
+    trustTestCa = true,
+  ): Promise<Fetched> {
     const bodyFile = path.join(dir, 'body');
     rmSync(bodyFile, { force: true });
-    const result = await run('curl', ['-sS', '--max-time', '60', '--resolve', `${host}:443:${address}`,
-      ...(trustTestCa ? ['--cacert', caFile] : []), '-o', bodyFile, '-w', '%{http_code}\\n%{content_type}\\n%{redirect_url}\\n',
-      `https://${host}${urlPath}`]);
+    const result = await run('curl', [
+      '-sS',
+      '--max-time',
+      '60',
+      '--resolve',
+      `${host}:443:${address}`,
+      ...(trustTestCa ? ['--cacert', caFile] : []),
+      '-o',
+      bodyFile,
+      '-w',
+      '%{http_code}\\n%{content_type}\\n%{redirect_url}\\n',
+      `https://${host}${urlPath}`,
+    ]);
     const [status = '', contentType = '', location = ''] = result.stdout.split('\n');
     let body = '';
     try {
@@ -63,7 +78,10 @@ describe('nginx harness: HTTPS policy hosts', interopAvailable(['nginx', 'curl']
     nginx = await startNginx({
       sites: [
         {
-          address: SMOKE.policyHost, serverName: POLICY_HOST, certPem: policyCert.chainPem, keyPem: policyCert.keyPem,
+          address: SMOKE.policyHost,
+          serverName: POLICY_HOST,
+          certPem: policyCert.chainPem,
+          keyPem: policyCert.keyPem,
           files: {
             [POLICY_PATH]: { body: POLICY },
             '/html-policy': { body: POLICY, contentType: 'text/html' },
@@ -71,7 +89,10 @@ describe('nginx harness: HTTPS policy hosts', interopAvailable(['nginx', 'curl']
           },
         },
         {
-          address: SMOKE.policyRedirect, serverName: REDIRECT_HOST, certPem: redirectCert.chainPem, keyPem: redirectCert.keyPem,
+          address: SMOKE.policyRedirect,
+          serverName: REDIRECT_HOST,
+          certPem: redirectCert.chainPem,
+          keyPem: redirectCert.keyPem,
           files: { [POLICY_PATH]: { redirectTo: `https://${POLICY_HOST}${POLICY_PATH}` } },
         },
       ],
@@ -116,6 +137,10 @@ describe('nginx harness: HTTPS policy hosts', interopAvailable(['nginx', 'curl']
 
   test('RFC 8461 3.3: a client that does not trust the test CA refuses the certificate', async () => {
     const got = await fetch(POLICY_HOST, SMOKE.policyHost, POLICY_PATH, false);
-    assert.equal(got.code, 60, `curl exit 60 (peer certificate not trusted) expected: ${got.stderr}`);
+    assert.equal(
+      got.code,
+      60,
+      `curl exit 60 (peer certificate not trusted) expected: ${got.stderr}`,
+    );
   });
 });

@@ -34,10 +34,13 @@ const ZONE = 'rp.test';
 /** master.cf order: listener-0 is the self-signed one, listener-1 the one with a CA certificate. */
 const MX = { self: '127.0.0.46', ca: '127.0.0.47' } as const;
 
-const attemptsFor = (serve: ServeProcess, id: string): LogLine[] => serve.logs.filter((l) => l['event'] === 'delivery-attempt' && l['id'] === id);
+const attemptsFor = (serve: ServeProcess, id: string): LogLine[] =>
+  serve.logs.filter((l) => l['event'] === 'delivery-attempt' && l['id'] === id);
 
-describe('mxsec serve delivers to real Postfix receivers, the retry changing the TLS strategy',
-  interopAvailable(['postfix', 'nsd', 'unbound', 'ldns-keygen', 'ldns-signzone', 'ldns-key2ds']), () => {
+describe(
+  'mxsec serve delivers to real Postfix receivers, the retry changing the TLS strategy',
+  interopAvailable(['postfix', 'nsd', 'unbound', 'ldns-keygen', 'ldns-signzone', 'ldns-key2ds']),
+  () => {
     let dns: DnssecInstance | undefined;
     let postfix: PostfixInstance | undefined;
     let dir: string | undefined;
@@ -52,24 +55,32 @@ describe('mxsec serve delivers to real Postfix receivers, the retry changing the
       const caFile = path.join(dir, 'ca.pem');
       writeFileSync(caFile, ca.certPem);
       const configFile = path.join(dir, 'mxsec.toml');
-      writeFileSync(configFile, [
-        readFileSync(fixture('reference', 'handling-tls-errors.toml'), 'utf8'),
-        '[queue.schedule.remote]\nretry = ["1s"]',
-        '[queue.worker]\npoll-interval = "100ms"',
-        '[server.listener.test]\nbind = ["127.0.0.1:0"]',
-        `[resolver]\nnameservers = ["${DNS.resolver}:53"]\ntimeout = "10s"`,
-        `[tls]\nca-file = ${JSON.stringify(caFile)}`,
-        `[storage]\ndata-dir = ${JSON.stringify(path.join(dir, 'data'))}`,
-        '',
-      ].join('\n'));
+      writeFileSync(
+        configFile,
+        [
+          readFileSync(fixture('reference', 'handling-tls-errors.toml'), 'utf8'),
+          '[queue.schedule.remote]\nretry = ["1s"]',
+          '[queue.worker]\npoll-interval = "100ms"',
+          '[server.listener.test]\nbind = ["127.0.0.1:0"]',
+          `[resolver]\nnameservers = ["${DNS.resolver}:53"]\ntimeout = "10s"`,
+          `[tls]\nca-file = ${JSON.stringify(caFile)}`,
+          `[storage]\ndata-dir = ${JSON.stringify(path.join(dir, 'data'))}`,
+          '',
+        ].join('\n'),
+      );
       dns = await startDnssec({
-        authoritativeAddress: DNS.authoritative, resolverAddress: DNS.resolver,
-        zones: [{
-          name: ZONE, security: 'unsigned', records: (['self', 'ca'] as const).flatMap((kind) => [
-            { name: kind, type: 'MX' as const, data: `10 mx.${kind}.${ZONE}.` },
-            { name: `mx.${kind}`, type: 'A' as const, data: MX[kind] },
-          ]),
-        }],
+        authoritativeAddress: DNS.authoritative,
+        resolverAddress: DNS.resolver,
+        zones: [
+          {
+            name: ZONE,
+            security: 'unsigned',
+            records: (['self', 'ca'] as const).flatMap((kind) => [
+              { name: kind, type: 'MX' as const, data: `10 mx.${kind}.${ZONE}.` },
+              { name: `mx.${kind}`, type: 'A' as const, data: MX[kind] },
+            ]),
+          },
+        ],
       });
       postfix = await startPostfix({
         domains: [`self.${ZONE}`, `ca.${ZONE}`],
@@ -80,7 +91,10 @@ describe('mxsec serve delivers to real Postfix receivers, the retry changing the
       });
       serve = spawnServe(configFile, { cwd: dir });
       const started = await serve.started();
-      assert.ok(started.ok, started.ok ? '' : `${JSON.stringify(started.exit)}\n${started.stdout}\n${started.stderr}`);
+      assert.ok(
+        started.ok,
+        started.ok ? '' : `${JSON.stringify(started.exit)}\n${started.stdout}\n${started.stderr}`,
+      );
       port = started.port;
     });
 
@@ -94,34 +108,76 @@ describe('mxsec serve delivers to real Postfix receivers, the retry changing the
     async function submit(kind: keyof typeof MX): Promise<{ id: string; sender: string }> {
       const sender = `rp-${kind}-${randomUUID().slice(0, 8)}@sender.test`;
       const to = `user@${kind}.${ZONE}`;
-      const sent = await submitMessage('127.0.0.1', port, { from: sender, to: [to], body: `From: ${sender}\r\nTo: ${to}\r\nSubject: relay interop ${kind}\r\n\r\nhello\r\n` });
+      const sent = await submitMessage('127.0.0.1', port, {
+        from: sender,
+        to: [to],
+        body: `From: ${sender}\r\nTo: ${to}\r\nSubject: relay interop ${kind}\r\n\r\nhello\r\n`,
+      });
       assert.ok(sent.ok, sent.ok ? '' : sent.reason);
       return { id: sent.queueId, sender };
     }
 
-    test('RFC 3207 + "Handling TLS Errors": self-signed listener: attempt 1 default fails tls, the retry uses invalid-tls and Postfix receives over TLS', { timeout: 180_000 }, async () => {
-      const { id, sender } = await submit('self');
-      const delivered = await serve!.waitForLog(`delivery of ${id}`, (l) => l['event'] === 'delivery-attempt' && l['id'] === id && l['result'] === 'delivered', 120_000);
-      const attempts = attemptsFor(serve!, id);
-      const why = JSON.stringify(attempts, null, 1);
-      assert.equal(attempts.length, 2, why);
-      assert.deepEqual([attempts[0]?.['strategy'], attempts[0]?.['result'], attempts[0]?.['last_error'], attempts[0]?.['code']], ['default', 'temporary', 'tls', '4.7.5'], why);
-      assert.deepEqual([delivered['strategy'], delivered['security'], delivered['mx'], delivered['ip']], ['invalid-tls', 'unverified', `mx.self.${ZONE}`, MX.self], why);
-      const stored = await storedMessage(postfix!, sender);
-      assert.equal(await acceptedBy(postfix!, stored), 0, 'received by the self-signed listener');
-      const tls = receivedTls(stored);
-      assert.ok(tls !== undefined, `Postfix recorded no TLS:\n${stored}`);
-      assert.match(tls.version, /^TLSv1\.[23]$/);
-      assert.equal(postfix!.messages().filter((m) => m.includes(`Return-Path: <${sender}>`)).length, 1, 'the failed first attempt sent nothing');
-    });
+    test(
+      'RFC 3207 + "Handling TLS Errors": self-signed listener: attempt 1 default fails tls, the retry uses invalid-tls and Postfix receives over TLS',
+      { timeout: 180_000 },
+      async () => {
+        const { id, sender } = await submit('self');
+        const delivered = await serve!.waitForLog(
+          `delivery of ${id}`,
+          (l) => l['event'] === 'delivery-attempt' && l['id'] === id && l['result'] === 'delivered',
+          120_000,
+        );
+        const attempts = attemptsFor(serve!, id);
+        const why = JSON.stringify(attempts, null, 1);
+        assert.equal(attempts.length, 2, why);
+        assert.deepEqual(
+          [
+            attempts[0]?.['strategy'],
+            attempts[0]?.['result'],
+            attempts[0]?.['last_error'],
+            attempts[0]?.['code'],
+          ],
+          ['default', 'temporary', 'tls', '4.7.5'],
+          why,
+        );
+        assert.deepEqual(
+          [delivered['strategy'], delivered['security'], delivered['mx'], delivered['ip']],
+          ['invalid-tls', 'unverified', `mx.self.${ZONE}`, MX.self],
+          why,
+        );
+        const stored = await storedMessage(postfix!, sender);
+        assert.equal(await acceptedBy(postfix!, stored), 0, 'received by the self-signed listener');
+        const tls = receivedTls(stored);
+        assert.ok(tls !== undefined, `Postfix recorded no TLS:\n${stored}`);
+        assert.match(tls.version, /^TLSv1\.[23]$/);
+        assert.equal(
+          postfix!.messages().filter((m) => m.includes(`Return-Path: <${sender}>`)).length,
+          1,
+          'the failed first attempt sent nothing',
+        );
+      },
+    );
 
-    test('RFC 3207: a listener with a certificate from the configured CA gets the message at the first attempt, default at pkix', { timeout: 180_000 }, async () => {
-      const { id, sender } = await submit('ca');
-      const first = await serve!.waitForLog(`delivery of ${id}`, (l) => l['event'] === 'delivery-attempt' && l['id'] === id, 120_000);
-      assert.deepEqual([first['strategy'], first['result'], first['security'], first['ip']], ['default', 'delivered', 'pkix', MX.ca], JSON.stringify(first));
-      const stored = await storedMessage(postfix!, sender);
-      assert.equal(await acceptedBy(postfix!, stored), 1, 'received by the CA listener');
-      assert.ok(receivedTls(stored) !== undefined, `Postfix recorded no TLS:\n${stored}`);
-      assert.equal(everAccepted(postfix!, sender), true);
-    });
-  });
+    test(
+      'RFC 3207: a listener with a certificate from the configured CA gets the message at the first attempt, default at pkix',
+      { timeout: 180_000 },
+      async () => {
+        const { id, sender } = await submit('ca');
+        const first = await serve!.waitForLog(
+          `delivery of ${id}`,
+          (l) => l['event'] === 'delivery-attempt' && l['id'] === id,
+          120_000,
+        );
+        assert.deepEqual(
+          [first['strategy'], first['result'], first['security'], first['ip']],
+          ['default', 'delivered', 'pkix', MX.ca],
+          JSON.stringify(first),
+        );
+        const stored = await storedMessage(postfix!, sender);
+        assert.equal(await acceptedBy(postfix!, stored), 1, 'received by the CA listener');
+        assert.ok(receivedTls(stored) !== undefined, `Postfix recorded no TLS:\n${stored}`);
+        assert.equal(everAccepted(postfix!, sender), true);
+      },
+    );
+  },
+);

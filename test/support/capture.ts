@@ -22,7 +22,10 @@ function sink(chunks: string[]): Writable {
 }
 
 /** Runs `mxsec <argv>`; `input` is what the command reads from standard input. */
-export async function runCli(argv: readonly string[], input: string | Uint8Array = ''): Promise<Captured> {
+export async function runCli(
+  argv: readonly string[],
+  input: string | Uint8Array = '',
+): Promise<Captured> {
   const out: string[] = [];
   const err: string[] = [];
   const stdin = Readable.from([Buffer.from(input)]);

@@ -38,24 +38,48 @@ export interface DeliveryEnv {
 
 export function mustParse(toml: string): MxsecConfig {
   const result = parseConfig(toml, 'test.toml');
-  if (result.config === undefined) throw new Error(result.diagnostics.map((d) => d.message).join('\n'));
+  if (result.config === undefined)
+    throw new Error(result.diagnostics.map((d) => d.message).join('\n'));
   return result.config;
 }
 
-const QUICK = { connect: 5_000, greeting: 5_000, ehlo: 5_000, 'mail-from': 5_000, 'rcpt-to': 5_000, data: 10_000 } as const;
+const QUICK = {
+  connect: 5_000,
+  greeting: 5_000,
+  ehlo: 5_000,
+  'mail-from': 5_000,
+  'rcpt-to': 5_000,
+  data: 10_000,
+} as const;
 
-export async function startDeliveryEnv(zone: TestZone, options: { ad?: boolean } = {}): Promise<DeliveryEnv> {
+export async function startDeliveryEnv(
+  zone: TestZone,
+  options: { ad?: boolean } = {},
+): Promise<DeliveryEnv> {
   const ca = await createTestCa();
-  const dns = await startDnsServer({ zone, ...(options.ad === undefined ? {} : { ad: options.ad }) });
+  const dns = await startDnsServer({
+    zone,
+    ...(options.ad === undefined ? {} : { ad: options.ad }),
+  });
   const servers = new Map<string, TestSmtpServer>();
   // Reserve a port on 127.0.0.1 that every other loopback address will share.
   const anchor = await startSmtpServer({});
   const port = anchor.port;
   servers.set('127.0.0.1', anchor);
-  const trust = buildTrustStore([{ source: { kind: 'ca-file', file: 'test-ca', count: 1 }, certificates: [ca.certPem] }]);
-  const resolver = createResolver({ nameservers: [dns.nameserver], timeoutMs: 2_000, attempts: 2, trustAd: false });
+  const trust = buildTrustStore([
+    { source: { kind: 'ca-file', file: 'test-ca', count: 1 }, certificates: [ca.certPem] },
+  ]);
+  const resolver = createResolver({
+    nameservers: [dns.nameserver],
+    timeoutMs: 2_000,
+    attempts: 2,
+    trustAd: false,
+  });
   return {
-    ca, dns, servers, port,
+    ca,
+    dns,
+    servers,
+    port,
     async server(address, serverOptions = {}) {
       await servers.get(address)?.close();
       const started = await startSmtpServer({ ...serverOptions, address, port });
@@ -71,7 +95,8 @@ export async function startDeliveryEnv(zone: TestZone, options: { ad?: boolean }
         config: mustParse(toml),
         resolver,
         trust,
-        mtaSts: (domain, timeoutMs) => resolveMtaSts({ resolver, fetch, cache, now: () => Date.now() }, domain, { timeoutMs }),
+        mtaSts: (domain, timeoutMs) =>
+          resolveMtaSts({ resolver, fetch, cache, now: () => Date.now() }, domain, { timeoutMs }),
         now: () => new Date(),
         random: () => 0,
         ehloName: 'client.mxsec.test',
@@ -92,17 +117,30 @@ export async function startDeliveryEnv(zone: TestZone, options: { ad?: boolean }
  * shared SMTP/HTTPS port, its test CA (as `tls.ca-file`) and a data directory, all inside `dir`, plus
  * `extra` TOML lines. Returns the path of the file.
  */
-export async function writeCliConfig(env: DeliveryEnv, dir: string, extra: readonly string[] = []): Promise<string> {
+export async function writeCliConfig(
+  env: DeliveryEnv,
+  dir: string,
+  extra: readonly string[] = [],
+): Promise<string> {
   const caFile = join(dir, 'ca.pem');
   await writeFile(caFile, env.ca.certPem);
   const config = join(dir, 'mxsec.toml');
-  await writeFile(config, [
-    '[resolver]', `nameservers = ["${env.dns.nameserver}"]`, 'timeout = "5s"',
-    '[delivery]', `port = ${env.port}`, `mta-sts-port = ${env.port}`,
-    '[tls]', `ca-file = ${JSON.stringify(caFile)}`,
-    '[storage]', `data-dir = ${JSON.stringify(join(dir, 'data'))}`,
-    ...extra,
-    '',
-  ].join('\n'));
+  await writeFile(
+    config,
+    [
+      '[resolver]',
+      `nameservers = ["${env.dns.nameserver}"]`,
+      'timeout = "5s"',
+      '[delivery]',
+      `port = ${env.port}`,
+      `mta-sts-port = ${env.port}`,
+      '[tls]',
+      `ca-file = ${JSON.stringify(caFile)}`,
+      '[storage]',
+      `data-dir = ${JSON.stringify(join(dir, 'data'))}`,
+      ...extra,
+      '',
+    ].join('\n'),
+  );
   return config;
 }

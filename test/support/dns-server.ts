@@ -66,17 +66,26 @@ export async function startDnsServer(options: DnsServerOptions): Promise<TestDns
   const timers = new Set<NodeJS.Timeout>();
   const connections = new Set<net.Socket>();
 
-  const handle = (packet: DecodedPacket, transport: 'udp' | 'tcp', send: (bytes: Buffer) => void): void => {
+  const handle = (
+    packet: DecodedPacket,
+    transport: 'udp' | 'tcp',
+    send: (bytes: Buffer) => void,
+  ): void => {
     const question = packet.questions?.[0];
     const opt = (packet.additionals ?? []).find((a: Answer) => a.type === 'OPT');
     if (question !== undefined) {
       log.push({
-        name: normalize(question.name), type: question.type, transport,
-        cd: packet.flag_cd, dnssecOk: opt !== undefined && opt.type === 'OPT' && opt.flag_do,
+        name: normalize(question.name),
+        type: question.type,
+        transport,
+        cd: packet.flag_cd,
+        dnssecOk: opt !== undefined && opt.type === 'OPT' && opt.flag_do,
       });
     }
     const plan = buildReply(packet, transport, {
-      zone: options.zone, ad: options.ad ?? false, negativeTtl: options.negativeTtl ?? 300,
+      zone: options.zone,
+      ad: options.ad ?? false,
+      negativeTtl: options.negativeTtl ?? 300,
     });
     if (plan === undefined) return;
     const deliver = (): void => {
@@ -121,8 +130,13 @@ export async function startDnsServer(options: DnsServerOptions): Promise<TestDns
   const port = udp.address().port;
   const queries: QueryLog = {
     all: log,
-    count: (name, type, transport) => log.filter((q) => q.name === normalize(name) &&
-      (type === undefined || q.type === type) && (transport === undefined || q.transport === transport)).length,
+    count: (name, type, transport) =>
+      log.filter(
+        (q) =>
+          q.name === normalize(name) &&
+          (type === undefined || q.type === type) &&
+          (transport === undefined || q.transport === transport),
+      ).length,
   };
   return {
     address,
@@ -160,7 +174,10 @@ function normalize(name: string): string {
  * Binds UDP first, then TCP on the port UDP got. With an ephemeral port the TCP port may be taken by
  * someone else; we then start over with a new UDP port, a bounded number of times.
  */
-async function listenBoth(address: string, port: number): Promise<{ udp: dgram.Socket; tcp: net.Server }> {
+async function listenBoth(
+  address: string,
+  port: number,
+): Promise<{ udp: dgram.Socket; tcp: net.Server }> {
   let lastError: unknown;
   for (let tries = 0; tries < (port === 0 ? 20 : 1); tries += 1) {
     const udp = dgram.createSocket(address.includes(':') ? 'udp6' : 'udp4');

@@ -15,7 +15,8 @@ import type { TestCert } from './pki.js';
 export const POLICY_PATH = '/.well-known/mta-sts.txt';
 
 /** What the policy URL answers; a plain string is a `200 text/plain` policy. */
-export type PolicyResponse = string | { readonly status: number; readonly contentType?: string; readonly body?: string };
+export type PolicyResponse =
+  string | { readonly status: number; readonly contentType?: string; readonly body?: string };
 
 export interface PolicySite {
   /** Certificate and key the server presents for `mta-sts.<domain>` (chain without the root). */
@@ -51,8 +52,18 @@ export interface TestPolicyServer {
 }
 
 /** Builds a policy document (RFC 8461 section 3.2) with CRLF line endings. */
-export function policyText(mode: 'enforce' | 'testing' | 'none', mx: readonly string[], maxAge = 86_400): string {
-  return ['version: STSv1', `mode: ${mode}`, ...mx.map((m) => `mx: ${m}`), `max_age: ${maxAge}`, ''].join('\r\n');
+export function policyText(
+  mode: 'enforce' | 'testing' | 'none',
+  mx: readonly string[],
+  maxAge = 86_400,
+): string {
+  return [
+    'version: STSv1',
+    `mode: ${mode}`,
+    ...mx.map((m) => `mx: ${m}`),
+    `max_age: ${maxAge}`,
+    '',
+  ].join('\r\n');
 }
 
 const hostOf = (domain: string): string => `mta-sts.${domain.toLowerCase().replace(/\.$/, '')}`;
@@ -61,35 +72,46 @@ const hostOf = (domain: string): string => `mta-sts.${domain.toLowerCase().repla
 export async function startPolicyServer(options: PolicyServerOptions): Promise<TestPolicyServer> {
   const sites = new Map<string, { site: PolicySite; context: tls.SecureContext }>();
   const set = (domain: string, site: PolicySite): void => {
-    sites.set(hostOf(domain), { site, context: tls.createSecureContext({ cert: site.cert.chainPem, key: site.cert.keyPem }) });
+    sites.set(hostOf(domain), {
+      site,
+      context: tls.createSecureContext({ cert: site.cert.chainPem, key: site.cert.keyPem }),
+    });
   };
   for (const [domain, site] of Object.entries(options.sites)) set(domain, site);
   const requests: PolicyRequest[] = [];
 
-  const server = https.createServer({
-    SNICallback: (name, callback) => {
-      const entry = sites.get(name.toLowerCase());
-      if (entry === undefined) callback(new Error(`no policy site for ${name}`));
-      else callback(null, entry.context);
+  const server = https.createServer(
+    {
+      SNICallback: (name, callback) => {
+        const entry = sites.get(name.toLowerCase());
+        if (entry === undefined) callback(new Error(`no policy site for ${name}`));
+        else callback(null, entry.context);
+      },
     },
-  }, (request, response) => {
-    // Node sets `servername` on server-side TLS sockets; its type declarations omit it.
-    const sni = (request.socket as tls.TLSSocket & { servername?: string | false }).servername;
-    const servername = typeof sni === 'string' ? sni.toLowerCase() : '';
-    const path = request.url ?? '';
-    requests.push({ servername, host: request.headers.host ?? '', path });
-    const entry = sites.get(servername);
-    if (entry === undefined || path !== POLICY_PATH) {
-      response.writeHead(404, { 'content-type': 'text/plain' });
-      response.end('not found\n');
-      return;
-    }
-    const answer = entry.site.response;
-    const { status, contentType, body } = typeof answer === 'string' ? { status: 200, contentType: 'text/plain', body: answer } : answer;
-    response.writeHead(status, contentType === undefined ? {} : { 'content-type': contentType });
-    response.end(body ?? '');
+    (request, response) => {
+      // Node sets `servername` on server-side TLS sockets; its type declarations omit it.
+      const sni = (request.socket as tls.TLSSocket & { servername?: string | false }).servername;
+      const servername = typeof sni === 'string' ? sni.toLowerCase() : '';
+      const path = request.url ?? '';
+      requests.push({ servername, host: request.headers.host ?? '', path });
+      const entry = sites.get(servername);
+      if (entry === undefined || path !== POLICY_PATH) {
+        response.writeHead(404, { 'content-type': 'text/plain' });
+        response.end('not found\n');
+        return;
+      }
+      const answer = entry.site.response;
+      const { status, contentType, body } =
+        typeof answer === 'string'
+          ? { status: 200, contentType: 'text/plain', body: answer }
+          : answer;
+      response.writeHead(status, contentType === undefined ? {} : { 'content-type': contentType });
+      response.end(body ?? '');
+    },
+  );
+  server.on('tlsClientError', () => {
+    /* a refused handshake is an expected test outcome */
   });
-  server.on('tlsClientError', () => { /* a refused handshake is an expected test outcome */ });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -103,11 +125,13 @@ export async function startPolicyServer(options: PolicyServerOptions): Promise<T
     address: bound.address,
     port: bound.port,
     requests,
-    fetches: (domain) => requests.filter((r) => r.servername === hostOf(domain) && r.path === POLICY_PATH).length,
+    fetches: (domain) =>
+      requests.filter((r) => r.servername === hostOf(domain) && r.path === POLICY_PATH).length,
     set,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

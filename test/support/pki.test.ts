@@ -19,7 +19,11 @@ test('a leaf issued by an intermediate chains to the root', async () => {
 
 test('validity dates are those requested, so tests can make expired certificates', async () => {
   const notAfter = new Date(Date.now() - 86_400_000);
-  const cert = await createSelfSigned({ dnsNames: ['old.example.test'], notBefore: new Date(Date.now() - 10 * 86_400_000), notAfter });
+  const cert = await createSelfSigned({
+    dnsNames: ['old.example.test'],
+    notBefore: new Date(Date.now() - 10 * 86_400_000),
+    notAfter,
+  });
   const x = new X509Certificate(cert.certPem);
   assert.ok(new Date(x.validTo).getTime() < Date.now());
   assert.ok(x.verify(x.publicKey));

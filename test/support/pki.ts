@@ -54,7 +54,12 @@ function nextSerial(): string {
 
 function algorithm(type: KeyType): webcrypto.RsaHashedKeyGenParams | webcrypto.EcKeyGenParams {
   return type === 'rsa'
-    ? { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 }
+    ? {
+        name: 'RSASSA-PKCS1-v1_5',
+        hash: 'SHA-256',
+        publicExponent: new Uint8Array([1, 0, 1]),
+        modulusLength: 2048,
+      }
     : { name: 'ECDSA', namedCurve: 'P-256' };
 }
 
@@ -63,7 +68,10 @@ function signingAlgorithm(type: KeyType): webcrypto.Algorithm | webcrypto.EcdsaP
 }
 
 async function generateKeys(type: KeyType): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(algorithm(type) as webcrypto.EcKeyGenParams, true, ['sign', 'verify']));
+  return await webcrypto.subtle.generateKey(algorithm(type) as webcrypto.EcKeyGenParams, true, [
+    'sign',
+    'verify',
+  ]);
 }
 
 async function keyPem(key: CryptoKey): Promise<string> {
@@ -83,25 +91,53 @@ interface Signer {
   readonly chain: readonly string[];
 }
 
-async function build(options: IssueOptions, isCa: boolean, signer: Signer | undefined): Promise<{ cert: TestCert; self: Signer }> {
+async function build(
+  options: IssueOptions,
+  isCa: boolean,
+  signer: Signer | undefined,
+): Promise<{ cert: TestCert; self: Signer }> {
   const keyType = options.keyType ?? 'ec';
   const keys = await generateKeys(keyType);
-  const commonName = options.commonName ?? options.dnsNames?.[0] ?? (isCa ? 'mxsec Test CA' : 'localhost');
+  const commonName =
+    options.commonName ?? options.dnsNames?.[0] ?? (isCa ? 'mxsec Test CA' : 'localhost');
   const extensions: x509.Extension[] = [new x509.BasicConstraintsExtension(isCa, undefined, true)];
   if (isCa) {
-    extensions.push(new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true));
+    extensions.push(
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
+        true,
+      ),
+    );
   } else {
-    extensions.push(new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true));
+    extensions.push(
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment,
+        true,
+      ),
+    );
     const eku = options.extKeyUsage ?? ['serverAuth'];
     if (eku.length > 0) {
-      extensions.push(new x509.ExtendedKeyUsageExtension(eku.map((u) => (u === 'serverAuth' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth))));
+      extensions.push(
+        new x509.ExtendedKeyUsageExtension(
+          eku.map((u) =>
+            u === 'serverAuth'
+              ? x509.ExtendedKeyUsage.serverAuth
+              : x509.ExtendedKeyUsage.clientAuth,
+          ),
+        ),
+      );
     }
   }
   if (options.dnsNames !== undefined && options.dnsNames.length > 0) {
-    extensions.push(new x509.SubjectAlternativeNameExtension(options.dnsNames.map((value) => ({ type: 'dns' as const, value }))));
+    extensions.push(
+      new x509.SubjectAlternativeNameExtension(
+        options.dnsNames.map((value) => ({ type: 'dns' as const, value })),
+      ),
+    );
   }
   extensions.push(await x509.SubjectKeyIdentifierExtension.create(keys.publicKey));
-  if (signer !== undefined) extensions.push(await x509.AuthorityKeyIdentifierExtension.create(signer.keys.publicKey));
+  if (signer !== undefined)
+    extensions.push(await x509.AuthorityKeyIdentifierExtension.create(signer.keys.publicKey));
   const issuerKeys = signer?.keys ?? keys;
   const certificate = await x509.X509CertificateGenerator.create({
     serialNumber: nextSerial(),
@@ -124,7 +160,12 @@ async function build(options: IssueOptions, isCa: boolean, signer: Signer | unde
     chainPem: [certPem, ...chain].join(''),
   };
   // A root's own certificate is not part of the chains it signs; an intermediate's is.
-  const self: Signer = { name: dn(commonName), keys, keyType, chain: signer === undefined ? [] : [certPem, ...chain] };
+  const self: Signer = {
+    name: dn(commonName),
+    keys,
+    keyType,
+    chain: signer === undefined ? [] : [certPem, ...chain],
+  };
   return { cert, self };
 }
 

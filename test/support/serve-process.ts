@@ -30,8 +30,17 @@ export interface ServeExit {
 }
 
 export type ServeStart =
-  | { readonly ok: true; readonly port: number; readonly listeners: readonly { name: string; host: string; port: number }[] }
-  | { readonly ok: false; readonly exit: ServeExit; readonly stdout: string; readonly stderr: string };
+  | {
+      readonly ok: true;
+      readonly port: number;
+      readonly listeners: readonly { name: string; host: string; port: number }[];
+    }
+  | {
+      readonly ok: false;
+      readonly exit: ServeExit;
+      readonly stdout: string;
+      readonly stderr: string;
+    };
 
 export interface ServeProcess {
   readonly pid: number;
@@ -54,7 +63,10 @@ export const SERVE_WAIT_MS = 60_000;
 /** The command that runs the mxsec CLI from this checkout (see the module header). */
 export function mxsecCommand(): { command: string; args: string[] } {
   if (import.meta.url.endsWith('.ts')) {
-    return { command: process.execPath, args: ['--import', import.meta.resolve('tsx'), join(REPO_ROOT, 'src', 'cli', 'bin.ts')] };
+    return {
+      command: process.execPath,
+      args: ['--import', import.meta.resolve('tsx'), join(REPO_ROOT, 'src', 'cli', 'bin.ts')],
+    };
   }
   return { command: process.execPath, args: [join(REPO_ROOT, 'dist', 'src', 'cli', 'bin.js')] };
 }
@@ -74,25 +86,36 @@ function remember(child: ChildProcess): void {
 
 /** Kills every child this module started that is still running, and waits for them. */
 export async function stopAllServes(): Promise<void> {
-  await Promise.all([...children].map((child) => new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  })));
+  await Promise.all(
+    [...children].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
 }
 
 function exitOf(child: ChildProcess): Promise<ServeExit> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
+    if (child.exitCode !== null || child.signalCode !== null)
+      resolve({ code: child.exitCode, signal: child.signalCode });
     else child.once('exit', (code, signal) => resolve({ code, signal }));
   });
 }
 
 /** Runs `mxsec serve --config <configFile>` (absolute paths in the file: `cwd` defaults to the repository root). */
-export function spawnServe(configFile: string, options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ServeProcess {
+export function spawnServe(
+  configFile: string,
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): ServeProcess {
   const { command, args } = mxsecCommand();
   const child = spawn(command, [...args, 'serve', '--config', configFile], {
-    cwd: options.cwd ?? REPO_ROOT, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: options.cwd ?? REPO_ROOT,
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   remember(child);
   const logs: LogLine[] = [];
@@ -115,31 +138,55 @@ export function spawnServe(configFile: string, options: { cwd?: string; env?: No
   });
   const exited = exitOf(child);
   void exited.then(notify);
-  const output = (): { stdout: string; stderr: string } => ({ stdout: [...logs.map((l) => JSON.stringify(l)), ...plain].join('\n'), stderr });
-
-  const waitForLog = (what: string, match: (line: LogLine) => boolean, timeoutMs = SERVE_WAIT_MS): Promise<LogLine> => new Promise((resolve, reject) => {
-    let seen = 0;
-    let done = false;
-    const check = (): void => {
-      for (; seen < logs.length; seen++) {
-        const line = logs[seen]!;
-        if (match(line)) return finish(() => resolve(line));
-      }
-      if (child.exitCode !== null || child.signalCode !== null) {
-        finish(() => reject(new Error(`mxsec serve exited (${child.exitCode ?? child.signalCode}) before logging ${what}\n${output().stdout}\n${stderr}`)));
-      }
-    };
-    const timer = setTimeout(() => finish(() => reject(new Error(`mxsec serve did not log ${what} within ${timeoutMs} ms\n${output().stdout}\n${stderr}`))), timeoutMs);
-    function finish(settle: () => void): void {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      listeners.delete(check);
-      settle();
-    }
-    listeners.add(check);
-    check();
+  const output = (): { stdout: string; stderr: string } => ({
+    stdout: [...logs.map((l) => JSON.stringify(l)), ...plain].join('\n'),
+    stderr,
   });
+
+  const waitForLog = (
+    what: string,
+    match: (line: LogLine) => boolean,
+    timeoutMs = SERVE_WAIT_MS,
+  ): Promise<LogLine> =>
+    new Promise((resolve, reject) => {
+      let seen = 0;
+      let done = false;
+      const check = (): void => {
+        for (; seen < logs.length; seen++) {
+          const line = logs[seen]!;
+          if (match(line)) return finish(() => resolve(line));
+        }
+        if (child.exitCode !== null || child.signalCode !== null) {
+          finish(() =>
+            reject(
+              new Error(
+                `mxsec serve exited (${child.exitCode ?? child.signalCode}) before logging ${what}\n${output().stdout}\n${stderr}`,
+              ),
+            ),
+          );
+        }
+      };
+      const timer = setTimeout(
+        () =>
+          finish(() =>
+            reject(
+              new Error(
+                `mxsec serve did not log ${what} within ${timeoutMs} ms\n${output().stdout}\n${stderr}`,
+              ),
+            ),
+          ),
+        timeoutMs,
+      );
+      function finish(settle: () => void): void {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        listeners.delete(check);
+        settle();
+      }
+      listeners.add(check);
+      check();
+    });
 
   const started = async (): Promise<ServeStart> => {
     try {
@@ -147,7 +194,12 @@ export function spawnServe(configFile: string, options: { cwd?: string; env?: No
       const bound = line['listeners'] as { name: string; host: string; port: number }[];
       return { ok: true, port: bound[0]?.port ?? 0, listeners: bound };
     } catch {
-      const exit = await Promise.race([exited, new Promise<ServeExit>((resolve) => setTimeout(() => resolve({ code: null, signal: null }), 1_000))]);
+      const exit = await Promise.race([
+        exited,
+        new Promise<ServeExit>((resolve) =>
+          setTimeout(() => resolve({ code: null, signal: null }), 1_000),
+        ),
+      ]);
       return { ok: false, exit, ...output() };
     }
   };
@@ -170,7 +222,10 @@ export function spawnServe(configFile: string, options: { cwd?: string; env?: No
 }
 
 /** Runs one mxsec command to completion in a child process (for commands that must not share our process). */
-export function runMxsecProcess(argv: readonly string[], cwd = REPO_ROOT): Promise<{ exit: ServeExit; stdout: string; stderr: string }> {
+export function runMxsecProcess(
+  argv: readonly string[],
+  cwd = REPO_ROOT,
+): Promise<{ exit: ServeExit; stdout: string; stderr: string }> {
   const { command, args } = mxsecCommand();
   const child = spawn(command, [...args, ...argv], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   remember(child);
@@ -179,7 +234,9 @@ export function runMxsecProcess(argv: readonly string[], cwd = REPO_ROOT): Promi
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   // 'close' (not 'exit') so both pipes are drained before the output is read.
-  return new Promise((resolve) => child.once('close', (code, signal) => resolve({ exit: { code, signal }, stdout, stderr })));
+  return new Promise((resolve) =>
+    child.once('close', (code, signal) => resolve({ exit: { code, signal }, stdout, stderr })),
+  );
 }
 
 export interface Submission {
@@ -192,13 +249,24 @@ export type SubmitResult =
   | { readonly ok: true; readonly queueId: string; readonly reply: SmtpReply }
   | { readonly ok: false; readonly reason: string };
 
-const TIMEOUTS = { connect: 30_000, greeting: 30_000, ehlo: 30_000, 'mail-from': 30_000, 'rcpt-to': 30_000, data: 30_000 } as const;
+const TIMEOUTS = {
+  connect: 30_000,
+  greeting: 30_000,
+  ehlo: 30_000,
+  'mail-from': 30_000,
+  'rcpt-to': 30_000,
+  data: 30_000,
+} as const;
 
 /**
  * Submits one message over SMTP (one session: greeting, EHLO, one transaction, QUIT). `ok` only for a
  * 2yz reply to the end of DATA, with the queue id from its `queued as <id>` text.
  */
-export async function submitMessage(host: string, port: number, message: Submission): Promise<SubmitResult> {
+export async function submitMessage(
+  host: string,
+  port: number,
+  message: Submission,
+): Promise<SubmitResult> {
   const connected = await connectSmtp({ host, port, timeouts: TIMEOUTS });
   if (!connected.ok) return { ok: false, reason: connected.failure.message };
   const session = connected.session;
@@ -207,13 +275,16 @@ export async function submitMessage(host: string, port: number, message: Submiss
     if (!greeting.ok) return { ok: false, reason: `greeting: ${greeting.failure.message}` };
     const ehlo = await session.ehlo('submitter.mxsec.test');
     if (!ehlo.ok) return { ok: false, reason: `ehlo: ${ehlo.failure.message}` };
-    const body = typeof message.body === 'string' ? new TextEncoder().encode(message.body) : message.body;
+    const body =
+      typeof message.body === 'string' ? new TextEncoder().encode(message.body) : message.body;
     const sent = await session.send({ from: message.from, recipients: message.to, body });
     if (!sent.ok) return { ok: false, reason: `send: ${sent.failure.message}` };
     const data = sent.outcome.data;
-    if (data.status !== 'accepted') return { ok: false, reason: `not accepted: ${JSON.stringify(data)}` };
+    if (data.status !== 'accepted')
+      return { ok: false, reason: `not accepted: ${JSON.stringify(data)}` };
     const id = /queued as (\S+)/.exec(data.reply.lines.join(' '))?.[1];
-    if (id === undefined) return { ok: false, reason: `no queue id in ${data.reply.lines.join(' ')}` };
+    if (id === undefined)
+      return { ok: false, reason: `no queue id in ${data.reply.lines.join(' ')}` };
     await session.quit();
     return { ok: true, queueId: id, reply: data.reply };
   } finally {

@@ -14,7 +14,18 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { SecureContextOptions } from 'node:tls';
 
-export type ServerPhase = 'greeting' | 'ehlo' | 'helo' | 'starttls' | 'mail' | 'rcpt' | 'data' | 'body' | 'rset' | 'quit' | 'other';
+export type ServerPhase =
+  | 'greeting'
+  | 'ehlo'
+  | 'helo'
+  | 'starttls'
+  | 'mail'
+  | 'rcpt'
+  | 'data'
+  | 'body'
+  | 'rset'
+  | 'quit'
+  | 'other';
 
 /** A reply text without CRLF (`'550 5.1.1 no such user'`, multi-line with `\r\n` inside), or a misdeed. */
 export type ServerAction = string | { readonly close: true } | { readonly stall: true };
@@ -35,7 +46,11 @@ export interface SmtpServerOptions {
   /** Advertise `SIZE n` and enforce it. */
   readonly sizeLimit?: number;
   /** Offer STARTTLS with this key and certificate chain; `options` may set minVersion, maxVersion, ciphers. */
-  readonly tls?: { readonly key: string; readonly cert: string; readonly options?: SecureContextOptions };
+  readonly tls?: {
+    readonly key: string;
+    readonly cert: string;
+    readonly options?: SecureContextOptions;
+  };
   /** Answer STARTTLS with this instead of 220 (e.g. `454 4.7.0 TLS not available`). */
   readonly starttlsReply?: string;
   /** Bytes written in the same write as the STARTTLS 220, in plaintext: the CVE-2011-0411 attack. */
@@ -146,7 +161,9 @@ class Input {
   }
 
   private waitForInput(): Promise<void> {
-    return new Promise((resolve) => { this.wake = resolve; });
+    return new Promise((resolve) => {
+      this.wake = resolve;
+    });
   }
 
   private notify(): void {
@@ -194,7 +211,10 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
     socket.on('error', () => socket.destroy());
     const transcript: string[] = [];
     transcripts.push(transcript);
-    const run = options.script === undefined ? serve(socket, options, transcript, messages) : runScript(socket, options.script, transcript);
+    const run =
+      options.script === undefined
+        ? serve(socket, options, transcript, messages)
+        : runScript(socket, options.script, transcript);
     run.catch((error: unknown) => {
       transcript.push(`* server error: ${String(error)}`);
       socket.destroy();
@@ -210,23 +230,32 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
     address: address.address,
     messages,
     transcripts,
-    close: () => new Promise<void>((resolve) => {
-      for (const socket of sockets) socket.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
 
-async function runScript(socket: net.Socket, script: readonly ScriptStep[], transcript: string[]): Promise<void> {
+async function runScript(
+  socket: net.Socket,
+  script: readonly ScriptStep[],
+  transcript: string[],
+): Promise<void> {
   const input = new Input(socket);
   for (const step of script) {
     if ('send' in step) {
-      transcript.push(`S: ${typeof step.send === 'string' ? step.send : Buffer.from(step.send).toString('latin1')}`);
+      transcript.push(
+        `S: ${typeof step.send === 'string' ? step.send : Buffer.from(step.send).toString('latin1')}`,
+      );
       socket.write(step.send);
     } else if ('expect' in step) {
       const line = await input.line();
       transcript.push(`C: ${line ?? '<closed>'}`);
-      const matches = line !== null && (typeof step.expect === 'string' ? line === step.expect : step.expect.test(line));
+      const matches =
+        line !== null &&
+        (typeof step.expect === 'string' ? line === step.expect : step.expect.test(line));
       if (!matches) {
         transcript.push(`* expected ${String(step.expect)}`);
         socket.destroy();
@@ -239,7 +268,12 @@ async function runScript(socket: net.Socket, script: readonly ScriptStep[], tran
   }
 }
 
-async function serve(socket: net.Socket, options: SmtpServerOptions, transcript: string[], messages: ReceivedMessage[]): Promise<void> {
+async function serve(
+  socket: net.Socket,
+  options: SmtpServerOptions,
+  transcript: string[],
+  messages: ReceivedMessage[],
+): Promise<void> {
   const hostname = options.hostname ?? 'mx.test';
   const input = new Input(socket);
   let current = socket;
@@ -255,7 +289,12 @@ async function serve(socket: net.Socket, options: SmtpServerOptions, transcript:
     pending = '';
   };
   // Returns false when the connection must stop being served (stall or close).
-  const answer = async (phase: ServerPhase, line: string, fallback: string, forceFlush = false): Promise<string | false> => {
+  const answer = async (
+    phase: ServerPhase,
+    line: string,
+    fallback: string,
+    forceFlush = false,
+  ): Promise<string | false> => {
     const action = options.respond?.(phase, line) ?? fallback;
     const delay = options.delays?.[phase];
     if (delay !== undefined || typeof action !== 'string') flush();
@@ -279,10 +318,20 @@ async function serve(socket: net.Socket, options: SmtpServerOptions, transcript:
     if (options.pipelining ?? true) keywords.push('PIPELINING');
     if (options.sizeLimit !== undefined) keywords.push(`SIZE ${options.sizeLimit}`);
     if (options.tls !== undefined && !secure) keywords.push('STARTTLS');
-    return [`250-${hostname} greets you`, ...keywords.map((k, i) => `250${i === keywords.length - 1 ? ' ' : '-'}${k}`)].join('\r\n');
+    return [
+      `250-${hostname} greets you`,
+      ...keywords.map((k, i) => `250${i === keywords.length - 1 ? ' ' : '-'}${k}`),
+    ].join('\r\n');
   };
 
-  if (await answer('greeting', '', options.greeting ?? `220 ${hostname} ESMTP mxsec test server`) === false) return;
+  if (
+    (await answer(
+      'greeting',
+      '',
+      options.greeting ?? `220 ${hostname} ESMTP mxsec test server`,
+    )) === false
+  )
+    return;
   for (;;) {
     const line = await input.line();
     if (line === null) return;
@@ -299,7 +348,10 @@ async function serve(socket: net.Socket, options: SmtpServerOptions, transcript:
         reply = await answer('helo', line, `250 ${hostname}`);
         break;
       case 'STARTTLS': {
-        const fallback = options.tls === undefined || secure ? '502 5.5.1 STARTTLS not offered' : options.starttlsReply ?? '220 2.0.0 ready to start TLS';
+        const fallback =
+          options.tls === undefined || secure
+            ? '502 5.5.1 STARTTLS not offered'
+            : (options.starttlsReply ?? '220 2.0.0 ready to start TLS');
         const action = options.respond?.('starttls', line) ?? fallback;
         if (typeof action !== 'string' || !action.startsWith('220') || options.tls === undefined) {
           reply = await answer('starttls', line, fallback);
@@ -313,9 +365,17 @@ async function serve(socket: net.Socket, options: SmtpServerOptions, transcript:
         transcript.push(`S: ${action}`);
         const injected = options.injectAfterStartTls;
         // One write, so the injected bytes reach the client in the same segment as the 220.
-        raw.write(injected === undefined ? `${action}\r\n` : Buffer.concat([Buffer.from(`${action}\r\n`), Buffer.from(injected)]));
-        if (injected !== undefined) transcript.push(`* injected ${Buffer.from(injected).length} octets after 220`);
-        current = new tls.TLSSocket(raw, { isServer: true, secureContext: secureContextOf(options.tls) });
+        raw.write(
+          injected === undefined
+            ? `${action}\r\n`
+            : Buffer.concat([Buffer.from(`${action}\r\n`), Buffer.from(injected)]),
+        );
+        if (injected !== undefined)
+          transcript.push(`* injected ${Buffer.from(injected).length} octets after 220`);
+        current = new tls.TLSSocket(raw, {
+          isServer: true,
+          secureContext: secureContextOf(options.tls),
+        });
         current.on('error', () => current.destroy());
         input.attach(current);
         secure = true;
@@ -326,19 +386,33 @@ async function serve(socket: net.Socket, options: SmtpServerOptions, transcript:
       case 'MAIL': {
         const size = Number(/\bSIZE=(\d+)/i.exec(line)?.[1] ?? '0');
         const tooBig = options.sizeLimit !== undefined && size > options.sizeLimit;
-        reply = await answer('mail', line, tooBig ? '552 5.3.4 message size exceeds fixed limit' : from !== undefined ? '503 5.5.1 nested MAIL' : '250 2.1.0 sender ok');
+        reply = await answer(
+          'mail',
+          line,
+          tooBig
+            ? '552 5.3.4 message size exceeds fixed limit'
+            : from !== undefined
+              ? '503 5.5.1 nested MAIL'
+              : '250 2.1.0 sender ok',
+        );
         if (reply !== false && positive(reply)) from = pathOf(line);
         break;
       }
       case 'RCPT': {
         const address = pathOf(line);
-        const fallback = from === undefined ? '503 5.5.1 need MAIL first' : options.rcptReplies?.[address.toLowerCase()] ?? '250 2.1.5 recipient ok';
+        const fallback =
+          from === undefined
+            ? '503 5.5.1 need MAIL first'
+            : (options.rcptReplies?.[address.toLowerCase()] ?? '250 2.1.5 recipient ok');
         reply = await answer('rcpt', line, fallback);
         if (reply !== false && positive(reply)) recipients.push(address);
         break;
       }
       case 'DATA': {
-        const fallback = from === undefined || recipients.length === 0 ? '554 5.5.1 no valid recipients' : '354 end data with <CR><LF>.<CR><LF>';
+        const fallback =
+          from === undefined || recipients.length === 0
+            ? '554 5.5.1 no valid recipients'
+            : '354 end data with <CR><LF>.<CR><LF>';
         reply = await answer('data', line, fallback, true);
         if (reply === false || !reply.startsWith('354')) break;
         if (options.closeDuringData === true) {
@@ -351,10 +425,18 @@ async function serve(socket: net.Socket, options: SmtpServerOptions, transcript:
         if (data === null) return;
         transcript.push(`C: <message data, ${data.length} octets>`);
         const body = unstuff(data);
-        const tooBig = options.sizeLimit !== undefined && options.sizeLimit > 0 && body.length > options.sizeLimit;
-        const final = await answer('body', '.', tooBig ? '552 5.3.4 message too big' : '250 2.0.0 message accepted');
+        const tooBig =
+          options.sizeLimit !== undefined &&
+          options.sizeLimit > 0 &&
+          body.length > options.sizeLimit;
+        const final = await answer(
+          'body',
+          '.',
+          tooBig ? '552 5.3.4 message too big' : '250 2.0.0 message accepted',
+        );
         if (final === false) return;
-        if (positive(final) && from !== undefined && recipients.length > 0) messages.push({ from, recipients, data: body, tls: secure });
+        if (positive(final) && from !== undefined && recipients.length > 0)
+          messages.push({ from, recipients, data: body, tls: secure });
         from = undefined;
         recipients = [];
         continue;
@@ -368,7 +450,7 @@ async function serve(socket: net.Socket, options: SmtpServerOptions, transcript:
         reply = await answer('other', line, '250 2.0.0 ok');
         break;
       case 'QUIT':
-        if (await answer('quit', line, '221 2.0.0 bye') !== false) current.end();
+        if ((await answer('quit', line, '221 2.0.0 bye')) !== false) current.end();
         return;
       default:
         reply = await answer('other', line, '500 5.5.2 command not recognised');

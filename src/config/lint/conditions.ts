@@ -8,7 +8,14 @@
 import type { Ast, Value } from '../../expr/index.js';
 
 /** Host variables that always hold integers (counters, sizes, durations in milliseconds). */
-export const INTEGER_VARIABLES: ReadonlySet<string> = new Set(['retry_num', 'notify_num', 'priority', 'size', 'queue_age', 'expires_in']);
+export const INTEGER_VARIABLES: ReadonlySet<string> = new Set([
+  'retry_num',
+  'notify_num',
+  'priority',
+  'size',
+  'queue_age',
+  'expires_in',
+]);
 
 export interface IntConstraint {
   readonly type: 'int';
@@ -37,8 +44,22 @@ const UNKNOWN: Dnf = [{ constraints: new Map(), unknown: true }];
 const MAX_TERMS = 64;
 
 type Comparison = '==' | '!=' | '>' | '>=' | '<' | '<=';
-const FLIP: Readonly<Record<Comparison, Comparison>> = { '==': '==', '!=': '!=', '>': '<', '>=': '<=', '<': '>', '<=': '>=' };
-const NEGATE: Readonly<Record<Comparison, Comparison>> = { '==': '!=', '!=': '==', '>': '<=', '>=': '<', '<': '>=', '<=': '>' };
+const FLIP: Readonly<Record<Comparison, Comparison>> = {
+  '==': '==',
+  '!=': '!=',
+  '>': '<',
+  '>=': '<=',
+  '<': '>',
+  '<=': '>=',
+};
+const NEGATE: Readonly<Record<Comparison, Comparison>> = {
+  '==': '!=',
+  '!=': '==',
+  '>': '<=',
+  '>=': '<',
+  '<': '>=',
+  '<=': '>',
+};
 
 function isComparison(op: string): op is Comparison {
   return op in FLIP;
@@ -51,17 +72,35 @@ function atom(variable: string, op: Comparison, value: Value): Dnf {
     let lo = -Infinity;
     let hi = Infinity;
     switch (op) {
-      case '==': if (!Number.isInteger(value)) return []; lo = hi = value; break;
-      case '!=': if (Number.isInteger(value)) excluded.add(value); break;
-      case '>': lo = Math.floor(value) + 1; break;
-      case '>=': lo = Math.ceil(value); break;
-      case '<': hi = Math.ceil(value) - 1; break;
-      case '<=': hi = Math.floor(value); break;
+      case '==':
+        if (!Number.isInteger(value)) return [];
+        lo = hi = value;
+        break;
+      case '!=':
+        if (Number.isInteger(value)) excluded.add(value);
+        break;
+      case '>':
+        lo = Math.floor(value) + 1;
+        break;
+      case '>=':
+        lo = Math.ceil(value);
+        break;
+      case '<':
+        hi = Math.ceil(value) - 1;
+        break;
+      case '<=':
+        hi = Math.floor(value);
+        break;
     }
-    return [{ constraints: new Map([[variable, { type: 'int', lo, hi, excluded }]]), unknown: false }];
+    return [
+      { constraints: new Map([[variable, { type: 'int', lo, hi, excluded }]]), unknown: false },
+    ];
   }
   if (typeof value !== 'string' || (op !== '==' && op !== '!=')) return UNKNOWN;
-  const constraint: StringConstraint = op === '==' ? { type: 'string', eq: value, ne: new Set() } : { type: 'string', ne: new Set([value]) };
+  const constraint: StringConstraint =
+    op === '=='
+      ? { type: 'string', eq: value, ne: new Set() }
+      : { type: 'string', ne: new Set([value]) };
   return [{ constraints: new Map([[variable, constraint]]), unknown: false }];
 }
 
@@ -113,7 +152,10 @@ function literalValue(node: Ast): Value | undefined {
 export function toDnf(node: Ast, negated = false): Dnf {
   switch (node.kind) {
     case 'literal': {
-      const truthy = node.value === true || (typeof node.value === 'number' && node.value !== 0) || (typeof node.value === 'string' && node.value !== '');
+      const truthy =
+        node.value === true ||
+        (typeof node.value === 'number' && node.value !== 0) ||
+        (typeof node.value === 'string' && node.value !== '');
       return truthy !== negated ? TRUE : [];
     }
     case 'unary':
@@ -163,7 +205,8 @@ function constraintImplies(a: Constraint | undefined, b: Constraint): boolean {
 /** True when every context satisfying conjunction `a` provably satisfies conjunction `b`. */
 export function conjunctionImplies(a: Conjunction, b: Conjunction): boolean {
   if (b.unknown) return false;
-  for (const [name, constraint] of b.constraints) if (!constraintImplies(a.constraints.get(name), constraint)) return false;
+  for (const [name, constraint] of b.constraints)
+    if (!constraintImplies(a.constraints.get(name), constraint)) return false;
   return true;
 }
 
@@ -174,8 +217,11 @@ export function implies(a: Dnf, b: Dnf): boolean {
 
 /** True when every disjunct requires `retry_num` to be at least 1 (a retry condition). */
 export function requiresRetry(dnf: Dnf): boolean {
-  return dnf.length > 0 && dnf.every((c) => {
-    const retry = c.constraints.get('retry_num');
-    return retry?.type === 'int' && retry.lo >= 1;
-  });
+  return (
+    dnf.length > 0 &&
+    dnf.every((c) => {
+      const retry = c.constraints.get('retry_num');
+      return retry?.type === 'int' && retry.lo >= 1;
+    })
+  );
 }

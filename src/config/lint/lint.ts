@@ -16,7 +16,12 @@ import type { Ast } from '../../expr/index.js';
 import { implies, requiresRetry, toDnf } from './conditions.js';
 import type { Dnf } from './conditions.js';
 
-export type LintCode = 'never-true' | 'shadowed-rule' | 'unreachable-strategy' | 'weakening-without-retry' | 'starttls-downgrade-on-retry';
+export type LintCode =
+  | 'never-true'
+  | 'shadowed-rule'
+  | 'unreachable-strategy'
+  | 'weakening-without-retry'
+  | 'starttls-downgrade-on-retry';
 
 export interface LintWarning {
   readonly code: LintCode;
@@ -29,7 +34,9 @@ export interface LintWarning {
 const TRUE: Dnf = [{ constraints: new Map(), unknown: false }];
 
 function describeRule(rule: Rule): string {
-  return rule.condition === undefined ? `the final else (${rule.then.source})` : `rule ${rule.index + 1} (\`${rule.condition.source}\`)`;
+  return rule.condition === undefined
+    ? `the final else (${rule.then.source})`
+    : `rule ${rule.index + 1} (\`${rule.condition.source}\`)`;
 }
 
 /** String literals of an expression: the names a computed `then` might produce. */
@@ -70,7 +77,12 @@ function analyseRules(set: RuleSet, warnings: LintWarning[]): RuleFacts[] {
     const path = `${set.key}[${rule.index}]`;
     const dnf = rule.condition === undefined ? TRUE : toDnf(rule.condition.ast);
     if (dnf.length === 0) {
-      warnings.push({ code: 'never-true', path, position: rule.position, message: `${describeRule(rule)} can never be true, so it never selects ${rule.then.source}` });
+      warnings.push({
+        code: 'never-true',
+        path,
+        position: rule.position,
+        message: `${describeRule(rule)} can never be true, so it never selects ${rule.then.source}`,
+      });
       facts.push({ rule, dnf, reachable: false });
       continue;
     }
@@ -107,7 +119,10 @@ export function lintConfig(config: MxsecConfig): LintWarning[] {
   const onRetry: { name: string; rule: Rule }[] = [];
   for (const { rule, dnf, reachable } of facts) {
     if (!reachable) continue;
-    const names = rule.then.constant !== undefined ? new Set([String(rule.then.constant)]) : stringLiterals(rule.then.ast, new Set());
+    const names =
+      rule.then.constant !== undefined
+        ? new Set([String(rule.then.constant)])
+        : stringLiterals(rule.then.ast, new Set());
     for (const name of names) {
       selectable.add(name);
       if (requiresRetry(dnf)) onRetry.push({ name, rule });

@@ -8,7 +8,14 @@
  */
 
 export type PathResult =
-  | { readonly ok: true; readonly address: string; readonly domain: string | undefined; readonly literal: boolean; readonly nonAscii: boolean; readonly rest: string }
+  | {
+      readonly ok: true;
+      readonly address: string;
+      readonly domain: string | undefined;
+      readonly literal: boolean;
+      readonly nonAscii: boolean;
+      readonly rest: string;
+    }
   | { readonly ok: false; readonly problem: 'syntax' | 'no-domain'; readonly message: string };
 
 const ATOM = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uFFFF-]+$/u;
@@ -36,7 +43,8 @@ function closingBracket(text: string): number {
 }
 
 function validLocal(local: string): boolean {
-  if (local.startsWith('"')) return /^"(?:[\x20\x21\x23-\x5b\x5d-\x7e\u0080-\uFFFF]|\\[\x20-\x7e])*"$/u.test(local);
+  if (local.startsWith('"'))
+    return /^"(?:[\x20\x21\x23-\x5b\x5d-\x7e\u0080-\uFFFF]|\\[\x20-\x7e])*"$/u.test(local);
   return local.split('.').every((atom) => ATOM.test(atom));
 }
 
@@ -57,9 +65,12 @@ export function parsePath(text: string, allowNull: boolean): PathResult {
   let inner = trimmed.slice(1, close);
   const rest = trimmed.slice(close + 1);
   if (rest !== '' && !rest.startsWith(' ')) return syntax('Syntax: parameters must follow a space');
-  if (FORBIDDEN.test(inner)) return syntax('Syntax: control characters or invalid UTF-8 in address');
+  if (FORBIDDEN.test(inner))
+    return syntax('Syntax: control characters or invalid UTF-8 in address');
   if (inner === '') {
-    return allowNull ? { ok: true, address: '', domain: undefined, literal: false, nonAscii: false, rest } : syntax('Syntax: empty address');
+    return allowNull
+      ? { ok: true, address: '', domain: undefined, literal: false, nonAscii: false, rest }
+      : syntax('Syntax: empty address');
   }
   // RFC 5321 4.1.1.3: a source route may be given and must be ignored.
   const route = /^@[^:,]+(?:,@[^:,]+)*:/.exec(inner);
@@ -71,9 +82,17 @@ export function parsePath(text: string, allowNull: boolean): PathResult {
   if (encoder.encode(local).length > 64) return syntax('Syntax: local part too long');
   if (at < 0) return { ok: false, problem: 'no-domain', message: 'Address must include a domain' };
   const domain = inner.slice(at + 1);
-  if (domain === '') return { ok: false, problem: 'no-domain', message: 'Address must include a domain' };
+  if (domain === '')
+    return { ok: false, problem: 'no-domain', message: 'Address must include a domain' };
   if (!validDomain(domain)) return syntax('Syntax: invalid domain');
   // eslint-disable-next-line no-control-regex
   const nonAscii = /[^\x00-\x7f]/.test(inner);
-  return { ok: true, address: inner, domain: domain.toLowerCase(), literal: domain.startsWith('['), nonAscii, rest };
+  return {
+    ok: true,
+    address: inner,
+    domain: domain.toLowerCase(),
+    literal: domain.startsWith('['),
+    nonAscii,
+    rest,
+  };
 }

@@ -20,12 +20,24 @@ export interface MailParams {
 
 export type Command =
   | { readonly verb: 'EHLO' | 'HELO'; readonly domain: string }
-  | { readonly verb: 'MAIL'; readonly address: string; readonly nonAscii: boolean; readonly params: MailParams }
-  | { readonly verb: 'RCPT'; readonly address: string; readonly literal: boolean; readonly nonAscii: boolean }
+  | {
+      readonly verb: 'MAIL';
+      readonly address: string;
+      readonly nonAscii: boolean;
+      readonly params: MailParams;
+    }
+  | {
+      readonly verb: 'RCPT';
+      readonly address: string;
+      readonly literal: boolean;
+      readonly nonAscii: boolean;
+    }
   | { readonly verb: 'AUTH'; readonly mechanism: string; readonly initial?: string }
   | { readonly verb: 'DATA' | 'RSET' | 'QUIT' | 'STARTTLS' | 'NOOP' | 'VRFY' };
 
-export type ParsedCommand = { readonly ok: true; readonly command: Command } | { readonly ok: false; readonly reply: ServerReply };
+export type ParsedCommand =
+  | { readonly ok: true; readonly command: Command }
+  | { readonly ok: false; readonly reply: ServerReply };
 
 /** EHLO/HELO argument: a domain or address literal. Lenient on label syntax (underscores occur in the wild). */
 const HELLO_ARG = /^(?:[A-Za-z0-9_\-.\u0080-\uFFFF]+|\[[\x21-\x5a\x5e-\x7e]+\])$/u;
@@ -35,7 +47,9 @@ function fail(reply: ServerReply): ParsedCommand {
 }
 
 function noArgs(verb: 'DATA' | 'RSET' | 'QUIT' | 'STARTTLS', args: string): ParsedCommand {
-  return args === '' ? { ok: true, command: { verb } } : fail(R.syntax(`Syntax: ${verb} takes no arguments`));
+  return args === ''
+    ? { ok: true, command: { verb } }
+    : fail(R.syntax(`Syntax: ${verb} takes no arguments`));
 }
 
 /** RFC 5321 4.1.2 esmtp-param: `keyword[=value]`; keywords are case-insensitive. */
@@ -51,11 +65,13 @@ function parseMailParams(text: string): MailParams | ServerReply {
     if (seen.has(key)) return R.syntax(`Syntax: ${key} given twice`);
     seen.add(key);
     if (key === 'SIZE') {
-      if (value === undefined || !/^\d{1,20}$/.test(value)) return R.syntax('Syntax: SIZE needs a number');
+      if (value === undefined || !/^\d{1,20}$/.test(value))
+        return R.syntax('Syntax: SIZE needs a number');
       size = Number(value);
     } else if (key === 'BODY') {
       const upper = value?.toUpperCase();
-      if (upper !== '7BIT' && upper !== '8BITMIME') return R.badParam(`BODY=${value ?? ''} is not supported`);
+      if (upper !== '7BIT' && upper !== '8BITMIME')
+        return R.badParam(`BODY=${value ?? ''} is not supported`);
       body = upper;
     } else if (key === 'SMTPUTF8') {
       if (value !== undefined) return R.syntax('Syntax: SMTPUTF8 takes no value');
@@ -64,7 +80,11 @@ function parseMailParams(text: string): MailParams | ServerReply {
       return R.badParam(`Parameter ${key} is not supported`);
     }
   }
-  return { smtputf8, ...(size === undefined ? {} : { size }), ...(body === undefined ? {} : { body }) };
+  return {
+    smtputf8,
+    ...(size === undefined ? {} : { size }),
+    ...(body === undefined ? {} : { body }),
+  };
 }
 
 function parseMail(args: string): ParsedCommand {
@@ -74,7 +94,10 @@ function parseMail(args: string): ParsedCommand {
   if (!path.ok) return fail(R.badSender(path.message));
   const params = parseMailParams(path.rest);
   if ('code' in params) return fail(params);
-  return { ok: true, command: { verb: 'MAIL', address: path.address, nonAscii: path.nonAscii, params } };
+  return {
+    ok: true,
+    command: { verb: 'MAIL', address: path.address, nonAscii: path.nonAscii, params },
+  };
 }
 
 function parseRcpt(args: string): ParsedCommand {
@@ -84,29 +107,43 @@ function parseRcpt(args: string): ParsedCommand {
   if (!path.ok) return fail(R.badRecipient(path.message));
   // No RCPT parameter is advertised (no DSN extension), so any is refused (RFC 5321 4.1.1.11).
   if (path.rest.trim() !== '') return fail(R.badParam('RCPT parameters are not supported'));
-  return { ok: true, command: { verb: 'RCPT', address: path.address, literal: path.literal, nonAscii: path.nonAscii } };
+  return {
+    ok: true,
+    command: {
+      verb: 'RCPT',
+      address: path.address,
+      literal: path.literal,
+      nonAscii: path.nonAscii,
+    },
+  };
 }
 
 function parseAuth(args: string): ParsedCommand {
   const parts = args.split(' ');
   const mechanism = (parts[0] ?? '').toUpperCase();
-  if (mechanism === '' || parts.length > 2) return fail(R.syntax('Syntax: AUTH mechanism [initial-response]'));
+  if (mechanism === '' || parts.length > 2)
+    return fail(R.syntax('Syntax: AUTH mechanism [initial-response]'));
   const initial = parts[1];
-  return { ok: true, command: { verb: 'AUTH', mechanism, ...(initial === undefined ? {} : { initial }) } };
+  return {
+    ok: true,
+    command: { verb: 'AUTH', mechanism, ...(initial === undefined ? {} : { initial }) },
+  };
 }
 
 /** Parses a command line (CRLF already removed). */
 export function parseCommand(line: string): ParsedCommand {
   // A command is printable text: NUL, a stray CR or other controls are never part of a valid command.
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(line)) return fail(R.syntax('Syntax: control characters in command'));
+  if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(line))
+    return fail(R.syntax('Syntax: control characters in command'));
   const space = line.indexOf(' ');
   const verb = (space < 0 ? line : line.slice(0, space)).toUpperCase();
   const args = space < 0 ? '' : line.slice(space + 1).trim();
   switch (verb) {
     case 'EHLO':
     case 'HELO':
-      if (!HELLO_ARG.test(args)) return fail(R.syntax(`Syntax: ${verb} needs a domain or address literal`));
+      if (!HELLO_ARG.test(args))
+        return fail(R.syntax(`Syntax: ${verb} needs a domain or address literal`));
       return { ok: true, command: { verb, domain: args } };
     case 'MAIL':
       return parseMail(args);

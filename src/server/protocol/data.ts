@@ -18,7 +18,12 @@ export type DataProblem = 'too-big' | 'line-too-long' | 'bare-line-ending';
 
 export type DataStep =
   | { readonly done: false }
-  | { readonly done: true; readonly body: Uint8Array; readonly problem?: DataProblem; readonly rest: Uint8Array };
+  | {
+      readonly done: true;
+      readonly body: Uint8Array;
+      readonly problem?: DataProblem;
+      readonly rest: Uint8Array;
+    };
 
 export interface DataLimits {
   /** Largest body in octets after un-stuffing. */
@@ -55,7 +60,12 @@ export class DataReader {
       this.append(piece);
       pos += piece.length;
       if (lf >= 0 && this.endLine()) {
-        const step: DataStep = { done: true, body: this.body(), rest: chunk.subarray(pos), ...(this.problem === undefined ? {} : { problem: this.problem }) };
+        const step: DataStep = {
+          done: true,
+          body: this.body(),
+          rest: chunk.subarray(pos),
+          ...(this.problem === undefined ? {} : { problem: this.problem }),
+        };
         return step;
       }
     }
@@ -67,7 +77,8 @@ export class DataReader {
     if (piece.length === 0) return;
     if (this.last === CR && piece[0] !== LF) this.flag('bare-line-ending');
     const limit = endsWithLf ? piece.length - 2 : piece.length - 1;
-    for (let i = piece.indexOf(CR); i >= 0 && i < limit; i = piece.indexOf(CR, i + 1)) this.flag('bare-line-ending');
+    for (let i = piece.indexOf(CR); i >= 0 && i < limit; i = piece.indexOf(CR, i + 1))
+      this.flag('bare-line-ending');
     this.beforeLast = piece.length >= 2 ? piece[piece.length - 2]! : this.last;
     this.last = piece[piece.length - 1]!;
   }

@@ -8,7 +8,8 @@
  * its LF), or undefined when no complete line is buffered. Memory stays bounded by `maxLine`.
  */
 
-export type LineEvent = { readonly kind: 'line'; readonly line: string } | { readonly kind: 'too-long' };
+export type LineEvent =
+  { readonly kind: 'line'; readonly line: string } | { readonly kind: 'too-long' };
 
 const LF = 0x0a;
 const CR = 0x0d;

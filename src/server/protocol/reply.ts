@@ -52,11 +52,20 @@ export const R = {
   // limits (RFC 5321 4.5.3.1.10, RFC 1870 6)
   tooManyRecipients: reply(452, '4.5.3', 'Too many recipients'),
   tooBig: (max: number) => reply(552, '5.3.4', `Message size exceeds fixed limit of ${max} octets`),
-  dataLineTooLong: (max: number) => reply(554, '5.5.2', `Message has a line longer than ${max} octets`),
-  bareLineEnding: reply(554, '5.5.2', 'Message contains a bare CR or LF; lines must end with CRLF (RFC 5321 2.3.8)'),
+  dataLineTooLong: (max: number) =>
+    reply(554, '5.5.2', `Message has a line longer than ${max} octets`),
+  bareLineEnding: reply(
+    554,
+    '5.5.2',
+    'Message contains a bare CR or LF; lines must end with CRLF (RFC 5321 2.3.8)',
+  ),
   // AUTH (RFC 4954 6) and policy
   authRequired: reply(530, '5.7.0', 'Authentication required'),
-  encryptionRequired: reply(538, '5.7.11', 'Encryption required for requested authentication mechanism'),
+  encryptionRequired: reply(
+    538,
+    '5.7.11',
+    'Encryption required for requested authentication mechanism',
+  ),
   authFailed: reply(535, '5.7.8', 'Authentication credentials invalid'),
   authCancelled: reply(501, '5.0.0', 'Authentication cancelled'),
   badBase64: reply(501, '5.5.2', 'Cannot decode response'),

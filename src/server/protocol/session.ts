@@ -54,9 +54,18 @@ export type Step =
   | { readonly kind: 'enqueue'; readonly envelope: Envelope; readonly body: Uint8Array };
 
 /** How a store answered; `full` becomes 452 4.3.1, every other failure 451 4.3.0. */
-export type QueueAnswer = { readonly ok: true; readonly id: string } | { readonly ok: false; readonly kind: string };
+export type QueueAnswer =
+  { readonly ok: true; readonly id: string } | { readonly ok: false; readonly kind: string };
 
-type Phase = 'start' | 'ready' | 'data' | 'enqueue' | 'auth-plain' | 'auth-login-user' | 'auth-login-secret' | 'closed';
+type Phase =
+  | 'start'
+  | 'ready'
+  | 'data'
+  | 'enqueue'
+  | 'auth-plain'
+  | 'auth-login-user'
+  | 'auth-login-secret'
+  | 'closed';
 
 interface Transaction {
   readonly from: string;
@@ -99,8 +108,14 @@ export class ServerSession {
   /** A complete command line (or a SASL response while AUTH is in progress). */
   onLine(line: string): Step {
     if (this.phase === 'closed') return this.close(R.bye);
-    if (this.phase === 'auth-plain' || this.phase === 'auth-login-user' || this.phase === 'auth-login-secret') return this.authResponse(line);
-    if (this.phase !== 'start' && this.phase !== 'ready') throw new Error(`onLine in phase ${this.phase}`);
+    if (
+      this.phase === 'auth-plain' ||
+      this.phase === 'auth-login-user' ||
+      this.phase === 'auth-login-secret'
+    )
+      return this.authResponse(line);
+    if (this.phase !== 'start' && this.phase !== 'ready')
+      throw new Error(`onLine in phase ${this.phase}`);
     const parsed = parseCommand(line);
     return parsed.ok ? this.command(parsed.command) : this.error(parsed.reply);
   }
@@ -121,12 +136,22 @@ export class ServerSession {
     this.phase = 'ready';
     this.tx = undefined;
     if (problem !== undefined) {
-      const why = problem === 'too-big' ? R.tooBig(this.settings.maxMessageSize) : problem === 'line-too-long' ? R.dataLineTooLong(this.settings.maxLine) : R.bareLineEnding;
+      const why =
+        problem === 'too-big'
+          ? R.tooBig(this.settings.maxMessageSize)
+          : problem === 'line-too-long'
+            ? R.dataLineTooLong(this.settings.maxLine)
+            : R.bareLineEnding;
       return { kind: 'reply', reply: why };
     }
     this.phase = 'enqueue';
     const envelope: Envelope = {
-      from: tx.from, recipients: tx.recipients, smtputf8: tx.smtputf8, helo: this.helo, esmtp: this.esmtp, secure: this.tls,
+      from: tx.from,
+      recipients: tx.recipients,
+      smtputf8: tx.smtputf8,
+      helo: this.helo,
+      esmtp: this.esmtp,
+      secure: this.tls,
       ...(this.user === undefined ? {} : { user: this.user }),
     };
     return { kind: 'enqueue', envelope, body };
@@ -156,7 +181,14 @@ export class ServerSession {
   }
 
   private ehloLines(domain: string): string[] {
-    const lines = [`${this.settings.hostname} greets ${domain}`, 'PIPELINING', `SIZE ${this.settings.maxMessageSize}`, '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES'];
+    const lines = [
+      `${this.settings.hostname} greets ${domain}`,
+      'PIPELINING',
+      `SIZE ${this.settings.maxMessageSize}`,
+      '8BITMIME',
+      'SMTPUTF8',
+      'ENHANCEDSTATUSCODES',
+    ];
     if (this.settings.tlsAvailable && !this.tls) lines.push('STARTTLS');
     if (this.authOffered()) lines.push('AUTH PLAIN LOGIN');
     return lines;
@@ -171,11 +203,21 @@ export class ServerSession {
         this.tx = undefined;
         this.helo = command.domain;
         this.esmtp = command.verb === 'EHLO';
-        return this.ok(command.verb === 'EHLO' ? { code: 250, lines: this.ehloLines(command.domain) } : reply(250, undefined, this.settings.hostname));
+        return this.ok(
+          command.verb === 'EHLO'
+            ? { code: 250, lines: this.ehloLines(command.domain) }
+            : reply(250, undefined, this.settings.hostname),
+        );
       case 'STARTTLS':
-        if (!this.settings.tlsAvailable || this.tls) return this.error(this.tls ? R.sequence('TLS already active') : R.notImplemented('STARTTLS not available'));
+        if (!this.settings.tlsAvailable || this.tls)
+          return this.error(
+            this.tls
+              ? R.sequence('TLS already active')
+              : R.notImplemented('STARTTLS not available'),
+          );
         if (this.phase === 'start') return this.error(R.sequence('Send EHLO first'));
-        if (this.tx !== undefined) return this.error(R.sequence('STARTTLS not allowed during a mail transaction'));
+        if (this.tx !== undefined)
+          return this.error(R.sequence('STARTTLS not allowed during a mail transaction'));
         return { kind: 'starttls', reply: R.readyTls };
       case 'AUTH':
         return this.auth(command.mechanism, command.initial);
@@ -204,10 +246,13 @@ export class ServerSession {
     if (this.phase === 'start') return this.error(R.sequence('Send EHLO/HELO first'));
     if (this.tx !== undefined) return this.error(R.sequence('Nested MAIL command'));
     // Guard: submission without AUTH only where the configuration allows it (loopback listeners).
-    if (this.settings.auth === 'required' && this.user === undefined) return this.error(R.authRequired);
+    if (this.settings.auth === 'required' && this.user === undefined)
+      return this.error(R.authRequired);
     const p = command.params;
-    if (!this.esmtp && (p.size !== undefined || p.body !== undefined || p.smtputf8)) return this.error(R.badParam('Parameters need EHLO'));
-    if (p.size !== undefined && p.size > this.settings.maxMessageSize) return this.error(R.tooBig(this.settings.maxMessageSize));
+    if (!this.esmtp && (p.size !== undefined || p.body !== undefined || p.smtputf8))
+      return this.error(R.badParam('Parameters need EHLO'));
+    if (p.size !== undefined && p.size > this.settings.maxMessageSize)
+      return this.error(R.tooBig(this.settings.maxMessageSize));
     if (command.nonAscii && !p.smtputf8) return this.error(R.needUtf8);
     this.tx = { from: command.address, smtputf8: p.smtputf8, recipients: [] };
     return this.ok(R.senderOk);
@@ -221,7 +266,8 @@ export class ServerSession {
     // RFC 5321 3.3: a repeated recipient may be accepted once; the store needs each address once.
     if (tx.recipients.includes(command.address)) return this.ok(R.recipientOk);
     // RFC 5321 4.5.3.1.10: 452 (not 552) for too many recipients; the client sends the rest later.
-    if (tx.recipients.length >= this.settings.maxRecipients) return { kind: 'reply', reply: R.tooManyRecipients };
+    if (tx.recipients.length >= this.settings.maxRecipients)
+      return { kind: 'reply', reply: R.tooManyRecipients };
     tx.recipients.push(command.address);
     return this.ok(R.recipientOk);
   }
@@ -230,7 +276,8 @@ export class ServerSession {
     if (this.settings.auth === 'none') return this.error(R.notImplemented('AUTH not available'));
     if (this.phase === 'start') return this.error(R.sequence('Send EHLO first'));
     if (this.user !== undefined) return this.error(R.sequence('Already authenticated'));
-    if (this.tx !== undefined) return this.error(R.sequence('AUTH not allowed during a mail transaction'));
+    if (this.tx !== undefined)
+      return this.error(R.sequence('AUTH not allowed during a mail transaction'));
     if (!this.authOffered()) return this.error(R.encryptionRequired);
     if (mechanism === 'PLAIN') {
       if (initial === undefined) {
@@ -285,7 +332,8 @@ export class ServerSession {
 
   private authFailed(): Step {
     this.authFailures += 1;
-    if (this.authFailures >= (this.settings.maxAuthFailures ?? 3)) return this.close(R.tooManyErrors);
+    if (this.authFailures >= (this.settings.maxAuthFailures ?? 3))
+      return this.close(R.tooManyErrors);
     return this.error(R.authFailed);
   }
 

@@ -13,7 +13,12 @@ function assertChunkInvariant(text: string): void {
   for (let i = 0; i <= bytes.length; i++) {
     for (let j = i; j <= bytes.length; j++) {
       const e = new DataEncoder();
-      const parts = [e.write(bytes.subarray(0, i)), e.write(bytes.subarray(i, j)), e.write(bytes.subarray(j)), e.end()];
+      const parts = [
+        e.write(bytes.subarray(0, i)),
+        e.write(bytes.subarray(i, j)),
+        e.write(bytes.subarray(j)),
+        e.end(),
+      ];
       assert.equal(parts.map((p) => dec.decode(p)).join(''), whole, `cut at ${i},${j}`);
     }
   }
@@ -50,7 +55,9 @@ test('RFC 5321 4.5.2: dot-stuffing and CRLF are correct across every chunk bound
 
 test('RFC 5321 4.5.2: a CR at the end of one chunk and LF at the start of the next is one line ending', () => {
   const e = new DataEncoder();
-  const out = [e.write(enc.encode('a\r')), e.write(enc.encode('\n.b')), e.end()].map((p) => dec.decode(p)).join('');
+  const out = [e.write(enc.encode('a\r')), e.write(enc.encode('\n.b')), e.end()]
+    .map((p) => dec.decode(p))
+    .join('');
   assert.equal(out, 'a\r\n..b\r\n.\r\n');
 });
 

@@ -6,7 +6,18 @@ import { makeReply } from './reply.js';
 const ehlo = (...keywords: string[]) => makeReply(250, ['mx.test greets you', ...keywords]);
 
 test('RFC 5321 4.1.1.1: EHLO keywords are read case-insensitively from lines after the first', () => {
-  const caps = parseCapabilities(ehlo('pipelining', '8BITMIME', 'SmtpUtf8', 'ENHANCEDSTATUSCODES', 'STARTTLS', 'CHUNKING', 'AUTH plain LOGIN', 'X-CUSTOM a b'));
+  const caps = parseCapabilities(
+    ehlo(
+      'pipelining',
+      '8BITMIME',
+      'SmtpUtf8',
+      'ENHANCEDSTATUSCODES',
+      'STARTTLS',
+      'CHUNKING',
+      'AUTH plain LOGIN',
+      'X-CUSTOM a b',
+    ),
+  );
   assert.equal(caps.pipelining, true);
   assert.equal(caps.eightBitMime, true);
   assert.equal(caps.smtpUtf8, true);

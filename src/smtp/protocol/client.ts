@@ -31,9 +31,19 @@ export type OnReply<T> = (reply: SmtpReply) => ClientStep<T>;
 
 export type ClientStep<T> =
   /** Write `text` (one or more command lines), then read the reply that ends `phase`. */
-  | { readonly type: 'write'; readonly text: string; readonly phase: SmtpPhase; readonly then: OnReply<T> }
+  | {
+      readonly type: 'write';
+      readonly text: string;
+      readonly phase: SmtpPhase;
+      readonly then: OnReply<T>;
+    }
   /** Write the encoded message data, then read the reply that ends `phase`. */
-  | { readonly type: 'write-data'; readonly data: Uint8Array; readonly phase: SmtpPhase; readonly then: OnReply<T> }
+  | {
+      readonly type: 'write-data';
+      readonly data: Uint8Array;
+      readonly phase: SmtpPhase;
+      readonly then: OnReply<T>;
+    }
   /** Read the next reply; it ends `phase`. */
   | { readonly type: 'read'; readonly phase: SmtpPhase; readonly then: OnReply<T> }
   | { readonly type: 'done'; readonly value: T }
@@ -78,7 +88,12 @@ function refused(phase: SmtpPhase, reply: SmtpReply): ClientStep<never> {
 
 /** Writes one command and expects `code`; any other reply is a refusal. */
 function command(text: string, phase: SmtpPhase, code: number): ClientStep<SmtpReply> {
-  return { type: 'write', text, phase, then: (reply) => (reply.code === code ? done(reply) : refused(phase, reply)) };
+  return {
+    type: 'write',
+    text,
+    phase,
+    then: (reply) => (reply.code === code ? done(reply) : refused(phase, reply)),
+  };
 }
 
 /** One session's protocol state. Create one per connection; the driver reports when the connection is gone. */
@@ -105,7 +120,11 @@ export class ClientSession {
   /** RFC 5321 3.1 / 4.3.1: the greeting must be 220; anything else (554: no service) is a refusal. */
   greeting(): ClientStep<SmtpReply> {
     if (this.closed) return closedFailure('greeting');
-    return { type: 'read', phase: 'greeting', then: (reply) => (reply.code === 220 ? done(reply) : refused('greeting', reply)) };
+    return {
+      type: 'read',
+      phase: 'greeting',
+      then: (reply) => (reply.code === 220 ? done(reply) : refused('greeting', reply)),
+    };
   }
 
   /**
@@ -118,12 +137,20 @@ export class ClientSession {
     if (!ehlo.ok) throw new TypeError(ehlo.error.message);
     if (this.closed) return closedFailure('ehlo');
     return {
-      type: 'write', text: ehlo.line, phase: 'ehlo', then: (reply) => {
+      type: 'write',
+      text: ehlo.line,
+      phase: 'ehlo',
+      then: (reply) => {
         if (reply.code === 250) return this.greeted(parseCapabilities(reply), reply, false);
         if (reply.code < 500) return refused('ehlo', reply);
         return {
-          type: 'write', text: `HELO ${name}\r\n`, phase: 'ehlo',
-          then: (second) => (second.code === 250 ? this.greeted(heloCapabilities(second), second, true) : refused('ehlo', second)),
+          type: 'write',
+          text: `HELO ${name}\r\n`,
+          phase: 'ehlo',
+          then: (second) =>
+            second.code === 250
+              ? this.greeted(heloCapabilities(second), second, true)
+              : refused('ehlo', second),
         };
       },
     };
@@ -136,7 +163,10 @@ export class ClientSession {
    */
   startTls(unreadBytes: number): ClientStep<SmtpReply> {
     if (this.closed) return closedFailure('starttls');
-    if (unreadBytes > 0) return abort(smtpFailure('protocol', 'starttls', 'unsolicited data from the server before STARTTLS'));
+    if (unreadBytes > 0)
+      return abort(
+        smtpFailure('protocol', 'starttls', 'unsolicited data from the server before STARTTLS'),
+      );
     return command(STARTTLS, 'starttls', 220);
   }
 
@@ -149,14 +179,26 @@ export class ClientSession {
   plaintextAfterStarttls(unreadBytes: number): Abort | undefined {
     if (unreadBytes === 0) return undefined;
     return abort(
-      smtpFailure('injection', 'starttls', 'the server sent data after the STARTTLS 220 in plaintext (command injection)'),
+      smtpFailure(
+        'injection',
+        'starttls',
+        'the server sent data after the STARTTLS 220 in plaintext (command injection)',
+      ),
       `${unreadBytes} unread octets after the STARTTLS 220 discarded unparsed`,
     );
   }
 
   /** The upgrade function reported failure, or threw `thrown.error`: the connection is given up. */
   upgradeFailed(thrown?: { readonly error: unknown }): Abort {
-    return abort(smtpFailure('tls', 'starttls', thrown === undefined ? 'TLS handshake failed' : `TLS upgrade threw: ${String(thrown.error)}`));
+    return abort(
+      smtpFailure(
+        'tls',
+        'starttls',
+        thrown === undefined
+          ? 'TLS handshake failed'
+          : `TLS upgrade threw: ${String(thrown.error)}`,
+      ),
+    );
   }
 
   /**
@@ -181,7 +223,11 @@ export class ClientSession {
     const tooLarge = checkSize(size, caps);
     if (tooLarge !== undefined) return fail(tooLarge);
     const smtputf8 = message.smtputf8 === true;
-    const mail = mailFrom(message.from, caps, { size, eightBit: message.eightBit === true, smtputf8 });
+    const mail = mailFrom(message.from, caps, {
+      size,
+      eightBit: message.eightBit === true,
+      smtputf8,
+    });
     if (!mail.ok) return fail(commandFailure(mail.error));
     const recipients: { address: string; line: string }[] = [];
     for (const address of message.recipients) {
@@ -200,7 +246,10 @@ export class ClientSession {
    */
   rset(unreadBytes: number): ClientStep<SmtpReply> {
     if (this.closed) return closedFailure('rset');
-    if (unreadBytes > 0) return abort(smtpFailure('protocol', 'rset', 'the server sent data while the connection was idle'));
+    if (unreadBytes > 0)
+      return abort(
+        smtpFailure('protocol', 'rset', 'the server sent data while the connection was idle'),
+      );
     return command(RSET, 'rset', 250);
   }
 
@@ -222,7 +271,11 @@ export class ClientSession {
  */
 export function checkSize(size: number, caps: Capabilities): SmtpFailure | undefined {
   if (caps.size === undefined || caps.size === 0 || size <= caps.size) return undefined;
-  return smtpFailure('too-large', 'mail-from', `message of ${size} octets exceeds the server's SIZE limit of ${caps.size}`);
+  return smtpFailure(
+    'too-large',
+    'mail-from',
+    `message of ${size} octets exceeds the server's SIZE limit of ${caps.size}`,
+  );
 }
 
 /**
@@ -242,10 +295,20 @@ export function commandFailure(error: CommandError): SmtpFailure {
   }
 }
 
-const PHASE_OF: Readonly<Record<Expected['kind'], SmtpPhase>> = { mail: 'mail-from', rcpt: 'rcpt-to', data: 'data', body: 'data', rset: 'rset' };
+const PHASE_OF: Readonly<Record<Expected['kind'], SmtpPhase>> = {
+  mail: 'mail-from',
+  rcpt: 'rcpt-to',
+  data: 'data',
+  body: 'data',
+  rset: 'rset',
+};
 
 /** Translates a `Transaction` step into a client step whose phase is that of the reply it waits for. */
-function transactionStep(tx: Transaction, step: TransactionStep, body: Uint8Array): ClientStep<TransactionOutcome> {
+function transactionStep(
+  tx: Transaction,
+  step: TransactionStep,
+  body: Uint8Array,
+): ClientStep<TransactionOutcome> {
   const then: OnReply<TransactionOutcome> = (reply) => transactionStep(tx, tx.onReply(reply), body);
   switch (step.type) {
     case 'done':

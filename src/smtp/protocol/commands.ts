@@ -14,7 +14,9 @@ export type CommandError =
   /** RFC 6152 section 3: 8-bit data may not go to a server without 8BITMIME unless converted (5.6.3). */
   | { readonly kind: '8bitmime-unsupported'; readonly message: string };
 
-export type CommandResult = { readonly ok: true; readonly line: string } | { readonly ok: false; readonly error: CommandError };
+export type CommandResult =
+  | { readonly ok: true; readonly line: string }
+  | { readonly ok: false; readonly error: CommandError };
 
 export interface MailFromOptions {
   /** RFC 1870 SIZE=, sent only when the server advertised SIZE. */
@@ -39,10 +41,18 @@ const isAscii = (text: string): boolean => [...text].every((ch) => (ch.codePoint
 export function checkAddress(address: string, smtputf8: boolean): CommandError | undefined {
   const forbidden = forbiddenCharacter(address);
   if (forbidden !== undefined) {
-    return { kind: 'invalid-address', address, message: `address contains forbidden character U+${forbidden.charCodeAt(0).toString(16).padStart(4, '0')}` };
+    return {
+      kind: 'invalid-address',
+      address,
+      message: `address contains forbidden character U+${forbidden.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    };
   }
   if (address.includes(' ') && !/^".*"@[^ ]+$/.test(address)) {
-    return { kind: 'invalid-address', address, message: 'address contains a space outside a quoted local part' };
+    return {
+      kind: 'invalid-address',
+      address,
+      message: 'address contains a space outside a quoted local part',
+    };
   }
   if (!smtputf8 && !isAscii(address)) {
     return { kind: 'invalid-address', address, message: 'non-ASCII address requires SMTPUTF8' };
@@ -51,18 +61,35 @@ export function checkAddress(address: string, smtputf8: boolean): CommandError |
 }
 
 /** `MAIL FROM:<a> [SIZE=n] [BODY=8BITMIME] [SMTPUTF8]`: parameters only when needed and advertised. */
-export function mailFrom(from: string, caps: Capabilities, options: MailFromOptions = {}): CommandResult {
+export function mailFrom(
+  from: string,
+  caps: Capabilities,
+  options: MailFromOptions = {},
+): CommandResult {
   const smtputf8 = options.smtputf8 === true;
   if (smtputf8 && !caps.smtpUtf8) {
-    return { ok: false, error: { kind: 'smtputf8-unsupported', message: 'message requires SMTPUTF8, which the server does not offer' } };
+    return {
+      ok: false,
+      error: {
+        kind: 'smtputf8-unsupported',
+        message: 'message requires SMTPUTF8, which the server does not offer',
+      },
+    };
   }
   if (options.eightBit === true && !caps.eightBitMime) {
-    return { ok: false, error: { kind: '8bitmime-unsupported', message: 'message has 8-bit content and the server does not offer 8BITMIME' } };
+    return {
+      ok: false,
+      error: {
+        kind: '8bitmime-unsupported',
+        message: 'message has 8-bit content and the server does not offer 8BITMIME',
+      },
+    };
   }
   const error = checkAddress(from, smtputf8);
   if (error !== undefined) return { ok: false, error };
   let line = `MAIL FROM:<${from}>`;
-  if (caps.size !== undefined && options.size !== undefined) line += ` SIZE=${Math.max(0, Math.trunc(options.size))}`;
+  if (caps.size !== undefined && options.size !== undefined)
+    line += ` SIZE=${Math.max(0, Math.trunc(options.size))}`;
   if (options.eightBit === true) line += ' BODY=8BITMIME';
   if (smtputf8) line += ' SMTPUTF8';
   return { ok: true, line: `${line}\r\n` };
@@ -70,7 +97,11 @@ export function mailFrom(from: string, caps: Capabilities, options: MailFromOpti
 
 /** `RCPT TO:<b>`. The null path is not a valid recipient. */
 export function rcptTo(to: string, smtputf8: boolean): CommandResult {
-  if (to === '') return { ok: false, error: { kind: 'invalid-address', address: to, message: 'empty recipient address' } };
+  if (to === '')
+    return {
+      ok: false,
+      error: { kind: 'invalid-address', address: to, message: 'empty recipient address' },
+    };
   const error = checkAddress(to, smtputf8);
   return error === undefined ? { ok: true, line: `RCPT TO:<${to}>\r\n` } : { ok: false, error };
 }
@@ -78,7 +109,14 @@ export function rcptTo(to: string, smtputf8: boolean): CommandResult {
 /** `EHLO name` or `HELO name`; the name is a domain or address literal, no spaces or controls. */
 export function hello(verb: 'EHLO' | 'HELO', name: string): CommandResult {
   if (name === '' || name.includes(' ') || forbiddenCharacter(name) !== undefined) {
-    return { ok: false, error: { kind: 'invalid-name', name, message: 'EHLO name must be a non-empty domain or address literal' } };
+    return {
+      ok: false,
+      error: {
+        kind: 'invalid-name',
+        name,
+        message: 'EHLO name must be a non-empty domain or address literal',
+      },
+    };
   }
   return { ok: true, line: `${verb} ${name}\r\n` };
 }

@@ -11,8 +11,14 @@ test('RFC 5321 4.2.1: 4yz is temporary, 5yz permanent, 2yz/3yz are no failure', 
 });
 
 test('RFC 3463 3.1: the enhanced class decides when it disagrees with the basic code', () => {
-  assert.equal(replySeverity({ code: 550, enhanced: '4.7.1', lines: ['4.7.1 greylisted'] }), 'temporary');
-  assert.equal(replySeverity({ code: 450, enhanced: '5.1.1', lines: ['5.1.1 unknown'] }), 'permanent');
+  assert.equal(
+    replySeverity({ code: 550, enhanced: '4.7.1', lines: ['4.7.1 greylisted'] }),
+    'temporary',
+  );
+  assert.equal(
+    replySeverity({ code: 450, enhanced: '5.1.1', lines: ['5.1.1 unknown'] }),
+    'permanent',
+  );
 });
 
 test('RFC 3463 3.1: a reply without an enhanced code reports the generic one of its class', () => {
@@ -22,5 +28,8 @@ test('RFC 3463 3.1: a reply without an enhanced code reports the generic one of 
 });
 
 test('RFC 2034: the enhanced code prefix is stripped from every line for display', () => {
-  assert.equal(replyText(makeReply(550, ['5.1.1 no such', '5.1.1 user here'])), 'no such user here');
+  assert.equal(
+    replyText(makeReply(550, ['5.1.1 no such', '5.1.1 user here'])),
+    'no such user here',
+  );
 });

@@ -11,7 +11,12 @@ import type { SmtpReply } from './reply.js';
 export function replyText(reply: SmtpReply): string {
   if (reply.enhanced === undefined) return reply.lines.join(' ');
   const prefix = `${reply.enhanced} `;
-  return reply.lines.map((line) => (line.startsWith(prefix) ? line.slice(prefix.length) : line === reply.enhanced ? '' : line)).join(' ').trim();
+  return reply.lines
+    .map((line) =>
+      line.startsWith(prefix) ? line.slice(prefix.length) : line === reply.enhanced ? '' : line,
+    )
+    .join(' ')
+    .trim();
 }
 
 /**

@@ -12,12 +12,18 @@ describe('reply parser', () => {
   });
 
   test('RFC 5321 4.2.1: a multi-line reply is one reply with every line', () => {
-    const result = new ReplyParser().push(bytes('250-mx.test\r\n250-PIPELINING\r\n250 SIZE 1000\r\n'));
-    assert.deepEqual(result.replies, [{ code: 250, lines: ['mx.test', 'PIPELINING', 'SIZE 1000'] }]);
+    const result = new ReplyParser().push(
+      bytes('250-mx.test\r\n250-PIPELINING\r\n250 SIZE 1000\r\n'),
+    );
+    assert.deepEqual(result.replies, [
+      { code: 250, lines: ['mx.test', 'PIPELINING', 'SIZE 1000'] },
+    ]);
   });
 
   test('RFC 5321 4.2: a reply code without text is accepted', () => {
-    assert.deepEqual(new ReplyParser().push(bytes('250\r\n')).replies, [{ code: 250, lines: [''] }]);
+    assert.deepEqual(new ReplyParser().push(bytes('250\r\n')).replies, [
+      { code: 250, lines: [''] },
+    ]);
   });
 
   test('RFC 5321 4.2: a reply split at every byte is reassembled', () => {
@@ -26,13 +32,19 @@ describe('reply parser', () => {
     const replies = [];
     for (const byte of wire) replies.push(...parser.push(Uint8Array.of(byte)).replies);
     // The enhanced code is read from the first line only; here it has none.
-    assert.deepEqual(replies, [{ code: 250, lines: ['first', '2.1.0 second'] }, { code: 354, lines: ['go'] }]);
+    assert.deepEqual(replies, [
+      { code: 250, lines: ['first', '2.1.0 second'] },
+      { code: 354, lines: ['go'] },
+    ]);
     assert.equal(parser.buffered, 0);
   });
 
   test('RFC 5321 4.2: several replies in one chunk (pipelining) come out in order', () => {
     const result = new ReplyParser().push(bytes('250 2.1.0 ok\r\n550 5.1.1 no\r\n354 go\r\n'));
-    assert.deepEqual(result.replies.map((r) => r.code), [250, 550, 354]);
+    assert.deepEqual(
+      result.replies.map((r) => r.code),
+      [250, 550, 354],
+    );
     assert.equal(result.replies[1]!.enhanced, '5.1.1');
   });
 
@@ -50,7 +62,15 @@ describe('reply parser', () => {
   });
 
   test('RFC 5321 4.2: a line that does not start with a reply code is malformed', () => {
-    for (const line of ['hello\r\n', '25 ok\r\n', '250x ok\r\n', '199 low\r\n', '260 bad second digit\r\n', '\r\n', '250 a\rb\r\n']) {
+    for (const line of [
+      'hello\r\n',
+      '25 ok\r\n',
+      '250x ok\r\n',
+      '199 low\r\n',
+      '260 bad second digit\r\n',
+      '\r\n',
+      '250 a\rb\r\n',
+    ]) {
       assert.equal(new ReplyParser().push(bytes(line)).error?.kind, 'malformed', line);
     }
   });
@@ -81,7 +101,10 @@ describe('reply parser', () => {
   test('a broken stream stays broken; replies before the error are still returned', () => {
     const parser = new ReplyParser();
     const first = parser.push(bytes('220 hi\r\ngarbage\r\n'));
-    assert.deepEqual(first.replies.map((r) => r.code), [220]);
+    assert.deepEqual(
+      first.replies.map((r) => r.code),
+      [220],
+    );
     assert.equal(first.error?.kind, 'malformed');
     const second = parser.push(bytes('250 ok\r\n'));
     assert.deepEqual(second.replies, []);
@@ -98,5 +121,6 @@ describe('reply parser', () => {
 test('RFC 3463 2: class.subject.detail parses; other text does not', () => {
   assert.deepEqual(parseEnhancedCode('5.1.1'), { class: 5, subject: 1, detail: 1, text: '5.1.1' });
   assert.equal(parseEnhancedCode('4.7.123')?.detail, 123);
-  for (const text of ['3.0.0', '5.01.1', '5.1', '5.1.1.1', '5.1000.1', 'x.1.1', '']) assert.equal(parseEnhancedCode(text), undefined, text);
+  for (const text of ['3.0.0', '5.01.1', '5.1', '5.1.1.1', '5.1000.1', 'x.1.1', ''])
+    assert.equal(parseEnhancedCode(text), undefined, text);
 });

@@ -24,7 +24,8 @@ export interface SmtpReply {
   readonly lines: readonly string[];
 }
 
-export type ReplyProtocolErrorKind = 'line-too-long' | 'reply-too-large' | 'too-many-lines' | 'malformed' | 'inconsistent-code';
+export type ReplyProtocolErrorKind =
+  'line-too-long' | 'reply-too-large' | 'too-many-lines' | 'malformed' | 'inconsistent-code';
 
 export interface ReplyProtocolError {
   readonly kind: ReplyProtocolErrorKind;
@@ -38,7 +39,11 @@ export interface ReplyLimits {
   readonly maxLines: number;
 }
 
-export const DEFAULT_REPLY_LIMITS: ReplyLimits = { maxLineLength: 4096, maxReplySize: 65_536, maxLines: 128 };
+export const DEFAULT_REPLY_LIMITS: ReplyLimits = {
+  maxLineLength: 4096,
+  maxReplySize: 65_536,
+  maxLines: 128,
+};
 
 export interface PushResult {
   readonly replies: readonly SmtpReply[];
@@ -84,7 +89,11 @@ export class ReplyParser {
       const lf = chunk.indexOf(LF, start);
       const end = lf === -1 ? chunk.length : lf + 1;
       if (this.partialLength + (end - start) > this.limits.maxLineLength) {
-        return this.fail(replies, 'line-too-long', `reply line longer than ${this.limits.maxLineLength} octets`);
+        return this.fail(
+          replies,
+          'line-too-long',
+          `reply line longer than ${this.limits.maxLineLength} octets`,
+        );
       }
       this.partial.push(chunk.subarray(start, end));
       this.partialLength += end - start;
@@ -98,7 +107,8 @@ export class ReplyParser {
   }
 
   private takeLine(): Uint8Array {
-    const line = this.partial.length === 1 ? this.partial[0]! : concat(this.partial, this.partialLength);
+    const line =
+      this.partial.length === 1 ? this.partial[0]! : concat(this.partial, this.partialLength);
     this.partial = [];
     this.partialLength = 0;
     return line;
@@ -107,21 +117,36 @@ export class ReplyParser {
   private acceptLine(raw: Uint8Array, replies: SmtpReply[]): ReplyProtocolError | undefined {
     this.replySize += raw.length;
     if (this.replySize > this.limits.maxReplySize) {
-      return { kind: 'reply-too-large', message: `reply larger than ${this.limits.maxReplySize} octets` };
+      return {
+        kind: 'reply-too-large',
+        message: `reply larger than ${this.limits.maxReplySize} octets`,
+      };
     }
     if (this.lines.length + 1 > this.limits.maxLines) {
-      return { kind: 'too-many-lines', message: `reply with more than ${this.limits.maxLines} lines` };
+      return {
+        kind: 'too-many-lines',
+        message: `reply with more than ${this.limits.maxLines} lines`,
+      };
     }
     // Tolerate a bare LF terminator: it carries no ambiguity in a reply, unlike in message data.
-    const stripped = raw.length >= 2 && raw[raw.length - 2] === CR ? raw.subarray(0, raw.length - 2) : raw.subarray(0, raw.length - 1);
+    const stripped =
+      raw.length >= 2 && raw[raw.length - 2] === CR
+        ? raw.subarray(0, raw.length - 2)
+        : raw.subarray(0, raw.length - 1);
     const text = decoder.decode(stripped);
     const match = LINE.exec(text);
     if (match === null || /[\r\n\0]/.test(text)) {
-      return { kind: 'malformed', message: `malformed reply line: ${JSON.stringify(text.slice(0, 80))}` };
+      return {
+        kind: 'malformed',
+        message: `malformed reply line: ${JSON.stringify(text.slice(0, 80))}`,
+      };
     }
     const code = Number(match[1]);
     if (this.code !== undefined && this.code !== code) {
-      return { kind: 'inconsistent-code', message: `reply line code ${code} inside a ${this.code} reply` };
+      return {
+        kind: 'inconsistent-code',
+        message: `reply line code ${code} inside a ${this.code} reply`,
+      };
     }
     this.code = code;
     this.lines.push(match[3] ?? '');

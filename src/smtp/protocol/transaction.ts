@@ -75,7 +75,8 @@ export class Transaction {
   private rsetReply: SmtpReply | undefined;
 
   constructor(plan: TransactionPlan) {
-    if (plan.recipients.length === 0) throw new RangeError('a transaction needs at least one recipient');
+    if (plan.recipients.length === 0)
+      throw new RangeError('a transaction needs at least one recipient');
     this.plan = plan;
     this.rcpt = plan.recipients.map(() => undefined);
   }
@@ -90,7 +91,10 @@ export class Transaction {
     this.fifo.push({ kind: 'mail' });
     this.plan.recipients.forEach((_, index) => this.fifo.push({ kind: 'rcpt', index }));
     this.fifo.push({ kind: 'data' });
-    return { type: 'write', text: this.plan.mailLine + this.plan.recipients.map((r) => r.line).join('') + 'DATA\r\n' };
+    return {
+      type: 'write',
+      text: this.plan.mailLine + this.plan.recipients.map((r) => r.line).join('') + 'DATA\r\n',
+    };
   }
 
   /** The data has been written: the next reply is the final one. */
@@ -100,7 +104,8 @@ export class Transaction {
 
   onReply(reply: SmtpReply): TransactionStep {
     const head = this.fifo.shift();
-    if (head === undefined) throw new Error('transaction received a reply with no command outstanding');
+    if (head === undefined)
+      throw new Error('transaction received a reply with no command outstanding');
     switch (head.kind) {
       case 'mail':
         this.mail = reply;
@@ -110,7 +115,9 @@ export class Transaction {
         this.rcpt[head.index] = reply;
         if (this.plan.pipelining) return { type: 'read' };
         if (head.index + 1 < this.plan.recipients.length) return this.sendRcpt(head.index + 1);
-        return this.acceptedCount() > 0 ? this.send({ kind: 'data' }, 'DATA\r\n') : this.send({ kind: 'rset' }, 'RSET\r\n');
+        return this.acceptedCount() > 0
+          ? this.send({ kind: 'data' }, 'DATA\r\n')
+          : this.send({ kind: 'rset' }, 'RSET\r\n');
       case 'data':
         return this.afterData(reply);
       case 'body':
@@ -152,7 +159,8 @@ export class Transaction {
     const recipients = this.plan.recipients.map((r, i): RecipientResult => {
       const reply = this.rcpt[i];
       // Unreachable with a reply missing once MAIL stood, but a refused MAIL is every recipient's answer.
-      if (!mailAccepted || reply === undefined) return { address: r.address, accepted: false, reply: mail };
+      if (!mailAccepted || reply === undefined)
+        return { address: r.address, accepted: false, reply: mail };
       return { address: r.address, accepted: isSuccess(reply), reply };
     });
     const outcome: TransactionOutcome = {
@@ -168,10 +176,14 @@ export class Transaction {
     if (!mailAccepted) return { status: 'not-sent', reason: 'mail-rejected' };
     if (!recipients.some((r) => r.accepted)) return { status: 'not-sent', reason: 'no-recipients' };
     if (this.dataReply === undefined || this.dataReply.code !== 354) {
-      return this.dataReply === undefined ? { status: 'not-sent', reason: 'no-recipients' } : { status: 'rejected', reply: this.dataReply };
+      return this.dataReply === undefined
+        ? { status: 'not-sent', reason: 'no-recipients' }
+        : { status: 'rejected', reply: this.dataReply };
     }
     const final = this.finalReply!;
-    return isSuccess(final) ? { status: 'accepted', reply: final } : { status: 'failed', reply: final };
+    return isSuccess(final)
+      ? { status: 'accepted', reply: final }
+      : { status: 'failed', reply: final };
   }
 }
 
@@ -179,7 +191,9 @@ export class Transaction {
  * The reply that decided each recipient's fate: its RCPT (or MAIL) reply when refused there, otherwise the
  * DATA or final reply. A recipient is delivered when that reply is 2yz.
  */
-export function recipientVerdicts(outcome: TransactionOutcome): readonly { readonly address: string; readonly delivered: boolean; readonly reply: SmtpReply }[] {
+export function recipientVerdicts(
+  outcome: TransactionOutcome,
+): readonly { readonly address: string; readonly delivered: boolean; readonly reply: SmtpReply }[] {
   return outcome.recipients.map((r) => {
     if (!r.accepted) return { address: r.address, delivered: false, reply: r.reply };
     const data = outcome.data;

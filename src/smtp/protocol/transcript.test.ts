@@ -8,7 +8,14 @@ test('transcript: pipelined writes become one line per command; data is elided t
   t.server(250, ['2.1.0 ok']);
   t.server(250, ['first', 'second']);
   t.body(1234);
-  assert.deepEqual(t.toLines(), ['C: MAIL FROM:<a@x>', 'C: RCPT TO:<b@y>', 'S: 250 2.1.0 ok', 'S: 250-first', 'S: 250 second', 'C: <message data, 1234 octets>']);
+  assert.deepEqual(t.toLines(), [
+    'C: MAIL FROM:<a@x>',
+    'C: RCPT TO:<b@y>',
+    'S: 250 2.1.0 ok',
+    'S: 250-first',
+    'S: 250 second',
+    'C: <message data, 1234 octets>',
+  ]);
 });
 
 test('transcript: keeps only the last lines and neutralises control characters', () => {

@@ -20,7 +20,9 @@ export class Transcript {
 
   /** Records a reply as the server sent it, one line per reply line. */
   server(code: number, lines: readonly string[]): void {
-    lines.forEach((line, i) => this.add(`S: ${code}${i === lines.length - 1 ? ' ' : '-'}${line}`.trimEnd()));
+    lines.forEach((line, i) =>
+      this.add(`S: ${code}${i === lines.length - 1 ? ' ' : '-'}${line}`.trimEnd()),
+    );
   }
 
   /** Message data is elided: its size is what matters when debugging. */
@@ -34,7 +36,9 @@ export class Transcript {
 
   /** The retained lines, oldest first; a marker says how many earlier lines were dropped. */
   toLines(): readonly string[] {
-    return this.dropped === 0 ? [...this.lines] : [`* ${this.dropped} earlier lines dropped`, ...this.lines];
+    return this.dropped === 0
+      ? [...this.lines]
+      : [`* ${this.dropped} earlier lines dropped`, ...this.lines];
   }
 
   private add(line: string): void {

@@ -29,15 +29,38 @@ export interface DigOptions {
 }
 
 /** `server` is `address` or `address:port`. Always sets DO (`+dnssec`). */
-export async function dig(server: string, name: string, type: string, options: DigOptions = {}): Promise<DigReply> {
+export async function dig(
+  server: string,
+  name: string,
+  type: string,
+  options: DigOptions = {},
+): Promise<DigReply> {
   const [address, port] = server.split(':');
-  const args = [`@${address ?? server}`, '-p', port ?? '53', '+dnssec', '+time=10', '+tries=2', '+nomultiline', '+nosplit',
-    ...(options.checkingDisabled === true ? ['+cd'] : []), ...(options.noRecursion === true ? ['+norecurse'] : []), name, type];
+  const args = [
+    `@${address ?? server}`,
+    '-p',
+    port ?? '53',
+    '+dnssec',
+    '+time=10',
+    '+tries=2',
+    '+nomultiline',
+    '+nosplit',
+    ...(options.checkingDisabled === true ? ['+cd'] : []),
+    ...(options.noRecursion === true ? ['+norecurse'] : []),
+    name,
+    type,
+  ];
   const result = await run('dig', args);
   const raw = result.stdout;
   const status = /status: ([A-Z]+)/.exec(raw)?.[1];
-  if (result.code !== 0 || status === undefined) throw new Error(`dig ${args.join(' ')} got no reply (exit ${String(result.code)}):\n${raw}${result.stderr}`);
-  const flags = (/;; flags: ([a-z ]*);/.exec(raw)?.[1] ?? '').trim().split(/\s+/).filter((f) => f !== '');
+  if (result.code !== 0 || status === undefined)
+    throw new Error(
+      `dig ${args.join(' ')} got no reply (exit ${String(result.code)}):\n${raw}${result.stderr}`,
+    );
+  const flags = (/;; flags: ([a-z ]*);/.exec(raw)?.[1] ?? '')
+    .trim()
+    .split(/\s+/)
+    .filter((f) => f !== '');
   const answers: string[] = [];
   const lines = raw.split('\n');
   const start = lines.indexOf(';; ANSWER SECTION:');

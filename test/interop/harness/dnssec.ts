@@ -56,7 +56,8 @@ export interface DnssecInstance {
 function parentOf(name: string, zoneNames: readonly string[]): string {
   let best = TOP_ZONE;
   for (const candidate of zoneNames) {
-    if (candidate !== name && name.endsWith(`.${candidate}`) && candidate.length > best.length) best = candidate;
+    if (candidate !== name && name.endsWith(`.${candidate}`) && candidate.length > best.length)
+      best = candidate;
   }
   return best;
 }
@@ -66,7 +67,9 @@ function normalise(name: string): string {
 }
 
 function nsdConf(dir: string, address: string, zoneFiles: ReadonlyMap<string, string>): string {
-  const zones = [...zoneFiles].map(([name, file]) => `zone:\n  name: "${name}."\n  zonefile: "${file}"\n`).join('');
+  const zones = [...zoneFiles]
+    .map(([name, file]) => `zone:\n  name: "${name}."\n  zonefile: "${file}"\n`)
+    .join('');
   return `server:
   ip-address: ${address}
   port: 53
@@ -88,7 +91,12 @@ remote-control:
 ${zones}`;
 }
 
-function unboundConf(dir: string, address: string, authoritative: string, anchor: readonly string[]): string {
+function unboundConf(
+  dir: string,
+  address: string,
+  authoritative: string,
+  anchor: readonly string[],
+): string {
   const anchors = anchor.map((ds) => `  trust-anchor: "${ds.replace(/\s+/g, ' ')}"\n`).join('');
   return `server:
   interface: ${address}
@@ -128,7 +136,9 @@ async function answers(address: string): Promise<boolean> {
     return true;
   } catch (error) {
     const code = (error as { code?: string }).code;
-    return code === 'ESERVFAIL' || code === 'ENOTFOUND' || code === 'ENODATA' || code === 'EREFUSED';
+    return (
+      code === 'ESERVFAIL' || code === 'ENOTFOUND' || code === 'ENODATA' || code === 'EREFUSED'
+    );
   }
 }
 
@@ -141,11 +151,16 @@ export async function startDnssec(options: DnssecOptions): Promise<DnssecInstanc
   const authAddress = options.authoritativeAddress ?? DNS_AUTHORITATIVE;
   const resolverAddress = options.resolverAddress ?? DNS_RESOLVER;
   const now = options.now ?? new Date();
-  const children = options.zones.map((z) => ({ ...z, name: normalise(z.name) })).filter((z) => z.name !== TOP_ZONE);
+  const children = options.zones
+    .map((z) => ({ ...z, name: normalise(z.name) }))
+    .filter((z) => z.name !== TOP_ZONE);
   for (const zone of children) {
-    if (!zone.name.endsWith(`.${TOP_ZONE}`)) throw new Error(`startDnssec: zone ${zone.name} is not below ${TOP_ZONE}.`);
+    if (!zone.name.endsWith(`.${TOP_ZONE}`))
+      throw new Error(`startDnssec: zone ${zone.name} is not below ${TOP_ZONE}.`);
   }
-  const topRecords = options.zones.filter((z) => normalise(z.name) === TOP_ZONE).flatMap((z) => z.records);
+  const topRecords = options.zones
+    .filter((z) => normalise(z.name) === TOP_ZONE)
+    .flatMap((z) => z.records);
   const names = children.map((z) => z.name);
 
   const dir = makeTempDir('dnssec');
@@ -153,8 +168,10 @@ export async function startDnssec(options: DnssecOptions): Promise<DnssecInstanc
   mkdirSync(zonesDir, { mode: 0o755 });
   const forgetDir = onProcessExit(() => rmSync(dir, { recursive: true, force: true }));
   const daemons: Daemon[] = [];
-  const log = (): string => ['nsd.log', 'unbound.log'].map((f) => `--- ${f} ---\n${readIfThere(path.join(dir, f))}`).join('\n')
-    + daemons.map((d) => d.output()).join('');
+  const log = (): string =>
+    ['nsd.log', 'unbound.log']
+      .map((f) => `--- ${f} ---\n${readIfThere(path.join(dir, f))}`)
+      .join('\n') + daemons.map((d) => d.output()).join('');
   const stop = async (): Promise<void> => {
     for (const daemon of daemons.reverse()) await daemon.stop();
     forgetDir();
@@ -166,20 +183,40 @@ export async function startDnssec(options: DnssecOptions): Promise<DnssecInstanc
   let trustAnchor: readonly string[] = [];
   try {
     // Deepest zones first: a parent can only be signed once its children's DS records are known.
-    const byDepth = [...children].sort((a, b) => b.name.split('.').length - a.name.split('.').length);
-    const delegations = (parent: string): ZoneRecord[] => children
-      .filter((c) => parentOf(c.name, names) === parent)
-      .flatMap((c) => [
-        { name: `${c.name}.`, type: 'NS' as const, data: `ns.${TOP_ZONE}.` },
-        ...(ds.get(c.name) ?? []).map((record) => ({ name: `${c.name}.`, type: 'DS' as const, data: record.split(/\s+/).slice(4).join(' ') })),
-      ]);
+    const byDepth = [...children].sort(
+      (a, b) => b.name.split('.').length - a.name.split('.').length,
+    );
+    const delegations = (parent: string): ZoneRecord[] =>
+      children
+        .filter((c) => parentOf(c.name, names) === parent)
+        .flatMap((c) => [
+          { name: `${c.name}.`, type: 'NS' as const, data: `ns.${TOP_ZONE}.` },
+          ...(ds.get(c.name) ?? []).map((record) => ({
+            name: `${c.name}.`,
+            type: 'DS' as const,
+            data: record.split(/\s+/).slice(4).join(' '),
+          })),
+        ]);
     for (const zone of byDepth) {
-      const written = await writeZone(zonesDir, zone, [{ name: '@', type: 'NS', data: `ns.${TOP_ZONE}.` }, ...delegations(zone.name)], now);
+      const written = await writeZone(
+        zonesDir,
+        zone,
+        [{ name: '@', type: 'NS', data: `ns.${TOP_ZONE}.` }, ...delegations(zone.name)],
+        now,
+      );
       ds.set(zone.name, written.ds);
       files.set(zone.name, written.file);
     }
-    const top = await writeZone(zonesDir, { name: TOP_ZONE, security: 'signed', records: topRecords },
-      [{ name: '@', type: 'NS', data: `ns.${TOP_ZONE}.` }, { name: 'ns', type: 'A', data: authAddress }, ...delegations(TOP_ZONE)], now);
+    const top = await writeZone(
+      zonesDir,
+      { name: TOP_ZONE, security: 'signed', records: topRecords },
+      [
+        { name: '@', type: 'NS', data: `ns.${TOP_ZONE}.` },
+        { name: 'ns', type: 'A', data: authAddress },
+        ...delegations(TOP_ZONE),
+      ],
+      now,
+    );
     ds.set(TOP_ZONE, top.ds);
     trustAnchor = top.ds;
     files.set(TOP_ZONE, top.file);
@@ -188,13 +225,21 @@ export async function startDnssec(options: DnssecOptions): Promise<DnssecInstanc
     writeFileSync(nsdFile, nsdConf(zonesDir, authAddress, files));
     const nsd = spawnDaemon('nsd', ['-d', '-c', nsdFile]);
     daemons.push(nsd);
-    await waitUntil(`nsd ${authAddress}:53`, () => answers(authAddress), () => (nsd.exited() ? `nsd exited:\n${log()}` : undefined));
+    await waitUntil(
+      `nsd ${authAddress}:53`,
+      () => answers(authAddress),
+      () => (nsd.exited() ? `nsd exited:\n${log()}` : undefined),
+    );
 
     const unboundFile = path.join(dir, 'unbound.conf');
     writeFileSync(unboundFile, unboundConf(dir, resolverAddress, authAddress, trustAnchor));
     const unbound = spawnDaemon('unbound', ['-d', '-c', unboundFile]);
     daemons.push(unbound);
-    await waitUntil(`unbound ${resolverAddress}:53`, () => answers(resolverAddress), () => (unbound.exited() ? `unbound exited:\n${log()}` : undefined));
+    await waitUntil(
+      `unbound ${resolverAddress}:53`,
+      () => answers(resolverAddress),
+      () => (unbound.exited() ? `unbound exited:\n${log()}` : undefined),
+    );
   } catch (error) {
     const message = `${error instanceof Error ? error.message : String(error)}\n${log()}`;
     await stop();

@@ -14,9 +14,13 @@ export function writeMxsecConfigs<V extends string>(
   const caFile = path.join(dir, 'ca.pem');
   writeFileSync(caFile, setup.caPem);
   const base = [
-    '[resolver]', `nameservers = ["${setup.resolver}:53"]`, 'timeout = "10s"',
-    '[tls]', `ca-file = ${JSON.stringify(caFile)}`,
-    '[storage]', `data-dir = ${JSON.stringify(path.join(dir, 'data'))}`,
+    '[resolver]',
+    `nameservers = ["${setup.resolver}:53"]`,
+    'timeout = "10s"',
+    '[tls]',
+    `ca-file = ${JSON.stringify(caFile)}`,
+    '[storage]',
+    `data-dir = ${JSON.stringify(path.join(dir, 'data'))}`,
   ];
   const files = new Map<V, string>();
   for (const [name, lines] of Object.entries(variants) as [V, readonly string[]][]) {

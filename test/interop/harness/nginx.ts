@@ -55,15 +55,24 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 /** A double-quoted nginx string; rejects what would need escaping rather than risk a wrong config. */
 function quote(value: string): string {
-  if (/["\\$\n\r;{}]/.test(value)) throw new Error(`nginx harness: unsupported character in ${JSON.stringify(value)}`);
+  if (/["\\$\n\r;{}]/.test(value))
+    throw new Error(`nginx harness: unsupported character in ${JSON.stringify(value)}`);
   return `"${value}"`;
 }
 
-function location(dir: string, siteIndex: number, fileIndex: number, urlPath: string, file: ServedFile): string {
-  if (!urlPath.startsWith('/')) throw new Error(`nginx harness: path must start with "/": ${urlPath}`);
+function location(
+  dir: string,
+  siteIndex: number,
+  fileIndex: number,
+  urlPath: string,
+  file: ServedFile,
+): string {
+  if (!urlPath.startsWith('/'))
+    throw new Error(`nginx harness: path must start with "/": ${urlPath}`);
   if (file.redirectTo !== undefined) {
     const status = file.status ?? 301;
-    if (!REDIRECT_STATUSES.has(status)) throw new Error(`nginx harness: ${status} is not a redirect status`);
+    if (!REDIRECT_STATUSES.has(status))
+      throw new Error(`nginx harness: ${status} is not a redirect status`);
     return `    location = ${quote(urlPath)} { return ${status} ${quote(file.redirectTo)}; }\n`;
   }
   const bodyFile = path.join(dir, 'files', `${siteIndex}-${fileIndex}`);
@@ -75,8 +84,10 @@ function location(dir: string, siteIndex: number, fileIndex: number, urlPath: st
   }
   // Another status with a body: answer the status, and let error_page send the body file with it.
   const inner = `/__body/${siteIndex}-${fileIndex}`;
-  return `    location = ${quote(urlPath)} { error_page ${status} ${inner}; return ${status}; }\n`
-    + `    location = ${inner} { internal; ${type} alias ${quote(bodyFile)}; }\n`;
+  return (
+    `    location = ${quote(urlPath)} { error_page ${status} ${inner}; return ${status}; }\n` +
+    `    location = ${inner} { internal; ${type} alias ${quote(bodyFile)}; }\n`
+  );
 }
 
 function config(dir: string, sites: readonly NginxSite[]): string {
@@ -85,7 +96,9 @@ function config(dir: string, sites: readonly NginxSite[]): string {
     const key = path.join(dir, 'tls', `${siteIndex}.key`);
     writeFileSync(cert, site.certPem, { mode: 0o644 });
     writeFileSync(key, site.keyPem, { mode: 0o600 });
-    const locations = Object.entries(site.files).map(([urlPath, file], fileIndex) => location(dir, siteIndex, fileIndex, urlPath, file)).join('');
+    const locations = Object.entries(site.files)
+      .map(([urlPath, file], fileIndex) => location(dir, siteIndex, fileIndex, urlPath, file))
+      .join('');
     return `  server {
     listen ${site.address}:${site.port ?? 443} ssl;
     server_name ${quote(site.serverName)};
@@ -136,7 +149,16 @@ export async function startNginx(options: NginxOptions): Promise<NginxInstance> 
   writeFileSync(confFile, conf);
   // -e: nginx opens its default error log before reading the config unless told otherwise.
   const forgetDir = onProcessExit(() => rmSync(dir, { recursive: true, force: true }));
-  const daemon = spawnDaemon('nginx', ['-p', dir, '-c', confFile, '-e', path.join(dir, 'error.log'), '-g', 'daemon off;']);
+  const daemon = spawnDaemon('nginx', [
+    '-p',
+    dir,
+    '-c',
+    confFile,
+    '-e',
+    path.join(dir, 'error.log'),
+    '-g',
+    'daemon off;',
+  ]);
   const log = (): string => readIfThere(path.join(dir, 'error.log')) + daemon.output();
   const stop = async (): Promise<void> => {
     await daemon.stop();
@@ -146,8 +168,11 @@ export async function startNginx(options: NginxOptions): Promise<NginxInstance> 
   try {
     for (const site of options.sites) {
       const port = site.port ?? 443;
-      await waitUntil(`nginx ${site.address}:${port}`, () => tcpAccepts(site.address, port),
-        () => (daemon.exited() ? `nginx exited:\n${log()}` : undefined));
+      await waitUntil(
+        `nginx ${site.address}:${port}`,
+        () => tcpAccepts(site.address, port),
+        () => (daemon.exited() ? `nginx exited:\n${log()}` : undefined),
+      );
     }
   } catch (error) {
     await stop();

@@ -38,7 +38,10 @@ export function killAll(pids: readonly number[]): void {
 /** The master's PID from `<queue>/pid/master.pid`, or undefined when it is not there. */
 export function masterPid(queueDirectory: string): number | undefined {
   try {
-    const pid = Number.parseInt(readFileSync(path.join(queueDirectory, 'pid', 'master.pid'), 'utf8').trim(), 10);
+    const pid = Number.parseInt(
+      readFileSync(path.join(queueDirectory, 'pid', 'master.pid'), 'utf8').trim(),
+      10,
+    );
     return Number.isFinite(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;

@@ -14,9 +14,25 @@
  * if a test never calls it. Runs as root (Postfix must start as root to bind port 25).
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
-import { findBinary, makeTempDir, onProcessExit, runOrThrow, tcpAccepts, waitUntil } from './run.js';
+import {
+  findBinary,
+  makeTempDir,
+  onProcessExit,
+  runOrThrow,
+  tcpAccepts,
+  waitUntil,
+} from './run.js';
 import { instanceProcesses, killAll, masterPid } from './postfix-processes.js';
 
 export interface PostfixTls {
@@ -78,7 +94,9 @@ function masterCf(listeners: readonly PostfixListener[], tlsDir: string): string
       return;
     }
     lines.push('  -o smtpd_tls_security_level=may');
-    lines.push(`  -o smtpd_tls_chain_files=${path.join(tlsDir, `${index}.key`)},${path.join(tlsDir, `${index}.crt`)}`);
+    lines.push(
+      `  -o smtpd_tls_chain_files=${path.join(tlsDir, `${index}.key`)},${path.join(tlsDir, `${index}.crt`)}`,
+    );
     if (listener.tls.insecureLegacyTlsOnly === true) {
       // OpenSSL 3 allows TLS < 1.2 only at security level 0; Debian's default is level 2.
       lines.push('  -o smtpd_tls_protocols=!SSLv2,!SSLv3,!TLSv1.2,!TLSv1.3');
@@ -155,7 +173,11 @@ function mainCf(dir: string, hostname: string, serial: number, options: PostfixO
     append_dot_mydomain: 'no',
     ...options.extraMain,
   };
-  return Object.entries(settings).map(([key, value]) => `${key} = ${value}`).join('\n') + '\n';
+  return (
+    Object.entries(settings)
+      .map(([key, value]) => `${key} = ${value}`)
+      .join('\n') + '\n'
+  );
 }
 
 function readMaildir(dir: string): string[] {
@@ -177,14 +199,16 @@ function readLog(dir: string): string {
 
 /** Starts one Postfix instance; see the module header for the contract. */
 export async function startPostfix(options: PostfixOptions): Promise<PostfixInstance> {
-  if (options.listeners.length === 0) throw new Error('startPostfix: at least one listener is required');
+  if (options.listeners.length === 0)
+    throw new Error('startPostfix: at least one listener is required');
   instances += 1;
   const serial = instances;
   const hostname = options.hostname ?? `mx-${process.pid}-${serial}.interop.test`;
   const dir = makeTempDir('postfix');
   const configDir = path.join(dir, 'etc');
   const tlsDir = path.join(dir, 'tls');
-  for (const sub of ['etc', 'tls', 'spool', 'data', 'log', 'mail']) mkdirSync(path.join(dir, sub), { mode: 0o755 });
+  for (const sub of ['etc', 'tls', 'spool', 'data', 'log', 'mail'])
+    mkdirSync(path.join(dir, sub), { mode: 0o755 });
   chownSync(path.join(dir, 'mail'), MAIL_UID, MAIL_GID);
   // The master takes its lock in data_directory after dropping to the mail_owner user.
   const owner = postfixOwner();
@@ -221,8 +245,15 @@ export async function startPostfix(options: PostfixOptions): Promise<PostfixInst
     await runOrThrow('postfix', ['-c', configDir, 'stop']).catch(() => undefined);
     // `postfix stop` only signals the master; wait until it and its children are really gone so the
     // next instance can bind the same addresses.
-    await waitUntil('postfix stop', async () => Promise.resolve(instanceProcesses(configDir).length === 0 && (master === undefined || !alive(master))),
-      () => undefined, 30_000).catch(() => undefined);
+    await waitUntil(
+      'postfix stop',
+      async () =>
+        Promise.resolve(
+          instanceProcesses(configDir).length === 0 && (master === undefined || !alive(master)),
+        ),
+      () => undefined,
+      30_000,
+    ).catch(() => undefined);
     stopSync();
   };
 
@@ -230,12 +261,18 @@ export async function startPostfix(options: PostfixOptions): Promise<PostfixInst
     await runOrThrow('postfix', ['-c', configDir, 'start']);
     for (const listener of options.listeners) {
       const port = listener.port ?? 25;
-      await waitUntil(`postfix listener ${listener.address}:${port}`, () => tcpAccepts(listener.address, port), () => undefined);
+      await waitUntil(
+        `postfix listener ${listener.address}:${port}`,
+        () => tcpAccepts(listener.address, port),
+        () => undefined,
+      );
     }
   } catch (error) {
     const log = readLog(dir);
     await stop();
-    throw new Error(`${error instanceof Error ? error.message : String(error)}\n--- maillog ---\n${log}`);
+    throw new Error(
+      `${error instanceof Error ? error.message : String(error)}\n--- maillog ---\n${log}`,
+    );
   }
 
   return {
@@ -243,9 +280,15 @@ export async function startPostfix(options: PostfixOptions): Promise<PostfixInst
     hostname,
     messages: () => readMaildir(dir),
     waitForMessages: async (count, timeoutMs = 60_000) => {
-      await waitUntil(`postfix ${hostname}: ${count} message(s) stored`, () => Promise.resolve(readMaildir(dir).length >= count),
-        () => (stopped ? 'instance stopped' : undefined), timeoutMs).catch((error: unknown) => {
-        throw new Error(`${error instanceof Error ? error.message : String(error)}\n--- maillog ---\n${readLog(dir)}`);
+      await waitUntil(
+        `postfix ${hostname}: ${count} message(s) stored`,
+        () => Promise.resolve(readMaildir(dir).length >= count),
+        () => (stopped ? 'instance stopped' : undefined),
+        timeoutMs,
+      ).catch((error: unknown) => {
+        throw new Error(
+          `${error instanceof Error ? error.message : String(error)}\n--- maillog ---\n${readLog(dir)}`,
+        );
       });
       return readMaildir(dir);
     },
@@ -256,11 +299,14 @@ export async function startPostfix(options: PostfixOptions): Promise<PostfixInst
 
 /** uid/gid of the `postfix` account (mail_owner), from /etc/passwd. */
 function postfixOwner(): { uid: number; gid: number } {
-  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postfix:'));
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('postfix:'));
   const fields = line?.split(':') ?? [];
   const uid = Number(fields[2]);
   const gid = Number(fields[3]);
-  if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new Error('no postfix account in /etc/passwd: run .ci/install-deps.sh');
+  if (!Number.isInteger(uid) || !Number.isInteger(gid))
+    throw new Error('no postfix account in /etc/passwd: run .ci/install-deps.sh');
   return { uid, gid };
 }
 
@@ -274,7 +320,9 @@ function alive(pid: number): boolean {
 }
 
 /** The TLS facts of the first `Received:` header Postfix added, or undefined when it says no TLS. */
-export function receivedTls(message: string): { readonly version: string; readonly cipher: string } | undefined {
+export function receivedTls(
+  message: string,
+): { readonly version: string; readonly cipher: string } | undefined {
   const header = /^Received:[^\n]*(?:\n[ \t][^\n]*)*/m.exec(message)?.[0] ?? '';
   const match = /\(using (\S+) with cipher (\S+)/.exec(header);
   if (match === null) return undefined;

@@ -17,7 +17,8 @@ export interface InteropOptions {
 /** The prerequisites that are not met: missing binaries, and "root" when not running as root. */
 export function missingPrerequisites(binaries: readonly string[]): string[] {
   const missing = binaries.filter((name) => findBinary(name) === undefined);
-  if (typeof process.getuid === 'function' && process.getuid() !== 0) missing.push('root privileges');
+  if (typeof process.getuid === 'function' && process.getuid() !== 0)
+    missing.push('root privileges');
   return missing;
 }
 
@@ -30,7 +31,10 @@ function inCi(env: NodeJS.ProcessEnv): boolean {
  * Checks `binaries` (names looked up in PATH, /usr/sbin and /sbin). Returns `{}` when the suite can run
  * and `{ skip: reason }` when it cannot; in CI it also registers a failing test carrying that reason.
  */
-export function interopAvailable(binaries: readonly string[], env: NodeJS.ProcessEnv = process.env): InteropOptions {
+export function interopAvailable(
+  binaries: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): InteropOptions {
   const missing = missingPrerequisites(binaries);
   if (missing.length === 0) return {};
   const reason = `interop prerequisites missing: ${missing.join(', ')} (install them with .ci/install-deps.sh as root)`;

@@ -21,7 +21,13 @@ export interface RunResult {
 }
 
 /** Daemons live in /usr/sbin and /sbin, which a non-root PATH often lacks. */
-const SEARCH_PATH = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
+const SEARCH_PATH = [
+  ...(process.env.PATH ?? '').split(path.delimiter),
+  '/usr/sbin',
+  '/sbin',
+  '/usr/bin',
+  '/bin',
+];
 
 /** Absolute path of an executable, or undefined when it is not installed. */
 export function findBinary(name: string): string | undefined {
@@ -53,12 +59,25 @@ export interface RunOptions {
 }
 
 /** Runs a command to completion; a non-zero exit is reported in the result, not thrown. */
-export function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  const settings = { env: options.env ?? process.env, maxBuffer: 16 * 1024 * 1024, timeout: 120_000, ...(options.cwd === undefined ? {} : { cwd: options.cwd }) };
+export function run(
+  command: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<RunResult> {
+  const settings = {
+    env: options.env ?? process.env,
+    maxBuffer: 16 * 1024 * 1024,
+    timeout: 120_000,
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+  };
   return new Promise((resolve) => {
     const child = execFile(resolveBinary(command), args, settings, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
-      resolve({ code, stdout, stderr: stderr + (error !== null && code === null ? String(error.message) : '') });
+      resolve({
+        code,
+        stdout,
+        stderr: stderr + (error !== null && code === null ? String(error.message) : ''),
+      });
     });
     // Closed stdin: tools such as `openssl s_client` otherwise wait for input until the timeout.
     // A command that exits without reading it makes the write fail with EPIPE: that is not an error.
@@ -68,10 +87,16 @@ export function run(command: string, args: readonly string[], options: RunOption
 }
 
 /** Runs a command and rejects with its output when it exits non-zero. */
-export async function runOrThrow(command: string, args: readonly string[], options: RunOptions = {}): Promise<string> {
+export async function runOrThrow(
+  command: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<string> {
   const result = await run(command, args, options);
   if (result.code !== 0) {
-    throw new Error(`${command} ${args.join(' ')} exited ${String(result.code)}:\n${result.stderr}${result.stdout}`);
+    throw new Error(
+      `${command} ${args.join(' ')} exited ${String(result.code)}:\n${result.stderr}${result.stdout}`,
+    );
   }
   return result.stdout;
 }
@@ -131,7 +156,10 @@ export interface Daemon {
 export function spawnDaemon(command: string, args: readonly string[]): Daemon {
   // Its own process group, so that one kill reaches the workers it forks (nginx workers, nsd servers),
   // which would otherwise outlive a killed master and keep the port bound.
-  const child = spawn(resolveBinary(command), args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(resolveBinary(command), args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   const killGroup = (signal: NodeJS.Signals): void => {
     try {
       if (child.pid !== undefined) process.kill(-child.pid, signal);
@@ -180,7 +208,12 @@ const POLL_MS = 50;
  * Resolves once `probe` returns true; rejects when `failed` reports a reason (the daemon died) or the
  * deadline passes. The deadline is generous because the machine is small and shared.
  */
-export async function waitUntil(what: string, probe: () => Promise<boolean>, failed: () => string | undefined, timeoutMs = 60_000): Promise<void> {
+export async function waitUntil(
+  what: string,
+  probe: () => Promise<boolean>,
+  failed: () => string | undefined,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const reason = failed();

@@ -17,7 +17,8 @@ import { runOrThrow } from './run.js';
 export interface ZoneRecord {
   /** `@` for the apex, a name relative to the zone (`mx`, `_25._tcp.mx`), or absolute with a final dot. */
   readonly name: string;
-  readonly type: 'A' | 'AAAA' | 'MX' | 'TXT' | 'TLSA' | 'CNAME' | 'NS' | 'DS' | 'SRV' | 'CAA' | 'PTR';
+  readonly type:
+    'A' | 'AAAA' | 'MX' | 'TXT' | 'TLSA' | 'CNAME' | 'NS' | 'DS' | 'SRV' | 'CAA' | 'PTR';
   readonly data: string;
   readonly ttl?: number;
 }
@@ -26,7 +27,8 @@ export interface ZoneRecord {
  * How the zone is published: `signed` (DS in the parent: secure), `unsigned` (no DS: an insecure
  * delegation), or signed with a DS but deliberately broken so that it validates as bogus.
  */
-export type ZoneSecurity = 'signed' | 'unsigned' | 'bogus-expired-signatures' | 'bogus-altered-signatures';
+export type ZoneSecurity =
+  'signed' | 'unsigned' | 'bogus-expired-signatures' | 'bogus-altered-signatures';
 
 export interface ZoneSpec {
   /** Fully qualified, without the final dot, e.g. `example.test`. */
@@ -55,8 +57,12 @@ export function txtData(text: string): string {
     const chunk = bytes.subarray(offset, offset + 255);
     let escaped = '';
     for (const byte of chunk) {
-      escaped += byte === 0x22 || byte === 0x5c ? `\\${String.fromCharCode(byte)}`
-        : byte < 0x20 || byte > 0x7e ? `\\${byte.toString().padStart(3, '0')}` : String.fromCharCode(byte);
+      escaped +=
+        byte === 0x22 || byte === 0x5c
+          ? `\\${String.fromCharCode(byte)}`
+          : byte < 0x20 || byte > 0x7e
+            ? `\\${byte.toString().padStart(3, '0')}`
+            : String.fromCharCode(byte);
     }
     parts.push(`"${escaped}"`);
   }
@@ -86,21 +92,30 @@ async function keygen(dir: string, zone: string, ksk: boolean): Promise<string> 
  * still validates from the parent's DS and every answer from the zone is bogus.
  */
 function alterSignatures(zoneText: string): string {
-  return zoneText.split('\n').map((line) => {
-    const fields = line.trim().split(/\s+/);
-    if (fields[3] !== 'RRSIG' || fields[4] === 'DNSKEY') return line;
-    const signature = fields[fields.length - 1] ?? '';
-    const at = Math.floor(signature.length / 3);
-    const flipped = signature.slice(0, at) + (signature[at] === 'A' ? 'B' : 'A') + signature.slice(at + 1);
-    return [...fields.slice(0, -1), flipped].join('\t');
-  }).join('\n');
+  return zoneText
+    .split('\n')
+    .map((line) => {
+      const fields = line.trim().split(/\s+/);
+      if (fields[3] !== 'RRSIG' || fields[4] === 'DNSKEY') return line;
+      const signature = fields[fields.length - 1] ?? '';
+      const at = Math.floor(signature.length / 3);
+      const flipped =
+        signature.slice(0, at) + (signature[at] === 'A' ? 'B' : 'A') + signature.slice(at + 1);
+      return [...fields.slice(0, -1), flipped].join('\t');
+    })
+    .join('\n');
 }
 
 /**
  * Writes `zone` (its records plus `extra`, e.g. NS and delegations) into `dir` and signs it as its
  * `security` asks, with signature times relative to `now`.
  */
-export async function writeZone(dir: string, zone: ZoneSpec, extra: readonly ZoneRecord[], now: Date): Promise<WrittenZone> {
+export async function writeZone(
+  dir: string,
+  zone: ZoneSpec,
+  extra: readonly ZoneRecord[],
+  now: Date,
+): Promise<WrittenZone> {
   const nowS = Math.floor(now.getTime() / 1000);
   const file = path.join(dir, `${zone.name}.zone`);
   writeFileSync(file, renderZone(zone.name, [...extra, ...zone.records], nowS));
@@ -110,12 +125,21 @@ export async function writeZone(dir: string, zone: ZoneSpec, extra: readonly Zon
   const ksk = await keygen(dir, zone.name, true);
   const zsk = await keygen(dir, zone.name, false);
   // Expired well beyond unbound's allowed clock skew (at most a day) so the zone is bogus, not lenient.
-  const [inception, expiration] = security === 'bogus-expired-signatures'
-    ? [nowS - 30 * DAY_S, nowS - 7 * DAY_S]
-    : [nowS - 3600, nowS + 30 * DAY_S];
+  const [inception, expiration] =
+    security === 'bogus-expired-signatures'
+      ? [nowS - 30 * DAY_S, nowS - 7 * DAY_S]
+      : [nowS - 3600, nowS + 30 * DAY_S];
   const signed = `${file}.signed`;
-  await runOrThrow('ldns-signzone', ['-i', String(inception), '-e', String(expiration), '-f', signed, file, ksk, zsk], { cwd: dir });
-  if (security === 'bogus-altered-signatures') writeFileSync(signed, alterSignatures(readFileSync(signed, 'utf8')));
-  const ds = (await runOrThrow('ldns-key2ds', ['-n', '-2', `${ksk}.key`], { cwd: dir })).split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  await runOrThrow(
+    'ldns-signzone',
+    ['-i', String(inception), '-e', String(expiration), '-f', signed, file, ksk, zsk],
+    { cwd: dir },
+  );
+  if (security === 'bogus-altered-signatures')
+    writeFileSync(signed, alterSignatures(readFileSync(signed, 'utf8')));
+  const ds = (await runOrThrow('ldns-key2ds', ['-n', '-2', `${ksk}.key`], { cwd: dir }))
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   return { file: signed, ds };
 }
