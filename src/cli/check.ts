@@ -15,7 +15,7 @@
 import { classify, noAddressCause, tlsRptOf } from '../policy/failure.js';
 import type { DeliveryFailure } from '../policy/failure.js';
 import { tlsaQueryName } from '../dane/lookup.js';
-import type { TlsaLookup } from '../dane/lookup.js';
+import type { NotApplicableReason, TlsaLookup } from '../dane/lookup.js';
 import { describeRecord, policyString, unusableReason, usageName } from '../dane/records.js';
 import type { UnusableReason } from '../dane/records.js';
 import type { DaneVerdict } from '../dane/verify.js';
@@ -134,6 +134,14 @@ function tlsaName(tlsa: TlsaLookup, host: string): string {
   }
 }
 
+/** Why RFC 7672 2.2.1 skips the TLSA lookup, in words. */
+const NOT_LOOKED_UP = {
+  'mx-insecure': 'the MX RRset is not DNSSEC-signed',
+  'mx-bogus': 'the MX RRset is DNSSEC-bogus',
+  'address-insecure': 'the address records are not DNSSEC-signed',
+  'address-bogus': 'the address records are DNSSEC-bogus',
+} as const satisfies Record<NotApplicableReason, string>;
+
 function describeTlsa(tlsa: TlsaLookup): string {
   switch (tlsa.kind) {
     case 'secure':
@@ -147,7 +155,7 @@ function describeTlsa(tlsa: TlsaLookup): string {
     case 'error':
       return `lookup failed: ${tlsa.failure.kind}: ${tlsa.failure.message}`;
     case 'not-applicable':
-      return `not looked up: ${tlsa.reason === 'mx-insecure' ? 'the MX RRset is not DNSSEC-signed' : tlsa.reason === 'mx-bogus' ? 'the MX RRset is DNSSEC-bogus' : tlsa.reason === 'address-insecure' ? 'the address records are not DNSSEC-signed' : 'the address records are DNSSEC-bogus'}`;
+      return `not looked up: ${NOT_LOOKED_UP[tlsa.reason]}`;
   }
 }
 

@@ -76,7 +76,8 @@ function baseline(strategy: TlsStrategy): { tls: TlsRequirement; authentication:
 export function planHost(input: HostPlanInput): HostPlan {
   const { strategy, strategyName, dane, mtaSts, mxHost } = input;
   const reasons: string[] = [
-    `strategy '${strategyName}': starttls ${strategy.starttls}, dane ${strategy.dane}, mta-sts ${strategy.mtaSts}, allow-invalid-certs ${String(strategy.allowInvalidCerts)}`,
+    `strategy '${strategyName}': starttls ${strategy.starttls}, dane ${strategy.dane}, ` +
+      `mta-sts ${strategy.mtaSts}, allow-invalid-certs ${String(strategy.allowInvalidCerts)}`,
   ];
 
   // DANE failures (bogus DNSSEC, lookup errors, `require` without DANE) never downgrade: skip the host.
@@ -134,8 +135,9 @@ export function planHost(input: HostPlanInput): HostPlan {
       reasons.push(`MTA-STS enforce: ${authorized.failure.message}`);
       return { kind: 'skip', failure: classify(authorized.failure), reasons };
     }
+    const matched = authorized.kind === 'ok' ? (authorized.pattern ?? '') : '';
     reasons.push(
-      `MTA-STS enforce: ${mxHost} matches '${authorized.kind === 'ok' ? (authorized.pattern ?? '') : ''}'; TLS with a valid certificate required`,
+      `MTA-STS enforce: ${mxHost} matches '${matched}'; TLS with a valid certificate required`,
     );
     if (strategy.starttls === 'disable')
       reasons.push(
@@ -154,9 +156,9 @@ export function planHost(input: HostPlanInput): HostPlan {
 
   if (mtaSts.kind === 'testing') {
     const authorized = authorizeMx(mtaSts, mxHost);
-    reasons.push(
-      `MTA-STS testing: failures are reported, not enforced${authorized.kind === 'report-only' ? `; would refuse: ${authorized.failure.message}` : ''}`,
-    );
+    const wouldRefuse =
+      authorized.kind === 'report-only' ? `; would refuse: ${authorized.failure.message}` : '';
+    reasons.push(`MTA-STS testing: failures are reported, not enforced${wouldRefuse}`);
     return {
       kind: 'connect',
       tls,

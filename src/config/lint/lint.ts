@@ -148,7 +148,11 @@ export function lintConfig(config: MxsecConfig): LintWarning[] {
         code: 'starttls-downgrade-on-retry',
         path: `${selector.key}[${rule.index}]`,
         position: rule.position,
-        message: `first attempts use '${strict[0] ?? ''}' (starttls = "require") but retries selected by ${describeRule(rule)} use '${name}' with starttls = "${retry.starttls}"${retry.builtIn ? ' (built-in)' : ''}: a server that stops offering STARTTLS, or an attacker who strips it, gets the mail in plaintext on the retry; set starttls = "require" in [queue.tls.${name}] if that is not intended`,
+        message:
+          `first attempts use '${strict[0] ?? ''}' (starttls = "require") but retries selected by ` +
+          `${describeRule(rule)} use '${name}' with starttls = "${retry.starttls}"${retry.builtIn ? ' (built-in)' : ''}: ` +
+          'a server that stops offering STARTTLS, or an attacker who strips it, gets the mail in plaintext on the retry; ' +
+          `set starttls = "require" in [queue.tls.${name}] if that is not intended`,
       });
     }
   }
