@@ -1,12 +1,15 @@
 /**
- * `mxsec serve [--config F]`: the relay. Opens the SQLite queue in `storage.data-dir`, wires the delivery
- * runtime, starts the SMTP submission listener and the delivery loop, and logs JSON lines (pino) to
- * stdout. SIGTERM and SIGINT stop gracefully: the listener closes first (no new 250s), deliveries in
- * flight get `[queue.worker] grace-period`, pooled idle connections get QUIT, the rest is left to its leases. SIGHUP reloads the
- * configuration: strategies, schedules and worker limits apply from the next attempt; an invalid file
- * keeps the running configuration and logs every diagnostic. Listener and storage settings take effect
- * at the next start. Cached MTA-STS policies are refreshed hourly when due. Exits 0 after a clean stop, 78 for a bad configuration, 75 when the queue or the
- * listener cannot start (a service manager should retry).
+ * `mxsec serve [--config F]`: the relay. Takes the data directory's lock (one relay per directory; a
+ * second one exits 75 naming the holder's pid), opens the SQLite queue in `storage.data-dir`, releases
+ * every lease a dead predecessor left (those recipients are due at once, their `retry_num` unchanged),
+ * wires the delivery runtime, starts the SMTP submission listener and the delivery loop, and logs JSON
+ * lines (pino) to stdout. SIGTERM and SIGINT stop gracefully: the listener closes first (no new 250s),
+ * deliveries in flight get `[queue.worker] grace-period`, pooled idle connections get QUIT, the rest is
+ * recovered at the next start. SIGHUP reloads the configuration: strategies, schedules and worker
+ * limits apply from the next attempt; an invalid file keeps the running configuration and logs every
+ * diagnostic. Listener and storage settings take effect at the next start. Cached MTA-STS policies are
+ * refreshed hourly when due. Exits 0 after a clean stop, 78 for a bad configuration, 75 when the data
+ * directory is taken or the queue or the listener cannot start (a service manager should retry).
  */
 import { hostname } from 'node:os';
 import pino from 'pino';
@@ -15,6 +18,7 @@ import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../config/load.js';
 import type { MxsecConfig } from '../config/types.js';
 import { createRuntime } from '../delivery/runtime.js';
 import type { Runtime } from '../delivery/runtime.js';
+import { lockDataDir } from '../queue/data-dir-lock.js';
 import { openSqliteStore } from '../queue/sqlite-store.js';
 import { createRelay } from '../relay/relay.js';
 import { startPolicyRefresh } from '../relay/policy-refresh.js';
@@ -53,18 +57,45 @@ export const serveCommand: Command = async (argv, out: Out) => {
   );
   let config = loaded.config;
 
+  // One relay per data directory: with the lock held, every lease in the store is a dead predecessor's.
+  const locked = lockDataDir(config.storage.dataDir, process.pid);
+  if (!locked.ok) {
+    logger.error(
+      { event: 'data-dir-locked', dataDir: config.storage.dataDir, holder: locked.holder ?? null },
+      locked.message,
+    );
+    return EXIT.tempfail;
+  }
+  const lock = locked.lock;
   const opened = openSqliteStore({ dataDir: config.storage.dataDir });
   if (!opened.ok) {
     logger.error(
       { event: 'queue-open-failed', error: opened.error },
       `cannot open the queue in ${config.storage.dataDir}`,
     );
+    lock.release();
     return EXIT.tempfail;
   }
+  // Postfix requeues its active queue at start-up; so do we, instead of waiting out the dead leases.
+  const recovered = await opened.value.recoverLeases(Date.now());
+  if (!recovered.ok) {
+    logger.error(
+      { event: 'recovery-failed', error: recovered.error },
+      'cannot release the leases of the previous run',
+    );
+    await opened.value.close();
+    lock.release();
+    return EXIT.tempfail;
+  }
+  logger.info(
+    { event: 'recovered', recipients: recovered.value },
+    `${recovered.value} recipient(s) whose delivery was cut off by the previous run are due now`,
+  );
   const built = await createRuntime(config);
   if (!built.ok) {
     logger.error({ event: 'runtime-failed', message: built.message }, built.message);
     await opened.value.close();
+    lock.release();
     return EXIT.config;
   }
   let runtime: Runtime = built.runtime;
@@ -91,6 +122,7 @@ export const serveCommand: Command = async (argv, out: Out) => {
     logger.error({ event: 'listener-failed', message: server.message }, server.message);
     runtime.close();
     await opened.value.close();
+    lock.release();
     return EXIT.tempfail;
   }
   relay.scheduler.start();
@@ -158,10 +190,11 @@ export const serveCommand: Command = async (argv, out: Out) => {
     { event: 'stopped', ...stopped },
     stopped.abandoned + stopped.dropped === 0
       ? 'stopped cleanly'
-      : 'stopped; unfinished work returns when its leases expire',
+      : 'stopped; unfinished work is recovered at the next start, or when its leases expire',
   );
   for (const r of [...retired, runtime]) r.close();
   await opened.value.close();
+  lock.release();
   // Abandoned sessions keep sockets open; their leases already guarantee a retry, so do not wait for them.
   if (stopped.abandoned > 0) setTimeout(() => process.exit(EXIT.ok), 100).unref();
   return EXIT.ok;

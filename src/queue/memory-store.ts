@@ -175,6 +175,23 @@ export class MemoryStore implements QueueStore {
     return this.update(id, (m) => ({ ...m, held: false }));
   }
 
+  recoverLeases(now: number): Promise<StoreResult<number>> {
+    return this.run(() => {
+      let recovered = 0;
+      for (const [id, m] of this.messages) {
+        if (!m.recipients.some((r) => r.lease !== null)) continue;
+        const recipients = m.recipients.map((r) => {
+          if (r.lease === null) return r;
+          if (isFinal(r.state)) return { ...r, lease: null };
+          recovered += 1;
+          return { ...r, lease: null, nextAttemptAt: Math.min(r.nextAttemptAt, now) };
+        });
+        this.messages.set(id, { ...m, recipients });
+      }
+      return ok(recovered);
+    });
+  }
+
   retryNow(id: string, now: number): Promise<StoreResult<void>> {
     return this.update(id, (m) => ({
       ...m,

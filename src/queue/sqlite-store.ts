@@ -336,6 +336,23 @@ export class SqliteStore implements QueueStore {
     return this.change(id, 'UPDATE message SET held = 0 WHERE id = ?', [id]);
   }
 
+  recoverLeases(now: number): Promise<StoreResult<number>> {
+    return this.write(() => {
+      const recovered = this.db
+        .prepare(
+          `UPDATE recipient SET next_attempt_at = MIN(next_attempt_at, :now)
+        WHERE lease_owner IS NOT NULL AND state IN ('pending', 'temporary')`,
+        )
+        .run({ now }).changes;
+      this.db
+        .prepare(
+          'UPDATE recipient SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL',
+        )
+        .run();
+      return ok(recovered);
+    });
+  }
+
   retryNow(id: string, now: number): Promise<StoreResult<void>> {
     return this.write(() => {
       if (this.db.prepare('SELECT 1 FROM message WHERE id = ?').get(id) === undefined)

@@ -8,7 +8,8 @@
  * - `enqueue` resolves with an id only after the message, body and recipients are committed together;
  *   on failure nothing is stored and the error is a value (the SMTP listener answers 4xx).
  * - A recipient is leased to at most one owner at a time. A lease that expires makes the recipient
- *   claimable again, which is how work held by a crashed process (kill -9) is retried, never lost.
+ *   claimable again, which is how work held by a crashed process (kill -9) is retried, never lost;
+ *   `recoverLeases` frees them at once when the caller knows every owner is dead.
  * - `recordAttempt` applies all of its outcomes and appends the attempt log, or changes nothing.
  * - No method rejects for an operational failure; rejections are bugs.
  */
@@ -64,6 +65,14 @@ export interface QueueStore {
   /** Stops claims of a message until `release`. Leases already given run to their end. */
   hold(id: string): Promise<StoreResult<void>>;
   release(id: string): Promise<StoreResult<void>>;
+
+  /**
+   * Releases every lease in the store, live or not, in one transaction, and makes each recipient that
+   * was leased and is not final due at `now`, its `retry_num` unchanged (the cut-off attempt never
+   * ended). Only for the sole owner of the store at start-up, whose predecessors are all dead (the data
+   * directory lock proves it); returns how many recipients were recovered.
+   */
+  recoverLeases(now: number): Promise<StoreResult<number>>;
 
   /** Makes every non-final recipient due at `now` (an operator's "flush"). Does not break live leases. */
   retryNow(id: string, now: number): Promise<StoreResult<void>>;

@@ -38,10 +38,15 @@ let port: number;
 let refuseOps = true;
 
 /** The configuration file; `tls` is a `queue.strategy.tls` rule and `extra` more tables (the reload test). */
-function configText(bindPort: number, tls?: string, extra: readonly string[] = []): string {
+function configText(
+  bindPort: number,
+  tls?: string,
+  extra: readonly string[] = [],
+  dataDir = join(dir, 'data'),
+): string {
   return [
     `[server.listener.test]\nbind = ["127.0.0.1:${bindPort}"]`,
-    `[storage]\ndata-dir = ${JSON.stringify(join(dir, 'data'))}`,
+    `[storage]\ndata-dir = ${JSON.stringify(dataDir)}`,
     `[resolver]\nnameservers = [${JSON.stringify(env.dns.nameserver)}]`,
     `[tls]\nca-file = ${JSON.stringify(join(dir, 'ca.pem'))}`,
     `[delivery]\nport = ${env.port}`,
@@ -275,11 +280,39 @@ test(
 );
 
 test(
-  'a second serve on the same data dir and port fails with exit 75 and says why',
+  'a second serve on the same data dir is refused with exit 75, naming the pid that holds it',
+  { timeout: 120_000 },
+  async () => {
+    const second = join(dir, 'same-dir.toml');
+    await writeFile(second, configText(0));
+    const other = spawnServe(second);
+    const exit = await other.exited;
+    assert.equal(exit.code, 75, other.output().stderr);
+    const refused = other.logs.find((l) => l['event'] === 'data-dir-locked');
+    assert.equal(refused?.['holder'], serve.pid);
+    assert.match(
+      String(refused?.['msg']),
+      new RegExp(`in use by another mxsec serve \\(pid ${serve.pid}\\)`),
+    );
+    assert.equal(
+      other.logs.find((l) => l['event'] === 'listener-started'),
+      undefined,
+    );
+    // The first one is unaffected.
+    const { id } = await submit('user@tls.test');
+    assert.equal(
+      (await serve.waitForLog(`delivery of ${id}`, attemptFor(id)))['result'],
+      'delivered',
+    );
+  },
+);
+
+test(
+  'a second serve on the same port fails with exit 75 and says why',
   { timeout: 120_000 },
   async () => {
     const second = join(dir, 'second.toml');
-    await writeFile(second, configText(port));
+    await writeFile(second, configText(port, undefined, [], join(dir, 'other-data')));
     const other = spawnServe(second);
     const started = await other.started();
     assert.equal(started.ok, false, 'the second relay must not start');

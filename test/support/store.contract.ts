@@ -256,6 +256,77 @@ export function runStoreContract(name: string, makeStore: () => Promise<Contract
       },
     );
 
+    withStore(
+      'recoverLeases frees every lease at once: cut-off attempts are due now, retry_num unchanged',
+      async (s) => {
+        // A: tried once (temporary), then claimed by a process that died during its second attempt.
+        const a = must(await s.enqueue(message({ recipients: [{ address: 'a@a.example' }] })));
+        must(await s.claimDue(T0, 10, LEASE, 'first'));
+        must(
+          await s.recordAttempt({
+            messageId: a,
+            owner: 'first',
+            at: T0 + 1,
+            outcomes: [
+              {
+                address: 'a@a.example',
+                kind: 'temporary',
+                status: '451 4.4.2 timeout',
+                error: 'io',
+                nextAttemptAt: T0 + 100,
+                notified: false,
+              },
+            ],
+          }),
+        );
+        assert.equal(must(await s.claimDue(T0 + 100, 10, LEASE, 'dead')).length, 1);
+        // B: not due and never leased; C: delivered, final.
+        const b = must(
+          await s.enqueue(
+            message({ recipients: [{ address: 'b@b.example' }], firstAttemptAt: T0 + 10_000 }),
+          ),
+        );
+        const c = must(await s.enqueue(message({ recipients: [{ address: 'c@c.example' }] })));
+        must(await s.claimDue(T0 + 100, 10, LEASE, 'w0'));
+        must(
+          await s.recordAttempt({
+            messageId: c,
+            owner: 'w0',
+            at: T0 + 101,
+            outcomes: [{ address: 'c@c.example', kind: 'delivered', status: '250 ok' }],
+          }),
+        );
+
+        assert.equal(must(await s.recoverLeases(T0 + 150)), 1);
+        const recovered = rcpt(must(await s.get(a)).recipients, 'a@a.example');
+        assert.deepEqual(
+          [recovered.lease, recovered.retryNum, recovered.nextAttemptAt <= T0 + 150],
+          [null, 1, true],
+        );
+        assert.equal(
+          rcpt(must(await s.get(b)).recipients, 'b@b.example').nextAttemptAt,
+          T0 + 10_000,
+        );
+        // Claimable at once, long before the dead owner's lease would have run out.
+        assert.deepEqual(addresses(must(await s.claimDue(T0 + 150, 10, LEASE, 'next'))), [
+          `${a}/a@a.example`,
+        ]);
+        const late = await s.recordAttempt({
+          messageId: a,
+          owner: 'dead',
+          at: T0 + 151,
+          outcomes: [{ address: 'a@a.example', kind: 'delivered', status: '250 ok' }],
+        });
+        assert.equal(late.ok ? 'ok' : late.error.kind, 'lease-lost');
+        assert.equal(
+          must(await s.recoverLeases(T0 + 200)),
+          1,
+          'the live lease of `next` is freed too',
+        );
+        assert.equal(must(await s.recoverLeases(T0 + 200)), 0);
+      },
+    );
+
     withStore('concurrent claimers never get the same recipient', async (s, subject) => {
       const other = subject.peer !== undefined ? await subject.peer() : s;
       for (let i = 0; i < 40; i++) {
