@@ -37,7 +37,9 @@ export const DEFAULT_SCHEDULE_RULES = [
 export const DEFAULT_WORKER: WorkerConfig = {
   concurrency: 16,
   concurrencyPerDomain: 4,
-  leaseMs: 30 * 60_000,
+  // Renewed every third of itself while a delivery runs (the scheduler's heartbeat), so it only bounds
+  // how long a dead node's work waits when no restart recovers it; minutes are enough.
+  leaseMs: 2 * 60_000,
   pollIntervalMs: 5_000,
   gracePeriodMs: 30_000,
   connectionReuse: DEFAULT_CONNECTION_REUSE,
@@ -234,8 +236,8 @@ export function readWorker(reader: ConfigReader, queue: TomlTable | undefined): 
     gracePeriodMs: ms('grace-period', DEFAULT_WORKER.gracePeriodMs),
     connectionReuse,
   };
-  // A lease shorter than a delivery lets a crashed node's work come back while it might still be sent;
-  // this process never re-runs its own in-flight work, but a second node would. Short leases are for tests.
+  // A running delivery renews its lease every third of it; a lease so short that a busy event loop can
+  // miss a renewal would let a second node take work that is still being sent. Short leases are for tests.
   const leaseNode = get('lease');
   if (leaseNode !== undefined && worker.leaseMs < 1_000) {
     reader.error('queue.worker.lease', leaseNode.position, 'too short', {
@@ -246,7 +248,7 @@ export function readWorker(reader: ConfigReader, queue: TomlTable | undefined): 
     reader.warning(
       'queue.worker.lease',
       leaseNode.position,
-      'a lease under 1m can expire during a slow delivery; work held by a crashed node returns after it',
+      'a lease under 1m can lapse between two renewals on a busy relay; work held by a crashed node returns after it',
     );
   }
   const pollNode = get('poll-interval');

@@ -175,6 +175,26 @@ export class MemoryStore implements QueueStore {
     return this.update(id, (m) => ({ ...m, held: false }));
   }
 
+  renewLease(
+    messageId: string,
+    domain: string,
+    owner: string,
+    until: number,
+  ): Promise<StoreResult<number>> {
+    return this.run(() => {
+      const m = this.messages.get(messageId);
+      if (m === undefined) return ok(0);
+      let renewed = 0;
+      const recipients = m.recipients.map((r) => {
+        if (r.domain !== domain || r.lease?.owner !== owner) return r;
+        renewed += 1;
+        return { ...r, lease: { owner, until } };
+      });
+      this.messages.set(messageId, { ...m, recipients });
+      return ok(renewed);
+    });
+  }
+
   recoverLeases(now: number): Promise<StoreResult<number>> {
     return this.run(() => {
       let recovered = 0;

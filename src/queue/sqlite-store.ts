@@ -336,6 +336,24 @@ export class SqliteStore implements QueueStore {
     return this.change(id, 'UPDATE message SET held = 0 WHERE id = ?', [id]);
   }
 
+  renewLease(
+    messageId: string,
+    domain: string,
+    owner: string,
+    until: number,
+  ): Promise<StoreResult<number>> {
+    return this.write(() =>
+      ok(
+        this.db
+          .prepare(
+            `UPDATE recipient SET lease_until = :until
+          WHERE message_id = :messageId AND domain = :domain AND lease_owner = :owner`,
+          )
+          .run({ messageId, domain, owner, until }).changes,
+      ),
+    );
+  }
+
   recoverLeases(now: number): Promise<StoreResult<number>> {
     return this.write(() => {
       const recovered = this.db

@@ -67,6 +67,18 @@ export interface QueueStore {
   release(id: string): Promise<StoreResult<void>>;
 
   /**
+   * The heartbeat of a delivery in progress: moves the lease end of the recipients of `messageId` for
+   * `domain` that are still leased to `owner` to `until`, and returns how many. 0 means the lease was
+   * lost (it expired and another owner claimed the work): the caller must not expect to record it.
+   */
+  renewLease(
+    messageId: string,
+    domain: string,
+    owner: string,
+    until: number,
+  ): Promise<StoreResult<number>>;
+
+  /**
    * Releases every lease in the store, live or not, in one transaction, and makes each recipient that
    * was leased and is not final due at `now`, its `retry_num` unchanged (the cut-off attempt never
    * ended). Only for the sole owner of the store at start-up, whose predecessors are all dead (the data

@@ -5,9 +5,11 @@
  * enqueued) or when the poll interval passes (retries that fell due, and other writers of the store).
  * The clock and the timer are inputs, so tests drive it with `drain()` and a fixed `now`.
  *
- * Stopping stops claiming, waits for deliveries in flight up to a grace period, and abandons the rest:
- * their leases run out and the recipients are claimed again later (by this node after a restart, or by
- * another), so nothing is lost; at worst a message whose transaction finished but was not recorded is
+ * While a delivery runs, its lease is renewed every third of the lease (`heartbeat`), so it is never
+ * handed out again mid-delivery however long it takes. Stopping stops claiming, waits for deliveries in
+ * flight up to a grace period, and abandons the rest: their heartbeats stop, and the recipients are
+ * claimed again later (recovered at once by this node's next start, or by another after the lease), so
+ * nothing is lost; at worst a message whose transaction finished but was not recorded is
  * delivered twice. Claims that waited for a domain slot are dropped the same way. A claim for work this
  * process is still running (its lease expired mid-delivery and the store handed it out again) is
  * ignored, so one process never delivers the same recipients twice at once. Never throws: store errors
@@ -193,9 +195,49 @@ export class Scheduler {
     }, ms);
   }
 
+  /**
+   * The heartbeat of a running delivery: every third of the lease, the lease is moved to a full lease
+   * from now, so a long delivery is never handed out again while it runs and the lease itself can stay
+   * short (it only bounds how long a dead process's work waits when nothing recovers it earlier).
+   */
+  private heartbeat(claim: Claim): () => void {
+    let handle: unknown;
+    let beating = true;
+    const beat = (): void => {
+      handle = this.timer.set(
+        () => {
+          const leaseMs = this.options.worker().leaseMs;
+          void this.options.store
+            .renewLease(claim.message.id, claim.domain, claim.owner, this.options.now() + leaseMs)
+            .then((renewed) => {
+              if (!renewed.ok || renewed.value === 0) {
+                this.options.logger.warn(
+                  {
+                    event: 'lease-renewal-failed',
+                    id: claim.message.id,
+                    domain: claim.domain,
+                    ...(renewed.ok ? { lost: true } : { error: renewed.error }),
+                  },
+                  'the lease of a running delivery could not be renewed',
+                );
+              }
+              if (beating) beat();
+            });
+        },
+        Math.max(1, Math.floor(this.options.worker().leaseMs / 3)),
+      );
+    };
+    beat();
+    return () => {
+      beating = false;
+      this.timer.clear(handle);
+    };
+  }
+
   private execute(claim: Claim, done: () => void): void {
     const key = keyOf(claim);
     this.running.add(key);
+    const stopBeating = this.heartbeat(claim);
     this.options
       .run(claim)
       .catch((error: unknown) => {
@@ -210,6 +252,7 @@ export class Scheduler {
         );
       })
       .finally(() => {
+        stopBeating();
         this.running.delete(key);
         this.inFlight.delete(key);
         done();

@@ -257,6 +257,23 @@ export function runStoreContract(name: string, makeStore: () => Promise<Contract
     );
 
     withStore(
+      'renewLease extends a live delivery; once the work is re-claimed the old owner renews nothing',
+      async (s) => {
+        const id = must(await s.enqueue(message()));
+        assert.equal(must(await s.claimDue(T0, 10, LEASE, 'w1')).length, 1);
+        assert.equal(must(await s.renewLease(id, 'example.com', 'w1', T0 + 2 * LEASE)), 1);
+        assert.equal(must(await s.renewLease(id, 'other.example', 'w1', T0 + 2 * LEASE)), 0);
+        assert.equal(must(await s.renewLease(id, 'example.com', 'w2', T0 + 2 * LEASE)), 0);
+        // The renewed lease holds past the original end...
+        assert.deepEqual(must(await s.claimDue(T0 + LEASE, 10, LEASE, 'w2')), []);
+        // ...and ends when the heartbeat stops (the owner died).
+        assert.equal(must(await s.claimDue(T0 + 2 * LEASE, 10, LEASE, 'w2')).length, 1);
+        assert.equal(must(await s.renewLease(id, 'example.com', 'w1', T0 + 3 * LEASE)), 0);
+        assert.equal(rcpt(must(await s.get(id)).recipients, 'a@example.com').lease?.owner, 'w2');
+      },
+    );
+
+    withStore(
       'recoverLeases frees every lease at once: cut-off attempts are due now, retry_num unchanged',
       async (s) => {
         // A: tried once (temporary), then claimed by a process that died during its second attempt.
