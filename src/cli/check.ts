@@ -51,9 +51,14 @@ import {
 import { line, paint } from './output.js';
 import type { Out } from './output.js';
 
-interface HostReport {
+/** What the probe saw of one host: the decision, why it was not probed (`failure`), or its sessions. */
+interface HostProbe {
   readonly decision: HostDecision;
+  readonly failure?: DeliveryFailure;
   readonly sessions: { readonly ip: string; readonly result: SessionResult }[];
+}
+
+interface HostReport extends HostProbe {
   readonly verdict:
     | { readonly deliver: true; readonly security: string }
     | { readonly deliver: false; readonly failure: DeliveryFailure };
@@ -338,15 +343,15 @@ export const checkCommand: Command = async (argv, out) => {
     });
     const deliverer = createDeliverer({ config: () => config, deps, reuse: false });
     const o = out.stdout;
-    const reports: (HostReport & { failure?: DeliveryFailure })[] = [];
+    const probes: HostProbe[] = [];
     let route: HostRoute | undefined;
     for await (const event of deliverer.probe(domain, context)) {
       if (event.kind === 'route') {
-        if (event.route.kind === 'hosts') {
-          route = event.route;
-          continue;
-        }
-        const failure = event.failure ?? classify({ reason: 'local', message: 'no route' });
+        route = event.route;
+        continue;
+      }
+      if (event.kind === 'no-route') {
+        const { failure } = event;
         if (values.json === true)
           line(
             o,
@@ -378,19 +383,15 @@ export const checkCommand: Command = async (argv, out) => {
         return failure.severity === 'permanent' ? EXIT.unavailable : EXIT.tempfail;
       }
       if (event.kind === 'host')
-        reports.push({
+        probes.push({
           decision: event.decision,
           sessions: [],
-          verdict: {
-            deliver: false,
-            failure: classify({ reason: 'local', message: 'not probed' }),
-          },
           ...(event.failure === undefined ? {} : { failure: event.failure }),
         });
-      else reports.at(-1)?.sessions.push({ ip: event.ip, result: event.session });
+      else probes.at(-1)?.sessions.push({ ip: event.ip, result: event.session });
     }
     if (route === undefined) return EXIT.software;
-    const judged: HostReport[] = reports.map((r) => ({
+    const judged: HostReport[] = probes.map((r) => ({
       ...r,
       verdict: verdictOf(r.decision, r.failure, r.sessions),
     }));

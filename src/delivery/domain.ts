@@ -29,8 +29,14 @@ import type { DeliveryRequest, DomainDelivery, HostAttempt, RecipientOutcome } f
 
 /** One step of the per-domain loop. */
 export type DomainEvent =
-  /** Always first. With `failure`, the domain has no usable route and nothing follows. */
-  | { readonly kind: 'route'; readonly route: Route; readonly failure?: DeliveryFailure }
+  /** Always first: the MX hosts, in order. */
+  | { readonly kind: 'route'; readonly route: Extract<Route, { kind: 'hosts' }> }
+  /** Instead, when the domain has no usable route; nothing follows. */
+  | {
+      readonly kind: 'no-route';
+      readonly route: Exclude<Route, { kind: 'hosts' }>;
+      readonly failure: DeliveryFailure;
+    }
   /** A host was decided. With `failure` (skipped by its plan, or no address), no session follows for it. */
   | { readonly kind: 'host'; readonly decision: HostDecision; readonly failure?: DeliveryFailure }
   | {
@@ -104,7 +110,7 @@ export async function* attemptDomain(
       : { maxAddressesPerHost: deps.maxAddressesPerHost }),
   });
   if (route.kind !== 'hosts') {
-    yield { kind: 'route', route, failure: routeFailure(route, domain) };
+    yield { kind: 'no-route', route, failure: routeFailure(route, domain) };
     return;
   }
   yield { kind: 'route', route };
@@ -258,16 +264,15 @@ export async function deliverToDomain(
     context: completeContext(request, domain),
     message,
   })) {
-    if (event.kind === 'route') {
-      const failure = event.failure;
-      if (failure !== undefined)
-        return {
-          domain,
-          attempts: [],
-          recipients: pending.map((address) => pendingOutcome(address, failure, undefined)),
-        };
-      continue;
+    if (event.kind === 'no-route') {
+      const { failure } = event;
+      return {
+        domain,
+        attempts: [],
+        recipients: pending.map((address) => pendingOutcome(address, failure, undefined)),
+      };
     }
+    if (event.kind === 'route') continue;
     if (event.kind === 'host') {
       if (event.failure === undefined) continue;
       attempts.push(attemptOf(event.decision, undefined, undefined, event.failure));
