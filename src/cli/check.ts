@@ -252,7 +252,7 @@ function tlsaOf(decision: HostDecision): TlsaLookup {
 }
 
 function sessionSecurity(result: SessionResult): string | null {
-  return result.kind === 'failed' ? null : result.kind === 'probed' ? result.verdict.level : null;
+  return result.kind === 'probed' ? result.verdict.level : null;
 }
 
 function hostJson(r: HostReport, route: HostRoute): unknown {

@@ -5,7 +5,7 @@
  */
 import { parseDuration } from '../core/duration.js';
 import { didYouMean } from '../config/diagnostics.js';
-import { HOST_VARIABLES } from '../config/rules.js';
+import { QUEUE_VARIABLES } from '../expr/index.js';
 import type { EvalContext, Value } from '../expr/index.js';
 import { INTEGER_VARIABLES } from '../config/lint/conditions.js';
 
@@ -42,10 +42,10 @@ export function parseVarAssignment(text: string): VarParse {
   if (eq <= 0) return { ok: false, message: `--var '${text}' is not of the form name=value` };
   const name = text.slice(0, eq).trim();
   const raw = text.slice(eq + 1);
-  if (!HOST_VARIABLES.has(name)) {
+  if (!QUEUE_VARIABLES.has(name)) {
     return {
       ok: false,
-      message: `unknown variable '${name}'${didYouMean(name, HOST_VARIABLES)}; variables: ${[...HOST_VARIABLES].join(', ')}`,
+      message: `unknown variable '${name}'${didYouMean(name, QUEUE_VARIABLES)}; variables: ${[...QUEUE_VARIABLES].join(', ')}`,
     };
   }
   if (!INTEGER_VARIABLES.has(name)) return { ok: true, name, value: raw };

@@ -4,7 +4,7 @@
  * Each expression is compiled once here; compile errors are reported at their exact line and column
  * when the TOML string holds the expression verbatim. A constant `then` must name a defined strategy.
  */
-import { compileExpression, valueToString } from '../expr/index.js';
+import { QUEUE_VARIABLES, compileExpression, valueToString } from '../expr/index.js';
 import type { CompiledExpression } from '../expr/index.js';
 import { didYouMean } from './diagnostics.js';
 import type { Position } from './diagnostics.js';
@@ -13,27 +13,6 @@ import type { ConfigReader } from './reader.js';
 import { describeNode } from './toml.js';
 import type { TomlNode, TomlScalar } from './toml.js';
 import type { Rule, RuleSet } from './types.js';
-
-/** Variables of the outbound host context, visible to every queue strategy expression. */
-export const HOST_VARIABLES: ReadonlySet<string> = new Set([
-  'rcpt',
-  'rcpt_domain',
-  'sender',
-  'sender_domain',
-  'mx',
-  'remote_ip',
-  'local_ip',
-  'retry_num',
-  'notify_num',
-  'last_error',
-  'last_status',
-  'priority',
-  'queue_name',
-  'queue_age',
-  'expires_in',
-  'source',
-  'size',
-]);
 
 /** Position of character `offset` of a string value, exact when the TOML text holds it verbatim. */
 function positionIn(scalar: TomlScalar, offset: number): Position {
@@ -48,7 +27,7 @@ function compile(
 ): CompiledExpression | undefined {
   const scalar = reader.string(node, path);
   if (scalar === undefined) return undefined;
-  const result = compileExpression(scalar.value, { variables: HOST_VARIABLES });
+  const result = compileExpression(scalar.value, { variables: QUEUE_VARIABLES });
   if (result.ok) return result.expr;
   for (const error of result.errors) {
     reader.error(path, positionIn(scalar, error.offset), error.message, {
@@ -175,7 +154,7 @@ export function builtInRules(
   entries: readonly { if?: string; then: string }[],
 ): RuleSet {
   const mustCompile = (source: string): CompiledExpression => {
-    const result = compileExpression(source, { variables: HOST_VARIABLES });
+    const result = compileExpression(source, { variables: QUEUE_VARIABLES });
     if (!result.ok) throw new Error(`built-in expression does not compile: ${source}`);
     return result.expr;
   };
