@@ -19,7 +19,7 @@ import type { MxsecConfig } from '../config/types.js';
 import { createRuntime } from '../delivery/runtime.js';
 import type { Runtime } from '../delivery/runtime.js';
 import { lockDataDir } from '../queue/data-dir-lock.js';
-import { openSqliteStore } from '../queue/sqlite-store.js';
+import { openThreadedStore } from '../queue/threaded-store.js';
 import { createRelay } from '../relay/relay.js';
 import { startPolicyRefresh } from '../relay/policy-refresh.js';
 import { CONFIG_OPTION, loadForCommand, parse } from './common.js';
@@ -67,7 +67,15 @@ export const serveCommand: Command = async (argv, out: Out) => {
     return EXIT.tempfail;
   }
   const lock = locked.lock;
-  const opened = openSqliteStore({ dataDir: config.storage.dataDir });
+  const opened = await openThreadedStore({
+    dataDir: config.storage.dataDir,
+    // Without its store the relay can neither accept nor record: exit (the lock goes with the process)
+    // and let the supervisor start a fresh one. Nothing acknowledged is lost, since a 250 follows a commit.
+    onCrash: (message) => {
+      logger.fatal({ event: 'store-thread-died', message }, message);
+      process.exit(EXIT.tempfail);
+    },
+  });
   if (!opened.ok) {
     logger.error(
       { event: 'queue-open-failed', error: opened.error },

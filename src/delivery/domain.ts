@@ -6,9 +6,12 @@
  * answered for every recipient) and turns the events into a `DomainDelivery`; a probe (`check`) sends
  * no message, stops each session before MAIL FROM and visits every host and address.
  *
+ * A session whose transaction ran stays open until its consumer calls the event's `end`, so the outcome
+ * can be made durable (`DeliveryRequest.settle`) before QUIT and before the next message takes the
+ * connection: a crash then can only repeat a transaction whose final reply had just arrived.
  * With a `pool` in the dependencies, a session is first sought in the pool under the key of this host,
- * address and plan (see `pool.ts`), and a fresh session whose transaction ended cleanly goes back to it.
- * A pooled session that turns out dead is replaced by a fresh connection inside the same attempt.
+ * address and plan (see `pool.ts`), and a session whose transaction ended cleanly goes back to it at
+ * `end`. A pooled session that turns out dead is replaced by a fresh connection inside the same attempt.
  * Never throws for remote or DNS problems.
  */
 import type { EvalContext } from '../expr/index.js';
@@ -23,7 +26,8 @@ import { outcomesFromTransaction, pendingOutcome } from './outcomes.js';
 import { poolKey } from './pool.js';
 import { resolveRoute } from './route.js';
 import type { Route } from './route.js';
-import { factsOf, needsSmtputf8, runSession, sendReused } from './session.js';
+import type { SmtpSession } from '../smtp/session.js';
+import { endedCleanly, factsOf, needsSmtputf8, runSession, sendReused } from './session.js';
 import type { SessionInput, SessionMessage, SessionResult } from './session.js';
 import type { DeliveryRequest, DomainDelivery, HostAttempt, RecipientOutcome } from './types.js';
 
@@ -44,6 +48,8 @@ export type DomainEvent =
       readonly decision: HostDecision;
       readonly ip: string;
       readonly session: SessionResult;
+      /** QUITs the session, or pools it after a clean transaction; a no-op once it is closed. */
+      readonly end: () => Promise<void>;
     };
 
 export interface DomainTarget {
@@ -160,26 +166,45 @@ export async function* attemptDomain(
         : {}),
     };
     for (const ip of host.addresses) {
-      const session =
+      const { session, end } =
         target.message === undefined
-          ? await runSession({ ...input, ip })
+          ? { session: await runSession({ ...input, ip }), end: closed }
           : await sessionAt(deps, decision, { ...input, ip, message: target.message });
-      yield { kind: 'session', decision, ip, session };
+      yield { kind: 'session', decision, ip, session, end };
     }
   }
 }
 
+const closed = (): Promise<void> => Promise.resolve();
+
+/** How a session that ran a transaction ends: back to the pool when it ended cleanly, else QUIT. */
+function ending(result: SessionResult, pool?: (session: SmtpSession) => void): () => Promise<void> {
+  if (result.kind !== 'transaction' || result.kept === undefined) return closed;
+  const session = result.kept;
+  const clean = endedCleanly(result.outcome);
+  let ended = false;
+  return async () => {
+    if (ended) return;
+    ended = true;
+    if (clean && pool !== undefined) pool(session);
+    else await session.quit();
+  };
+}
+
 /**
  * One session for the message at `input.ip`: a pooled one when the pool holds a live session under the
- * same key, else a fresh one (which goes back to the pool if its transaction ended cleanly).
+ * same key, else a fresh one; either stays open until `end` (see the module header).
  */
 async function sessionAt(
   deps: DeliveryDeps,
   decision: HostDecision,
   input: SessionInput & { readonly message: SessionMessage },
-): Promise<SessionResult> {
+): Promise<{ session: SessionResult; end: () => Promise<void> }> {
   const pool = deps.pool;
-  if (pool === undefined) return runSession(input);
+  if (pool === undefined) {
+    const session = await runSession({ ...input, keep: true });
+    return { session, end: ending(session) };
+  }
   const key = poolKey({
     mxHost: input.mxHost,
     ip: input.ip,
@@ -194,17 +219,23 @@ async function sessionAt(
   const pooled = await pool.acquire(key);
   if (pooled !== undefined) {
     const messages = pooled.messages + 1;
-    const reused = await sendReused(pooled.session, pooled.meta, messages, input.message, true);
+    const reused = await sendReused(pooled.session, pooled.meta, messages, input.message);
     if (reused.kind === 'done') {
-      if (reused.result.kind === 'transaction' && reused.result.kept !== undefined)
-        pool.release(key, { session: reused.result.kept, meta: pooled.meta, messages });
-      return reused.result;
+      const meta = pooled.meta;
+      return {
+        session: reused.result,
+        end: ending(reused.result, (session) => pool.release(key, { session, meta, messages })),
+      };
     }
   }
   const fresh = await runSession({ ...input, keep: true });
-  if (fresh.kind === 'transaction' && fresh.kept !== undefined)
-    pool.release(key, { session: fresh.kept, meta: factsOf(fresh), messages: 1 });
-  return fresh;
+  const meta = fresh.kind === 'transaction' ? factsOf(fresh) : undefined;
+  return {
+    session: fresh,
+    end: ending(fresh, (session) =>
+      meta === undefined ? undefined : pool.release(key, { session, meta, messages: 1 }),
+    ),
+  };
 }
 
 function attemptOf(
@@ -234,7 +265,10 @@ function attemptOf(
   };
 }
 
-/** Delivers `request` to its domain's MX hosts; never throws for remote or DNS problems. */
+/**
+ * Delivers `request` to its domain's MX hosts; never throws for remote or DNS problems. The result is
+ * handed to `request.settle` before the last session is ended (see the module header).
+ */
 export async function deliverToDomain(
   deps: DeliveryDeps,
   request: DeliveryRequest,
@@ -250,6 +284,7 @@ export async function deliverToDomain(
     lastFailure = failure;
     if (failure.severity === 'temporary') lastTemporary = failure;
   };
+  let end = closed;
   const sender = request.from;
   const pending = request.recipients;
   const message: SessionMessage = {
@@ -266,11 +301,11 @@ export async function deliverToDomain(
   })) {
     if (event.kind === 'no-route') {
       const { failure } = event;
-      return {
+      return settled(request, {
         domain,
         attempts: [],
         recipients: pending.map((address) => pendingOutcome(address, failure, undefined)),
-      };
+      });
     }
     if (event.kind === 'route') continue;
     if (event.kind === 'host') {
@@ -294,6 +329,7 @@ export async function deliverToDomain(
     for (const outcome of outcomesFromTransaction(session.outcome, index))
       decided.set(outcome.address, outcome);
     // A transaction ran: the server answered for every recipient, so no other host is tried now.
+    end = event.end;
     break;
   }
   const final = lastTemporary ?? lastFailure;
@@ -303,9 +339,21 @@ export async function deliverToDomain(
         address,
         pendingOutcome(address, final, attempts.length === 0 ? undefined : attempts.length - 1),
       );
-  return {
-    domain,
-    attempts,
-    recipients: pending.map((a) => decided.get(a) ?? pendingOutcome(a, lastFailure, undefined)),
-  };
+  try {
+    return await settled(request, {
+      domain,
+      attempts,
+      recipients: pending.map((a) => decided.get(a) ?? pendingOutcome(a, lastFailure, undefined)),
+    });
+  } finally {
+    await end();
+  }
+}
+
+async function settled(
+  request: DeliveryRequest,
+  delivery: DomainDelivery,
+): Promise<DomainDelivery> {
+  await request.settle?.(delivery);
+  return delivery;
 }

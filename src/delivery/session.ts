@@ -5,8 +5,9 @@
  * verdict that allowed it, a probe's verdict, or a classified failure saying whether the next address
  * or host may be tried. MAIL FROM is only sent through `transact`, which demands the verdict.
  *
- * Reuse (RFC 5321 4.1.1.5): with `keep`, a session whose transaction ended cleanly is not closed but
- * handed back as `kept` with the facts it proved (`SessionFacts`), for the caller to pool. `sendReused`
+ * Reuse (RFC 5321 4.1.1.5): with `keep`, a session whose transaction ran is not closed but handed back
+ * as `kept` with the facts it proved (`SessionFacts`): the caller records the outcome first, then QUITs
+ * the session or, when it `endedCleanly`, pools it. `sendReused`
  * carries the next message over such a session (the pool already sent RSET) and reports the original
  * session's TLS facts and security again, noting "reused connection". When the reused session turns out
  * to be dead before the server could have taken the message, the result is `stale` and the caller
@@ -41,7 +42,7 @@ export interface SessionInput {
   readonly now: () => Date;
   /** The message to send; absent for `mxsec check`, which stops after TLS. */
   readonly message?: SessionMessage;
-  /** Keep the session open after a transaction that ended cleanly and return it as `kept`. */
+  /** Keep the session open after a transaction and return it as `kept`, for the caller to end. */
   readonly keep?: boolean;
   /** A probe only: TLSA records to check the chain against although the plan does not enforce DANE. */
   readonly observeDane?: DaneAuthentication;
@@ -79,7 +80,7 @@ export type SessionResult =
       readonly kind: 'transaction';
       readonly verdict: PeerVerdict;
       readonly outcome: TransactionOutcome;
-      /** With `keep`: the live session after a clean transaction; the caller pools it or QUITs it. */
+      /** With `keep`: the live session after the transaction; the caller pools it or QUITs it. */
       readonly kept?: SmtpSession;
     });
 
@@ -213,7 +214,7 @@ export async function runSession(input: SessionInput): Promise<SessionResult> {
     if (input.message === undefined) return { ...observed(), kind: 'probed', verdict };
     const sent = await transact(session, verdict, input.message);
     if (!sent.ok) return failed(classify(smtpCause(sent.failure)));
-    if (input.keep !== true || !endedCleanly(sent.outcome))
+    if (input.keep !== true)
       return { ...observed(), kind: 'transaction', verdict, outcome: sent.outcome };
     live.kept = true;
     return { ...observed(), kind: 'transaction', verdict, outcome: sent.outcome, kept: session };
@@ -241,15 +242,14 @@ export type ReusedResult =
 /**
  * Sends `message` over a pooled session on which RSET just succeeded. The result repeats the facts the
  * session proved when it was opened, plus a note. TLS-RPT counts sessions (RFC 8460 4.4), so a reused
- * connection reports no second `success`. With `keep`, a clean transaction hands the session back as
- * `kept`; otherwise the session is closed with QUIT before returning.
+ * connection reports no second `success`. A transaction that ran hands the session back as `kept`, for
+ * the caller to end; after a failure the session is closed with QUIT before returning.
  */
 export async function sendReused(
   session: SmtpSession,
   facts: SessionFacts,
   messageNumber: number,
   message: SessionMessage,
-  keep: boolean,
 ): Promise<ReusedResult> {
   const sent = await transact(session, facts.verdict, message);
   // The connection died before any reply to this transaction's MAIL or RCPT: the server never got
@@ -275,11 +275,8 @@ export async function sendReused(
       result: { ...base, kind: 'failed', failure: classify(smtpCause(sent.failure)) },
     };
   }
-  if (keep && endedCleanly(sent.outcome))
-    return {
-      kind: 'done',
-      result: { ...base, kind: 'transaction', verdict, outcome: sent.outcome, kept: session },
-    };
-  await session.quit();
-  return { kind: 'done', result: { ...base, kind: 'transaction', verdict, outcome: sent.outcome } };
+  return {
+    kind: 'done',
+    result: { ...base, kind: 'transaction', verdict, outcome: sent.outcome, kept: session },
+  };
 }

@@ -62,4 +62,9 @@ export interface DeliveryRequest {
   readonly body: Uint8Array;
   /** Values for the strategy expressions beyond those derived here (retry_num, last_error, ...). */
   readonly context: EvalContext;
+  /**
+   * Told the result as soon as it is known: after the final reply of the transaction, before the
+   * session is QUIT or carries another message. The relay records the outcome here.
+   */
+  readonly settle?: (delivery: DomainDelivery) => Promise<void>;
 }

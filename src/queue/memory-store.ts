@@ -52,29 +52,31 @@ export class MemoryStore implements QueueStore {
   }
 
   enqueue(message: NewMessage): Promise<StoreResult<string>> {
-    return this.run(() => {
-      const recipients = initialRecipients(message);
-      if (!recipients.ok) return recipients;
-      let id = makeQueueId(message.createdAt, this.random(5));
-      while (this.messages.has(id)) id = makeQueueId(message.createdAt, this.random(5));
-      this.messages.set(id, {
-        id,
-        returnPath: message.returnPath,
-        recipients: recipients.value,
-        body: Uint8Array.from(message.body),
-        size: message.body.length,
-        createdAt: message.createdAt,
-        expiresAt: message.expiresAt,
-        priority: message.priority ?? 0,
-        queueName: message.queueName ?? 'default',
-        source: message.source ?? '',
-        flags: [...(message.flags ?? [])],
-        held: false,
-        envId: message.envId ?? null,
-        ret: message.ret ?? null,
-      });
-      return ok(id);
+    return this.run(() => this.insert(message));
+  }
+
+  private insert(message: NewMessage): StoreResult<string> {
+    const recipients = initialRecipients(message);
+    if (!recipients.ok) return recipients;
+    let id = makeQueueId(message.createdAt, this.random(5));
+    while (this.messages.has(id)) id = makeQueueId(message.createdAt, this.random(5));
+    this.messages.set(id, {
+      id,
+      returnPath: message.returnPath,
+      recipients: recipients.value,
+      body: Uint8Array.from(message.body),
+      size: message.body.length,
+      createdAt: message.createdAt,
+      expiresAt: message.expiresAt,
+      priority: message.priority ?? 0,
+      queueName: message.queueName ?? 'default',
+      source: message.source ?? '',
+      flags: [...(message.flags ?? [])],
+      held: false,
+      envId: message.envId ?? null,
+      ret: message.ret ?? null,
     });
+    return ok(id);
   }
 
   get(id: string): Promise<StoreResult<QueuedMessage>> {
@@ -133,12 +135,15 @@ export class MemoryStore implements QueueStore {
     });
   }
 
-  recordAttempt(record: AttemptRecord): Promise<StoreResult<void>> {
+  recordAttempt(record: AttemptRecord): Promise<StoreResult<string | null>> {
     return this.run(() => {
       const m = this.messages.get(record.messageId);
       if (m === undefined) return fail('not-found', `no message ${record.messageId}`);
       const checked = checkOutcomes(m.recipients, record.owner, record.outcomes);
       if (!checked.ok) return checked;
+      // The notice first: if it is invalid, nothing else has changed yet.
+      const notice = record.notice === undefined ? ok(null) : this.insert(record.notice);
+      if (!notice.ok) return notice;
       const byAddress = new Map(record.outcomes.map((o) => [o.address, o]));
       const recipients = m.recipients.map((r) => {
         const o = byAddress.get(r.address);
@@ -159,7 +164,7 @@ export class MemoryStore implements QueueStore {
         });
       }
       this.log.set(m.id, log);
-      return ok(undefined);
+      return notice;
     });
   }
 

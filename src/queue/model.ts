@@ -153,6 +153,11 @@ export interface AttemptRecord {
   /** The MX host tried, if any, for the attempt log. */
   readonly host?: string;
   readonly outcomes: readonly RecipientOutcome[];
+  /**
+   * The DSN these outcomes call for, enqueued in the same transaction: the outcomes are never recorded
+   * without their DSN, nor a DSN queued for outcomes that were not.
+   */
+  readonly notice?: NewMessage;
 }
 
 /** One row of the attempt log. */

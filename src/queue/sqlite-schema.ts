@@ -20,10 +20,10 @@ import type { StoreError, StoreErrorKind, StoreResult } from './model.js';
 import { fail, ok } from './model.js';
 
 /** The schema this program writes; `PRAGMA user_version` holds the database's. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Migration `i` brings a database from version `i` to `i + 1`, inside one transaction. */
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE message (
      id TEXT PRIMARY KEY,
      return_path TEXT NOT NULL,
@@ -70,6 +70,18 @@ const MIGRATIONS: readonly string[] = [
      error TEXT NOT NULL
    ) STRICT;
    CREATE INDEX attempt_message ON attempt (message_id, seq);`,
+  // 2: claims by index (see sqlite-queue.ts). Each recipient carries its message's priority and held
+  // flag, and ready_at, the later of next_attempt_at and lease_until: when it may next be claimed.
+  `ALTER TABLE recipient ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE recipient ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE recipient ADD COLUMN ready_at INTEGER NOT NULL DEFAULT 0;
+   UPDATE recipient SET
+     priority = (SELECT m.priority FROM message m WHERE m.id = message_id),
+     held = (SELECT m.held FROM message m WHERE m.id = message_id),
+     ready_at = MAX(next_attempt_at, COALESCE(lease_until, 0));
+   DROP INDEX recipient_due;
+   CREATE INDEX recipient_ready ON recipient (priority DESC, ready_at, message_id, domain)
+     WHERE state IN ('pending', 'temporary') AND held = 0;`,
 ];
 
 export interface QueueDatabaseOptions {

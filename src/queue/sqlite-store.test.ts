@@ -1,13 +1,14 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { QueueStore } from './store.js';
 import { runStoreContract } from '../../test/support/store.contract.js';
-import { SCHEMA_VERSION } from './sqlite-schema.js';
+import { CLAIM_QUERIES } from './sqlite-queue.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.js';
 import type { SqliteStoreOptions } from './sqlite-store.js';
 import { openSqliteStore } from './sqlite-store.js';
 
@@ -114,6 +115,72 @@ describe('sqlite store specifics', () => {
       assert.ok((await store.enqueue(message(new Uint8Array(10)))).ok);
     } finally {
       blocker.close();
+      await store.close();
+    }
+  });
+});
+
+describe('sqlite claims by index', () => {
+  test('every read of a claim is a seek on recipient_ready, with no sort and no full scan', async () => {
+    const dataDir = await tempDir();
+    await open({ dataDir }).close();
+    const db = new Database(join(dataDir, 'queue.sqlite'), { readonly: true });
+    try {
+      const params = { top: [], below: [1], due: [{ priority: 0, now: 0 }] };
+      for (const [name, sql] of Object.entries(CLAIM_QUERIES)) {
+        const args = params[name as keyof typeof params];
+        const plan = (
+          db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as Array<{ detail: string }>
+        )
+          .map((row) => row.detail)
+          .join('; ');
+        assert.match(plan, /USING (COVERING )?INDEX recipient_ready/, `${name}: ${plan}`);
+        assert.doesNotMatch(plan, /TEMP B-TREE|SCAN recipient(?! USING)/, `${name}: ${plan}`);
+      }
+    } finally {
+      db.close();
+    }
+  });
+
+  test('a schema 1 database migrates: leased, held and waiting recipients keep their meaning', async () => {
+    const dataDir = await tempDir();
+    mkdirSync(dataDir, { recursive: true });
+    const db = new Database(join(dataDir, 'queue.sqlite'));
+    db.exec(MIGRATIONS[0] ?? '');
+    db.pragma('user_version = 1');
+    const insertMessage = db.prepare(`INSERT INTO message (id, return_path, body, size, created_at,
+      expires_at, priority, queue_name, source, flags, held) VALUES (?, '', x'00', 1, 0, NULL, ?, 'default', '', '', ?)`);
+    const insertRecipient =
+      db.prepare(`INSERT INTO recipient (message_id, idx, address, domain, state,
+      retry_num, notify_num, last_error, last_status, next_attempt_at, lease_owner, lease_until, notify)
+      VALUES (?, 0, ?, 'd.example', 'pending', 0, 0, 'none', '', ?, ?, ?, '')`);
+    const T = 1_750_000_000_000;
+    insertMessage.run('m-due', 0, 0);
+    insertRecipient.run('m-due', 'due@d.example', T, null, null);
+    insertMessage.run('m-urgent', 5, 0);
+    insertRecipient.run('m-urgent', 'urgent@d.example', T, null, null);
+    insertMessage.run('m-leased', 0, 0);
+    insertRecipient.run('m-leased', 'leased@d.example', T, 'old', T + 60_000);
+    insertMessage.run('m-held', 0, 1);
+    insertRecipient.run('m-held', 'held@d.example', T, null, null);
+    insertMessage.run('m-later', 0, 0);
+    insertRecipient.run('m-later', 'later@d.example', T + 3_600_000, null, null);
+    db.close();
+    const store = open({ dataDir });
+    try {
+      const now = await store.claimDue(T + 1, 10, 600_000, 'w');
+      assert.deepEqual(now.ok ? now.value.map((c) => c.message.id) : now.error.message, [
+        'm-urgent',
+        'm-due',
+      ]);
+      const afterLease = await store.claimDue(T + 60_000, 10, 600_000, 'w');
+      assert.deepEqual(afterLease.ok ? afterLease.value.map((c) => c.message.id) : [], [
+        'm-leased',
+      ]);
+      assert.ok((await store.release('m-held')).ok);
+      const released = await store.claimDue(T + 60_000, 10, 600_000, 'w');
+      assert.deepEqual(released.ok ? released.value.map((c) => c.message.id) : [], ['m-held']);
+    } finally {
       await store.close();
     }
   });

@@ -10,7 +10,8 @@
  * - A recipient is leased to at most one owner at a time. A lease that expires makes the recipient
  *   claimable again, which is how work held by a crashed process (kill -9) is retried, never lost;
  *   `recoverLeases` frees them at once when the caller knows every owner is dead.
- * - `recordAttempt` applies all of its outcomes and appends the attempt log, or changes nothing.
+ * - `recordAttempt` applies all of its outcomes, appends the attempt log and enqueues its DSN, or
+ *   changes nothing.
  * - No method rejects for an operational failure; rejections are bugs.
  */
 import type {
@@ -54,10 +55,11 @@ export interface QueueStore {
   /**
    * Records one attempt: each named recipient becomes delivered, temporary (with its next attempt time),
    * permanent or expired; `retry_num` goes up, `last_error` and `last_status` are set, the lease is
-   * released and a log row is appended per outcome. `lease-lost` (and no change at all) when any named
-   * recipient is not leased to `record.owner`.
+   * released and a log row is appended per outcome, and `record.notice` (a DSN) is enqueued, all in one
+   * transaction; resolves with the notice's id (null without one). `lease-lost` (and no change at all)
+   * when any named recipient is not leased to `record.owner`; an invalid notice also changes nothing.
    */
-  recordAttempt(record: AttemptRecord): Promise<StoreResult<void>>;
+  recordAttempt(record: AttemptRecord): Promise<StoreResult<string | null>>;
 
   /** The attempt log of a message, oldest first (empty for an unknown id). */
   attempts(id: string): Promise<StoreResult<AttemptLogEntry[]>>;

@@ -113,7 +113,7 @@ export interface DueGroup {
   readonly message: MessageEnvelope;
   readonly domain: string;
   readonly due: readonly QueuedRecipient[];
-  /** The earliest `nextAttemptAt` among `due`. */
+  /** The earliest time one of `due` became claimable (its next attempt, or the end of an old lease). */
   readonly dueAt: number;
 }
 
@@ -131,7 +131,9 @@ export function dueGroups(message: MessageEnvelope, now: number): DueGroup[] {
     message,
     domain,
     due,
-    dueAt: Math.min(...due.map((r) => r.nextAttemptAt)),
+    dueAt: Math.min(
+      ...due.map((r) => Math.max(r.nextAttemptAt, r.lease?.until ?? r.nextAttemptAt)),
+    ),
   }));
 }
 

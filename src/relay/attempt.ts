@@ -1,22 +1,24 @@
 /**
  * Runs one claim: loads the message, splits its recipients into batches that share a strategy context,
- * selects each batch's schedule, delivers it through the deliverer, enqueues the DSN the result calls for,
- * records the attempt, and writes one JSON log line per attempt. Never throws for an operational problem:
- * a message deleted meanwhile is skipped, a DSN that cannot be enqueued leaves the attempt unrecorded
- * (the lease runs out and the recipients are tried again, so no DSN is lost), and a lost lease is logged.
+ * selects each batch's schedule, delivers it through the deliverer and, as soon as the final reply is in
+ * (before QUIT, before the connection carries the next message), records the attempt together with
+ * the DSN it calls for in one store transaction, and writes one JSON log line per attempt. Never
+ * throws for an operational problem: a message deleted meanwhile is skipped, and a record that fails
+ * (a lost lease, a store error) is logged and leaves the recipients to be tried again, with their DSN.
  * With `[queue.worker] connection-reuse` on, the deliverer lets consecutive messages for one MX host
  * share a connection (see `delivery/pool.ts` for when a session may be reused).
  */
-import type { MxsecConfig } from '../config/types.js';
+import type { MxsecConfig, Schedule } from '../config/types.js';
 import type { Deliverer } from '../delivery/deliverer.js';
 import type { DomainDelivery } from '../delivery/types.js';
 import { reportFallback, selectStrategy } from '../policy/select.js';
+import type { Selection } from '../policy/select.js';
 import type { Claim, QueuedMessage, QueuedRecipient } from '../queue/model.js';
 import type { QueueStore } from '../queue/store.js';
 import { batchRecipients, recipientContext } from './context.js';
 import { decideBatch } from './decide.js';
 import type { RecipientDecision } from './decide.js';
-import { enqueueNotice } from './notices.js';
+import { buildNotice } from './notices.js';
 import type { Clock, Logger } from '../core/ports.js';
 
 export interface AttemptDeps {
@@ -88,18 +90,29 @@ async function runBatch(
   const context = recipientContext(message, first, deps.now());
   const schedule = selectStrategy(config.schedule.selector, config.schedule.schedules, context);
   reportFallback(schedule, config.schedule.selector.key);
-  const delivery = await deps.deliverer.deliver({
+  // Recorded as soon as the final reply is in, before QUIT or the next message on the connection.
+  await deps.deliverer.deliver({
     from: message.returnPath,
     domain: claim.domain,
     recipients: batch.map((r) => r.address),
     body: message.body,
     context,
+    settle: (delivery) => record(deps, claim, message, batch, schedule, delivery),
   });
+}
+
+async function record(
+  deps: AttemptDeps,
+  claim: Claim,
+  message: QueuedMessage,
+  batch: readonly QueuedRecipient[],
+  schedule: Selection<Schedule>,
+  delivery: DomainDelivery,
+): Promise<void> {
   const at = deps.now();
   const decisions = decideBatch(message, schedule.strategy, batch, delivery, at);
-  const notice = await enqueueNotice({
-    config,
-    store: deps.store,
+  const notice = buildNotice({
+    config: deps.config(),
     message,
     domain: claim.domain,
     decisions,
@@ -107,14 +120,6 @@ async function runBatch(
     reportingMta: deps.reportingMta,
     unique: deps.unique(),
   });
-  if (!notice.ok) {
-    deps.logger.error(
-      { event: 'dsn-enqueue-failed', id: message.id, domain: claim.domain, error: notice.error },
-      'DSN not enqueued; the attempt is left unrecorded and will be repeated after the lease',
-    );
-    return;
-  }
-  if (notice.value !== null) deps.onEnqueued?.();
   const host = delivery.attempts[delivery.attempts.length - 1]?.mx;
   const recorded = await deps.store.recordAttempt({
     messageId: message.id,
@@ -122,13 +127,17 @@ async function runBatch(
     at,
     ...(host === undefined ? {} : { host }),
     outcomes: decisions.map((d) => d.outcome),
+    ...(notice === null ? {} : { notice }),
   });
-  logAttempt(deps, claim, schedule.name, delivery, decisions, notice.value);
-  if (!recorded.ok)
+  logAttempt(deps, claim, schedule.name, delivery, decisions, recorded.ok ? recorded.value : null);
+  if (!recorded.ok) {
     deps.logger.warn(
       { event: 'record-failed', id: message.id, domain: claim.domain, error: recorded.error },
-      'attempt not recorded',
+      'attempt not recorded (nor its DSN); the recipients are tried again after the lease',
     );
+    return;
+  }
+  if (recorded.value !== null) deps.onEnqueued?.();
 }
 
 /** Delivers every recipient of a claim; resolves when all its batches are recorded (or abandoned). */

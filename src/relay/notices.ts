@@ -1,21 +1,20 @@
 /**
- * Turns the reportable decisions of one attempt into one DSN message and enqueues it: to the original
- * reverse-path, from the null reverse-path (RFC 5321 section 4.5.5), flagged `dsn` with `source = 'dsn'`
- * so the schedule selector puts it on the `dsn` schedule. Returns the store's result: the caller records
- * the attempt only after the DSN is durable, so a crash in between sends a DSN twice rather than never.
+ * Turns the reportable decisions of one attempt into one DSN message: to the original reverse-path,
+ * from the null reverse-path (RFC 5321 section 4.5.5), flagged `dsn` with `source = 'dsn'` so the
+ * schedule selector puts it on the `dsn` schedule. The caller hands it to `recordAttempt`, which
+ * enqueues it in the transaction that records the attempt: a DSN is never lost nor sent twice for one
+ * recorded attempt.
  */
 import type { MxsecConfig } from '../config/types.js';
 import { buildDsn } from '../dsn/build.js';
 import type { DsnRecipient } from '../dsn/build.js';
 import { reportFallback, selectStrategy } from '../policy/select.js';
-import type { QueuedMessage, StoreResult } from '../queue/model.js';
-import type { QueueStore } from '../queue/store.js';
+import type { NewMessage, QueuedMessage } from '../queue/model.js';
 import { expiresAtFor } from '../queue/schedule.js';
 import type { RecipientDecision } from './decide.js';
 
 export interface NoticeInput {
   readonly config: MxsecConfig;
-  readonly store: QueueStore;
   readonly message: QueuedMessage;
   readonly domain: string;
   readonly decisions: readonly RecipientDecision[];
@@ -46,12 +45,12 @@ function toDsnRecipient(
   };
 }
 
-/** Enqueues the DSN of these decisions; `ok(null)` when none of them is reported. */
-export async function enqueueNotice(input: NoticeInput): Promise<StoreResult<string | null>> {
+/** The DSN of these decisions; null when none of them is reported. */
+export function buildNotice(input: NoticeInput): NewMessage | null {
   const recipients = input.decisions
     .map((d) => toDsnRecipient(d, input.domain, input.now))
     .filter((r) => r !== undefined);
-  if (recipients.length === 0) return { ok: true, value: null };
+  if (recipients.length === 0) return null;
   const body = buildDsn({
     reportingMta: input.reportingMta,
     now: input.now,
@@ -80,7 +79,7 @@ export async function enqueueNotice(input: NoticeInput): Promise<StoreResult<str
     },
   );
   reportFallback(selection, input.config.schedule.selector.key);
-  return input.store.enqueue({
+  return {
     returnPath: '',
     recipients: [{ address: input.message.returnPath }],
     body,
@@ -89,5 +88,5 @@ export async function enqueueNotice(input: NoticeInput): Promise<StoreResult<str
     queueName: selection.strategy.queueName,
     source: 'dsn',
     flags: ['dsn'],
-  });
+  };
 }

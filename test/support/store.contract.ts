@@ -497,6 +497,52 @@ export function runStoreContract(name: string, makeStore: () => Promise<Contract
     );
 
     withStore(
+      'recordAttempt enqueues its DSN in the same transaction: both happen, or neither does',
+      async (s) => {
+        const id = must(await s.enqueue(message({ recipients: [{ address: 'a@d.example' }] })));
+        must(await s.claimDue(T0, 10, LEASE, 'w1'));
+        const bounce = {
+          address: 'a@d.example',
+          kind: 'permanent',
+          status: '550',
+          error: 'unexpected-reply',
+        } as const;
+        const refused = await s.recordAttempt({
+          messageId: id,
+          owner: 'w1',
+          at: T0,
+          outcomes: [bounce],
+          notice: message({ returnPath: '', recipients: [] }),
+        });
+        assert.equal(refused.ok ? 'ok' : refused.error.kind, 'invalid');
+        assert.equal(rcpt(must(await s.get(id)).recipients, 'a@d.example').state, 'pending');
+        assert.deepEqual(must(await s.attempts(id)), []);
+        assert.equal(must(await s.list()).length, 1);
+        const noticeId = must(
+          await s.recordAttempt({
+            messageId: id,
+            owner: 'w1',
+            at: T0,
+            outcomes: [bounce],
+            notice: message({ returnPath: '', recipients: [{ address: 'sender@example.org' }] }),
+          }),
+        );
+        assert.equal(typeof noticeId, 'string');
+        assert.equal(rcpt(must(await s.get(id)).recipients, 'a@d.example').state, 'permanent');
+        assert.equal(must(await s.get(noticeId ?? '')).returnPath, '');
+        const plain = must(await s.enqueue(message()));
+        must(await s.claimDue(T0, 10, LEASE, 'w1'));
+        const none = await s.recordAttempt({
+          messageId: plain,
+          owner: 'w1',
+          at: T0,
+          outcomes: [{ address: 'a@example.com', kind: 'delivered', status: '250' }],
+        });
+        assert.deepEqual(none, { ok: true, value: null });
+      },
+    );
+
+    withStore(
       'retryNow makes waiting recipients due at once and leaves final ones alone',
       async (s) => {
         const id = must(
