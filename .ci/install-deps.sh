@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs the Debian servers and client tools that the interop tests (test/interop/) run against:
-# Postfix, nginx, nsd, unbound, ldns tools, dig, openssl, swaks, curl.
+# Postfix, nginx, nsd, unbound, ldns tools, dig, openssl, swaks, curl; and Postfix's smtp-source, which
+# the end-to-end relay benchmark (bench/postfix-relay.bench.ts) injects mail with.
 #
 # Contract: idempotent. When every binary is already present it changes nothing but re-checks that the
 # packages' own daemons are stopped and disabled (the tests start private instances from temp
@@ -12,6 +13,7 @@ set -eu
 NEEDED="
 postfix:postfix
 posttls-finger:postfix
+smtp-source:postfix
 nginx:nginx
 nsd:nsd
 nsd-checkzone:nsd

@@ -21,7 +21,7 @@ import type { QueueStore } from '../src/queue/store.js';
 import { createRelay } from '../src/relay/relay.js';
 import { startSubmissionServer } from '../src/server/index.js';
 import { mustParse, startDeliveryEnv } from '../test/support/delivery-env.js';
-import { submitMessage } from '../test/support/serve-process.js';
+import { submitMany } from '../test/support/serve-process.js';
 import type { BenchResult } from './types.js';
 
 const BODY = new TextEncoder().encode(
@@ -76,20 +76,13 @@ async function submissionRate(dir: string, clients: number): Promise<number> {
   if (!started.ok) throw new Error(started.message);
   const port = started.server.listeners[0]?.port ?? 0;
   const body = new TextDecoder().decode(BODY);
-  let next = 0;
-  const client = async (): Promise<void> => {
-    for (let n = next++; n < SUBMISSIONS; n = next++) {
-      const sent = await submitMessage('127.0.0.1', port, {
-        from: 'app@sender.test',
-        to: [`user${n}@sink.test`],
-        body,
-      });
-      if (!sent.ok) throw new Error(`submission ${n} failed: ${sent.reason}`);
-    }
-  };
   try {
     const start = process.hrtime.bigint();
-    await Promise.all(Array.from({ length: clients }, client));
+    await submitMany('127.0.0.1', port, SUBMISSIONS, clients, (n) => ({
+      from: 'app@sender.test',
+      to: [`user${n}@sink.test`],
+      body,
+    }));
     return SUBMISSIONS / (Number(process.hrtime.bigint() - start) / 1e9);
   } finally {
     await started.server.close();

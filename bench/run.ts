@@ -1,16 +1,19 @@
 /**
  * Runs the benchmark modules one after another (never in parallel: they would measure each other)
  * and prints one table of every result with its baseline and ratio, or JSON with `--json`. Module
- * names given as arguments (`expr`, `strategy`, `delivery`, `relay`) select a subset; an unknown name is a
- * usage error (exit 2). A module that throws is reported on stderr, the others still run, and the
- * exit code is 1. Sized to finish well under a minute on a loaded 2-core machine.
+ * names given as arguments (`expr`, `strategy`, `delivery`, `relay`, `e2e`) select a subset; an unknown
+ * name is a usage error (exit 2). A module that throws is reported on stderr, the others still run, and
+ * the exit code is 1. Each module is sized to finish well under a minute on a loaded 2-core machine
+ * (`e2e`, mxsec against a real Postfix, about half a minute by itself).
  *
- * Usage: `npm run bench [-- [--json] [expr|strategy|delivery|relay ...]]`, or `node dist/bench/run.js ...`.
+ * Usage: `npm run bench [-- [--json] [expr|strategy|delivery|relay|e2e ...]]`, or
+ * `node dist/bench/run.js ...`.
  */
 
 import { run as runDelivery } from './delivery.bench.js';
 import { run as runExpr } from './expr.bench.js';
 import { run as runRelay } from './relay.bench.js';
+import { run as runE2e } from './postfix-relay.bench.js';
 import { formatJson, formatTable } from './report.js';
 import { run as runStrategy } from './strategy.bench.js';
 import { secondsSince } from './timing.js';
@@ -27,6 +30,7 @@ const MODULES: readonly BenchModule[] = [
   { name: 'strategy', run: runStrategy },
   { name: 'delivery', run: runDelivery },
   { name: 'relay', run: runRelay },
+  { name: 'e2e', run: runE2e },
 ];
 
 interface Options {

@@ -11,7 +11,8 @@
  * listeners once the relay logs `started`, or with the exit status and output when the child exits
  * first. Every child is remembered until it exits: `stopAllServes()` (call it in `after`) kills the
  * rest, and a process-exit hook does the same if a test never calls it. `submitMessage` returns the
- * reply or failure as a value; a 250 means the relay committed the message.
+ * reply or failure as a value; a 250 means the relay committed the message. `submitMany` runs several
+ * submitters at once (benchmarks) and rejects at the first failure.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -290,4 +291,25 @@ export async function submitMessage(
   } finally {
     session.close();
   }
+}
+
+/**
+ * Submits messages 0 to `count - 1` (`message(n)` builds each) from `clients` concurrent submitters, one
+ * `submitMessage` session per message. Rejects with the first refusal or failure.
+ */
+export async function submitMany(
+  host: string,
+  port: number,
+  count: number,
+  clients: number,
+  message: (n: number) => Submission,
+): Promise<void> {
+  let next = 0;
+  const client = async (): Promise<void> => {
+    for (let n = next++; n < count; n = next++) {
+      const sent = await submitMessage(host, port, message(n));
+      if (!sent.ok) throw new Error(`submission ${n} failed: ${sent.reason}`);
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, client));
 }

@@ -7,7 +7,8 @@
  *
  * Like a real pipelining server it answers a batch of commands that arrived together in one write, once
  * its input is drained, so `transcripts` show whether a client pipelined (all `C:` lines before the
- * `S:` lines) or waited for each reply. Received messages are recorded dot-unstuffed.
+ * `S:` lines) or waited for each reply. Received messages are recorded dot-unstuffed, and reported one
+ * by one to an optional `onMessage` hook as they are accepted.
  * `close()` destroys every connection and the listener.
  */
 import net from 'node:net';
@@ -69,6 +70,8 @@ export interface SmtpServerOptions {
   readonly address?: string;
   /** Port; default 0 (ephemeral). Delivery tests give several servers one port on different addresses. */
   readonly port?: number;
+  /** Called with each accepted message right after it is recorded (benchmarks count arrivals with it). */
+  readonly onMessage?: (message: ReceivedMessage) => void;
 }
 
 export interface ReceivedMessage {
@@ -435,8 +438,11 @@ async function serve(
           tooBig ? '552 5.3.4 message too big' : '250 2.0.0 message accepted',
         );
         if (final === false) return;
-        if (positive(final) && from !== undefined && recipients.length > 0)
-          messages.push({ from, recipients, data: body, tls: secure });
+        if (positive(final) && from !== undefined && recipients.length > 0) {
+          const message = { from, recipients, data: body, tls: secure };
+          messages.push(message);
+          options.onMessage?.(message);
+        }
         from = undefined;
         recipients = [];
         continue;

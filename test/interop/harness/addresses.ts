@@ -10,6 +10,9 @@
  *   hosts from the ranges below; they must therefore run one file at a time (`npm test` passes
  *   `--test-concurrency=1`) or use disjoint hosts from the ranges.
  * Starting a server on an address that is taken fails with the server's own "address in use" error.
+ *
+ * The end-to-end relay benchmark (bench/postfix-relay.bench.ts) has its own block, 127.0.0.70 - 127.0.0.72,
+ * outside interop's and outside every integration test's addresses, so it never collides with a test.
  */
 
 /** Addresses used only by the harness smoke tests (test/interop/*-harness.test.ts). */
@@ -28,6 +31,13 @@ export const SMOKE = {
   policyHost: '127.0.0.25',
   /** nginx-harness.test.ts: a policy host that answers with a redirect. */
   policyRedirect: '127.0.0.26',
+} as const;
+
+/** bench/postfix-relay.bench.ts: the STARTTLS sink both relays deliver to, mxsec's listener, Postfix's smtpd. */
+export const BENCH = {
+  sink: '127.0.0.70',
+  mxsecListener: '127.0.0.71',
+  postfixListener: '127.0.0.72',
 } as const;
 
 /** mxsec interop tests: the authoritative DNS server (nsd). */

@@ -1,11 +1,14 @@
 /**
- * One real Postfix instance as a receiving MTA for interop tests, started from its own config directory
- * in a fresh temp directory (`postfix -c DIR start`). Each requested listener is its own smtpd service
- * in master.cf, bound to `address:port` (port 25 unless given), with its own certificate and key, with
+ * One real Postfix instance for interop tests and benchmarks, started from its own config directory in a
+ * fresh temp directory (`postfix -c DIR start`). Each requested listener is its own smtpd service in
+ * master.cf, bound to `address:port` (port 25 unless given), with its own certificate and key, with
  * STARTTLS only up to TLS 1.1 (when asked, to model an outdated server), or with no STARTTLS at all.
- * Mail for the given domains is delivered by Postfix's virtual(8) agent into one Maildir that
- * `messages()` reads back, each message with Postfix's `Received:` header stating the TLS version and
- * cipher (`smtpd_tls_received_header = yes`).
+ * As a receiver: mail for the given domains is delivered by Postfix's virtual(8) agent into one Maildir
+ * that `messages()` reads back, each message with Postfix's `Received:` header stating the TLS version
+ * and cipher (`smtpd_tls_received_header = yes`). As a relay (`relay`): mail for the relay domains from
+ * 127.0.0.0/8 is accepted without authentication and sent by smtp(8) to one `[address]:port` (transport
+ * map, no DNS), over STARTTLS at the `secure` level (the certificate must chain to the given CA and name
+ * the given host), with TLS connection reuse (`smtp_tls_connection_reuse`, through tlsproxy(8)).
  *
  * Contract: `startPostfix` resolves once every listener accepts TCP connections, or rejects with an Error
  * carrying Postfix's output and maillog (and stops what it started). Several instances may run at once
@@ -55,14 +58,31 @@ export interface PostfixListener {
   readonly tls?: PostfixTls;
 }
 
+/** Relaying to one host over verified STARTTLS; see the module header. */
+export interface PostfixRelay {
+  /** Recipient domains relayed (`relay_domains`). */
+  readonly domains: readonly string[];
+  /** The host every relayed message goes to: `smtp:[address]:port` in the transport map. */
+  readonly address: string;
+  readonly port: number;
+  /** PEM trust anchor for the host's certificate (`smtp_tls_CAfile`). */
+  readonly caPem: string;
+  /** The name the host's certificate must carry (TLS policy `secure match=<name>`). */
+  readonly certName: string;
+}
+
 export interface PostfixOptions {
-  /** Domains whose mail is accepted and stored; mail for any other domain is refused (no relay). */
+  /**
+   * Domains whose mail is accepted and stored; mail for any other domain is refused (no relay), except
+   * the `relay` domains.
+   */
   readonly domains: readonly string[];
   readonly listeners: readonly PostfixListener[];
   /** `myhostname`, shown in the banner and the Received header; default unique per instance. */
   readonly hostname?: string;
   /** Extra main.cf parameters, e.g. for using this instance's smtp client as a DANE reference. */
   readonly extraMain?: Readonly<Record<string, string>>;
+  readonly relay?: PostfixRelay;
 }
 
 export interface PostfixInstance {
@@ -110,6 +130,7 @@ function masterCf(listeners: readonly PostfixListener[], tlsDir: string): string
     'cleanup   unix  n - n - 0 cleanup',
     'qmgr      unix  n - n 300 1 qmgr',
     'tlsmgr    unix  - - n 1000? 1 tlsmgr',
+    'tlsproxy  unix  - - n - 0 tlsproxy',
     'rewrite   unix  - - n - - trivial-rewrite',
     'bounce    unix  - - n - 0 bounce',
     'defer     unix  - - n - 0 bounce',
@@ -134,7 +155,39 @@ function masterCf(listeners: readonly PostfixListener[], tlsDir: string): string
   return lines.join('\n') + '\n';
 }
 
-function mainCf(dir: string, hostname: string, serial: number, options: PostfixOptions): string {
+/** The main.cf parameters and map files of a relaying instance. */
+function relaySettings(
+  relay: PostfixRelay,
+  configDir: string,
+  tlsDir: string,
+): Record<string, string> {
+  const nexthop = `[${relay.address}]:${relay.port}`;
+  writeFileSync(
+    path.join(configDir, 'transport'),
+    relay.domains.map((d) => `${d} smtp:${nexthop}\n`).join(''),
+  );
+  // The policy table is keyed by the verbatim next hop of the transport map, brackets and port included.
+  writeFileSync(path.join(configDir, 'tls_policy'), `${nexthop} secure match=${relay.certName}\n`);
+  writeFileSync(path.join(tlsDir, 'relay-ca.pem'), relay.caPem, { mode: 0o644 });
+  return {
+    relay_domains: relay.domains.join(' '),
+    transport_maps: `texthash:${path.join(configDir, 'transport')}`,
+    smtp_tls_policy_maps: `texthash:${path.join(configDir, 'tls_policy')}`,
+    smtp_tls_CAfile: path.join(tlsDir, 'relay-ca.pem'),
+    smtp_tls_connection_reuse: 'yes',
+    smtp_tls_loglevel: '1',
+    // The next hop is an address literal: nothing to look up, and no resolver to ask.
+    smtp_dns_support_level: 'disabled',
+  };
+}
+
+function mainCf(
+  dir: string,
+  hostname: string,
+  serial: number,
+  options: PostfixOptions,
+  relay: Record<string, string>,
+): string {
   const settings: Record<string, string> = {
     compatibility_level: '3.6',
     queue_directory: path.join(dir, 'spool'),
@@ -171,6 +224,7 @@ function mainCf(dir: string, hostname: string, serial: number, options: PostfixO
     virtual_gid_maps: `static:${MAIL_GID}`,
     biff: 'no',
     append_dot_mydomain: 'no',
+    ...relay,
     ...options.extraMain,
   };
   return (
@@ -218,7 +272,8 @@ export async function startPostfix(options: PostfixOptions): Promise<PostfixInst
     writeFileSync(path.join(tlsDir, `${index}.crt`), listener.tls.certPem, { mode: 0o644 });
     writeFileSync(path.join(tlsDir, `${index}.key`), listener.tls.keyPem, { mode: 0o600 });
   });
-  writeFileSync(path.join(configDir, 'main.cf'), mainCf(dir, hostname, serial, options));
+  const relay = options.relay === undefined ? {} : relaySettings(options.relay, configDir, tlsDir);
+  writeFileSync(path.join(configDir, 'main.cf'), mainCf(dir, hostname, serial, options, relay));
   writeFileSync(path.join(configDir, 'master.cf'), masterCf(options.listeners, tlsDir));
 
   let stopped = false;
