@@ -22,7 +22,7 @@ import type { ConnectionReuse, Schedule, WorkerConfig } from './types.js';
 
 export const DEFAULT_CONNECTION_REUSE: ConnectionReuse = {
   enabled: true,
-  maxMessages: 20,
+  maxMessages: 100,
   idleMs: 5_000,
   maxConnections: 32,
 };

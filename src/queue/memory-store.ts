@@ -129,7 +129,9 @@ export class MemoryStore implements QueueStore {
         const updated = { ...current, recipients };
         this.messages.set(current.id, updated);
         const leased = recipients.filter((r) => r.domain === g.domain && r.lease === lease);
-        claims.push(toClaim(envelopeOf(updated), g.domain, leased, lease));
+        claims.push(
+          toClaim({ ...updated, body: Uint8Array.from(updated.body) }, g.domain, leased, lease),
+        );
       }
       return ok(claims);
     });

@@ -116,9 +116,12 @@ export interface NewMessage {
   readonly ret?: 'full' | 'hdrs';
 }
 
-/** Due recipients of one message for one domain, leased to `owner` until `leaseUntil`. */
+/**
+ * Due recipients of one message for one domain, leased to `owner` until `leaseUntil`. The message comes
+ * with its body, so a delivery needs no second read.
+ */
 export interface Claim {
-  readonly message: MessageEnvelope;
+  readonly message: QueuedMessage;
   readonly domain: string;
   readonly recipients: readonly QueuedRecipient[];
   readonly owner: string;

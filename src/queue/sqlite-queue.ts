@@ -289,16 +289,17 @@ export class SqliteQueue implements SqliteOps {
     const lease = { owner, until: now + leaseMs };
     const take = this.sql(`UPDATE recipient SET lease_owner = :owner, lease_until = :until,
       ready_at = :until WHERE message_id = :id AND domain = :domain AND ${CLAIMABLE} AND ready_at <= :now`);
-    const envelope = this.sql(`SELECT ${ENVELOPE_COLUMNS} FROM message WHERE id = ?`);
+    const message = this.sql(`SELECT ${ENVELOPE_COLUMNS}, body FROM message WHERE id = ?`);
     const claims: Claim[] = [];
     for (const g of groups) {
       take.run({ owner, until: lease.until, id: g.id, domain: g.domain, now });
-      const row = envelope.get(g.id) as MessageRow;
+      const row = message.get(g.id) as MessageRow & { body: Uint8Array };
       const recipients = this.recipients(g.id);
       const leased = recipients.filter(
         (r) => r.domain === g.domain && r.lease?.owner === owner && r.lease.until === lease.until,
       );
-      claims.push(toClaim(toEnvelope(row, recipients), g.domain, leased, lease));
+      const full = { ...toEnvelope(row, recipients), body: new Uint8Array(row.body) };
+      claims.push(toClaim(full, g.domain, leased, lease));
     }
     return ok(claims);
   }
@@ -455,6 +456,18 @@ export class SqliteQueue implements SqliteOps {
       return requests.map(() => failure);
     }
     const results: Array<StoreResult<unknown>> = [];
+    // A batch of one needs no savepoint: its failure rolls back the whole transaction.
+    if (requests.length === 1 && requests[0] !== undefined) {
+      const result = this.call(requests[0]);
+      try {
+        if (result.ok) this.sql('COMMIT').run();
+        else if (this.db.inTransaction) this.sql('ROLLBACK').run();
+        return [result];
+      } catch (error) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        return [{ ok: false, error: toStoreError(error) }];
+      }
+    }
     for (const request of requests) {
       this.sql('SAVEPOINT request').run();
       const result = this.call(request);

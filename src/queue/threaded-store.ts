@@ -1,8 +1,8 @@
 /**
  * The SQLite `QueueStore` of `mxsec serve`: the same operations as `sqlite-store.ts`, run on a thread
  * of their own (`sqlite-worker.ts`) so the event loop that runs both SMTP sides never blocks on a
- * query or an fsync, and the second core does the store's work. Requests made in one tick travel in
- * one message; the thread commits everything that queued up during its previous commit in one
+ * query or an fsync, and the second core does the store's work. Requests made in one turn of the event
+ * loop travel in one message; the thread commits everything that queued up during its previous commit in one
  * transaction (group commit), so an enqueue still resolves only after the commit that holds it was
  * fsynced, while several SMTP sessions share that fsync.
  *
@@ -181,7 +181,8 @@ export class ThreadedStore implements QueueStore {
     if (this.state === 'dead') return Promise.resolve(fail('io', this.deadReason));
     if (this.state !== 'open') return Promise.resolve(fail('closed', 'the queue store is closed'));
     const id = this.nextId++;
-    if (this.outbox.length === 0) queueMicrotask(() => this.send());
+    // Everything asked for in this turn of the event loop travels in one message.
+    if (this.outbox.length === 0) setImmediate(() => this.send());
     this.outbox.push({ id, request });
     return new Promise((resolve) => {
       this.waiting.set(id, resolve as (result: StoreResult<unknown>) => void);

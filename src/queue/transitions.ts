@@ -8,6 +8,7 @@ import type {
   Claim,
   Lease,
   MessageEnvelope,
+  QueuedMessage,
   NewMessage,
   QueuedRecipient,
   RecipientOutcome,
@@ -147,7 +148,7 @@ export function compareGroups(a: DueGroup, b: DueGroup): number {
 
 /** The claim handed out for a group once its recipients carry `lease`. */
 export function toClaim(
-  message: MessageEnvelope,
+  message: QueuedMessage,
   domain: string,
   leased: readonly QueuedRecipient[],
   lease: Lease,

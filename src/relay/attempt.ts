@@ -1,10 +1,10 @@
 /**
- * Runs one claim: loads the message, splits its recipients into batches that share a strategy context,
- * selects each batch's schedule, delivers it through the deliverer and, as soon as the final reply is in
+ * Runs one claim (the message comes with it, body included): splits its recipients into batches that
+ * share a strategy context, selects each batch's schedule, delivers it through the deliverer and, as soon as the final reply is in
  * (before QUIT, before the connection carries the next message), records the attempt together with
  * the DSN it calls for in one store transaction, and writes one JSON log line per attempt. Never
- * throws for an operational problem: a message deleted meanwhile is skipped, and a record that fails
- * (a lost lease, a store error) is logged and leaves the recipients to be tried again, with their DSN.
+ * throws for an operational problem: a record that fails (a lost lease, a message deleted meanwhile,
+ * a store error) is logged and leaves the recipients to be tried again, with their DSN.
  * With `[queue.worker] connection-reuse` on, the deliverer lets consecutive messages for one MX host
  * share a connection (see `delivery/pool.ts` for when a session may be reused).
  */
@@ -142,14 +142,6 @@ async function record(
 
 /** Delivers every recipient of a claim; resolves when all its batches are recorded (or abandoned). */
 export async function runClaim(deps: AttemptDeps, claim: Claim): Promise<void> {
-  const loaded = await deps.store.get(claim.message.id);
-  if (!loaded.ok) {
-    deps.logger.warn(
-      { event: 'claim-skipped', id: claim.message.id, domain: claim.domain, error: loaded.error },
-      'claimed message not readable',
-    );
-    return;
-  }
   for (const batch of batchRecipients(claim.recipients))
-    await runBatch(deps, claim, loaded.value, batch);
+    await runBatch(deps, claim, claim.message, batch);
 }

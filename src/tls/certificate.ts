@@ -23,6 +23,25 @@ export interface PeerCertificateNode {
 const MAX_CHAIN = 16;
 
 /**
+ * Facts of certificates already seen, by SHA-256 of their DER. `certificateFacts` is a function of the
+ * DER alone, and a relay sees the same few MX certificates over and over: parsing one (X.509, SPKI
+ * export and hash, signature check) costs more than the rest of a handshake's bookkeeping.
+ */
+const SEEN = new Map<string, CertificateFacts>();
+const SEEN_LIMIT = 1024;
+
+function factsOf(der: Uint8Array): CertificateFacts {
+  const fingerprint = sha256Hex(der);
+  const known = SEEN.get(fingerprint);
+  if (known !== undefined) return known;
+  const facts = certificateFacts(der);
+  // Oldest first out: a Map iterates in insertion order.
+  if (SEEN.size >= SEEN_LIMIT) SEEN.delete(SEEN.keys().next().value ?? '');
+  SEEN.set(fingerprint, facts);
+  return facts;
+}
+
+/**
  * Facts for each certificate of the peer's chain, leaf first. Stops after a self-issued certificate
  * (a root), at a fingerprint already seen (Node links a root to itself), or when there is no issuer.
  * A peer without a certificate gives an empty list.
@@ -38,7 +57,7 @@ export function chainFacts(leaf: PeerCertificateNode | undefined): CertificateFa
     const fingerprint = node.fingerprint256 ?? sha256Hex(node.raw);
     if (seen.has(fingerprint)) break;
     seen.add(fingerprint);
-    const cert = certificateFacts(node.raw);
+    const cert = factsOf(node.raw);
     facts.push(cert);
     if (cert.selfSigned) break;
   }
