@@ -4,14 +4,15 @@
  * never throws for an operational problem (unwritable directory, corrupt file, a schema newer than this
  * program); it returns the error so `mxsec serve` can refuse to start with a clear message.
  *
- * Durability: WAL journal with `synchronous = FULL`, so every commit (every enqueue) is fsynced to the
- * WAL before it returns; with NORMAL a power loss may drop the last commits, which after the 250 reply
- * to DATA would be a lost message (RFC 5321 section 6.1: the 250 accepts responsibility for delivery).
+ * Durability: WAL journal, opened with `synchronous = FULL`, so a commit is fsynced to the WAL before it
+ * returns; with NORMAL a power loss may drop the last commits, which after the 250 reply to DATA would be
+ * a lost message (RFC 5321 section 6.1: the 250 accepts responsibility for delivery). `sqlite-queue.ts`
+ * lowers it to NORMAL only for commits whose loss can cause a redelivery, never a loss.
  * Measured on the 2-core build VM (ext4 on a virtio disk), 1,000 sequential enqueues of a 10 kB message
  * with two recipients: FULL 0.36 ms each (~2,800/s), NORMAL 0.17 ms each (~6,000/s). That VM's fsync
  * is cheap; on storage that honours flushes, FULL costs one device flush (often 1-10 ms) per enqueue.
- * The fsync is the price of the guarantee; batching several SMTP transactions into one commit is the
- * way to buy throughput back, not weaker synchronisation.
+ * The fsync is the price of the guarantee; batching several SMTP transactions into one commit (the
+ * store thread's group commit) is the way to buy throughput back, not weaker synchronisation.
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
