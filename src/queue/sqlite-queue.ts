@@ -96,6 +96,20 @@ export const CLAIM_QUERIES = {
     AND ready_at <= :now ORDER BY priority DESC, ready_at, message_id, domain`,
 } as const;
 
+/**
+ * The writes of a claim and of a heartbeat to one message's recipients, by its primary key. The other
+ * terms carry a unary `+`, which keeps SQLite from choosing `recipient_domain` (every recipient of a
+ * busy domain) or `recipient_ready` (every due recipient) instead: either would make each claim cost
+ * more the longer the queue (the schema test checks the plans).
+ */
+export const LEASE_WRITES = {
+  take: `UPDATE recipient SET lease_owner = :owner, lease_until = :until, ready_at = :until
+    WHERE message_id = :id AND +domain = :domain AND +state IN ('pending', 'temporary') AND +held = 0
+    AND +ready_at <= :now`,
+  renew: `UPDATE recipient SET lease_until = :until, ready_at = MAX(next_attempt_at, :until)
+    WHERE message_id = :id AND +domain = :domain AND lease_owner = :owner`,
+} as const;
+
 function csv<T extends string>(text: string): T[] {
   return text === '' ? [] : (text.split(',') as T[]);
 }
@@ -287,8 +301,7 @@ export class SqliteQueue implements SqliteOps {
   claimDue(now: number, limit: number, leaseMs: number, owner: string): StoreResult<Claim[]> {
     const groups = this.dueGroups(now, limit);
     const lease = { owner, until: now + leaseMs };
-    const take = this.sql(`UPDATE recipient SET lease_owner = :owner, lease_until = :until,
-      ready_at = :until WHERE message_id = :id AND domain = :domain AND ${CLAIMABLE} AND ready_at <= :now`);
+    const take = this.sql(LEASE_WRITES.take);
     const message = this.sql(`SELECT ${ENVELOPE_COLUMNS}, body FROM message WHERE id = ?`);
     const claims: Claim[] = [];
     for (const g of groups) {
@@ -363,12 +376,7 @@ export class SqliteQueue implements SqliteOps {
   }
 
   renewLease(messageId: string, domain: string, owner: string, until: number): StoreResult<number> {
-    return ok(
-      this.sql(
-        `UPDATE recipient SET lease_until = :until, ready_at = MAX(next_attempt_at, :until)
-        WHERE message_id = :messageId AND domain = :domain AND lease_owner = :owner`,
-      ).run({ messageId, domain, owner, until }).changes,
-    );
+    return ok(this.sql(LEASE_WRITES.renew).run({ id: messageId, domain, owner, until }).changes);
   }
 
   recoverLeases(now: number): StoreResult<number> {

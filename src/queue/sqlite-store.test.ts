@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { QueueStore } from './store.js';
 import { runStoreContract } from '../../test/support/store.contract.js';
-import { CLAIM_QUERIES } from './sqlite-queue.js';
+import { CLAIM_QUERIES, LEASE_WRITES } from './sqlite-queue.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.js';
 import type { SqliteStoreOptions } from './sqlite-store.js';
 import { openSqliteStore } from './sqlite-store.js';
@@ -136,6 +136,27 @@ describe('sqlite claims by index', () => {
           .join('; ');
         assert.match(plan, /USING (COVERING )?INDEX recipient_ready/, `${name}: ${plan}`);
         assert.doesNotMatch(plan, /TEMP B-TREE|SCAN recipient(?! USING)/, `${name}: ${plan}`);
+      }
+    } finally {
+      db.close();
+    }
+  });
+
+  test('the lease writes of a claim and a heartbeat go through the primary key, not a per-domain or due index', async () => {
+    const dataDir = await tempDir();
+    await open({ dataDir }).close();
+    const db = new Database(join(dataDir, 'queue.sqlite'), { readonly: true });
+    try {
+      const params = { owner: 'w', until: 1, id: 'm', domain: 'd.example', now: 0 };
+      for (const [name, sql] of Object.entries(LEASE_WRITES)) {
+        const statement = db.prepare(`EXPLAIN QUERY PLAN ${sql}`);
+        const used = Object.fromEntries(
+          Object.entries(params).filter(([key]) => sql.includes(`:${key}`)),
+        );
+        const plan = (statement.all(used) as Array<{ detail: string }>)
+          .map((row) => row.detail)
+          .join('; ');
+        assert.match(plan, /sqlite_autoindex_recipient_1 \(message_id=\?\)/, `${name}: ${plan}`);
       }
     } finally {
       db.close();
