@@ -16,44 +16,26 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DEFAULT_SERVER_LIMITS } from '../src/config/server.js';
 import { MemoryStore } from '../src/queue/memory-store.js';
-import { openSqliteStore } from '../src/queue/sqlite-store.js';
 import type { QueueStore } from '../src/queue/store.js';
 import { createRelay } from '../src/relay/relay.js';
 import { startSubmissionServer } from '../src/server/index.js';
 import { mustParse, startDeliveryEnv } from '../test/support/delivery-env.js';
 import { submitMany } from '../test/support/serve-process.js';
+import { benchMessage, messageBody, openSqlite } from './queue-fixtures.js';
 import type { BenchResult } from './types.js';
 
-const BODY = new TextEncoder().encode(
-  `From: app@sender.test\r\nTo: user@sink.test\r\nSubject: bench\r\n\r\n${'x'.repeat(400)}\r\n`,
-);
+const BODY = messageBody(400);
 const ENQUEUES = 2_000;
 const DELIVERIES = 400;
 const QUEUED = 100_000;
 const SUBMISSIONS = 1_000;
 const ENQUEUE_NAME = 'relay.enqueue sqlite (durable commit per message)';
 
-function message(n: number) {
-  return {
-    returnPath: '',
-    recipients: [{ address: `user${n}@sink.test` }],
-    body: BODY,
-    createdAt: Date.now(),
-    expiresAt: null,
-  };
-}
-
-function sqlite(dir: string): QueueStore {
-  const opened = openSqliteStore({ dataDir: dir });
-  if (!opened.ok) throw new Error(opened.error.message);
-  return opened.value;
-}
-
 async function enqueueRate(dir: string): Promise<number> {
-  const store = sqlite(join(dir, 'enqueue'));
+  const store = openSqlite(join(dir, 'enqueue'));
   const start = process.hrtime.bigint();
   for (let n = 0; n < ENQUEUES; n++)
-    if (!(await store.enqueue(message(n))).ok) throw new Error('enqueue failed');
+    if (!(await store.enqueue(benchMessage(n, BODY))).ok) throw new Error('enqueue failed');
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   await store.close();
   return ENQUEUES / seconds;
@@ -61,7 +43,7 @@ async function enqueueRate(dir: string): Promise<number> {
 
 /** Messages per second accepted (250 after the commit) by the submission listener from `clients` clients at once. */
 async function submissionRate(dir: string, clients: number): Promise<number> {
-  const store = sqlite(dir);
+  const store = openSqlite(dir);
   const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
   const started = await startSubmissionServer({
     config: {
@@ -100,7 +82,7 @@ async function deliveryRate(dir: string, reuse: boolean): Promise<number> {
     const sink = await env.server('127.0.0.51', { tls: { key: cert.keyPem, cert: cert.chainPem } });
     const toml = `[queue.tls.default]\nstarttls = "require"\n[queue.worker]\nconcurrency = 16\nconcurrency-per-domain = 16\nconnection-reuse = ${String(reuse)}\n`;
     const config = mustParse(toml);
-    const store = sqlite(join(dir, reuse ? 'deliver-reuse' : 'deliver'));
+    const store = openSqlite(join(dir, reuse ? 'deliver-reuse' : 'deliver'));
     const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
     const relay = createRelay({
       store,
@@ -108,7 +90,7 @@ async function deliveryRate(dir: string, reuse: boolean): Promise<number> {
       delivery: () => env.deps(toml, { config }),
       logger: quiet,
     });
-    for (let n = 0; n < DELIVERIES; n++) await relay.store.enqueue(message(n));
+    for (let n = 0; n < DELIVERIES; n++) await relay.store.enqueue(benchMessage(n, BODY));
     const start = process.hrtime.bigint();
     await relay.scheduler.drain();
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
@@ -126,7 +108,7 @@ async function rssWith(store: QueueStore): Promise<number> {
   globalThis.gc?.();
   const before = process.memoryUsage().rss;
   for (let n = 0; n < QUEUED; n++)
-    if (!(await store.enqueue(message(n))).ok) throw new Error('enqueue failed');
+    if (!(await store.enqueue(benchMessage(n, BODY))).ok) throw new Error('enqueue failed');
   globalThis.gc?.();
   const grown = process.memoryUsage().rss - before;
   await store.close();
@@ -163,7 +145,7 @@ export async function run(): Promise<BenchResult[]> {
     results.push({
       name: `relay.rss ${QUEUED} queued, sqlite store`,
       unit: 'MiB',
-      value: Math.round(await rssWith(sqlite(join(dir, 'rss')))),
+      value: Math.round(await rssWith(openSqlite(join(dir, 'rss')))),
     });
     results.push({
       name: `relay.rss ${QUEUED} queued, memory store`,

@@ -1,17 +1,19 @@
 /**
  * Runs the benchmark modules one after another (never in parallel: they would measure each other)
  * and prints one table of every result with its baseline and ratio, or JSON with `--json`. Module
- * names given as arguments (`expr`, `strategy`, `delivery`, `relay`, `e2e`) select a subset; an unknown
- * name is a usage error (exit 2). A module that throws is reported on stderr, the others still run, and
- * the exit code is 1. Each module is sized to finish well under a minute on a loaded 2-core machine
- * (`e2e`, mxsec against a real Postfix, about half a minute by itself).
+ * names given as arguments (`expr`, `strategy`, `delivery`, `queue`, `relay`, `e2e`) select a subset;
+ * an unknown name is a usage error (exit 2). A module that throws is reported on stderr, the others
+ * still run, and the exit code is 1. Each module is sized to finish well under a minute on a loaded
+ * 2-core machine (`e2e`, mxsec against a real Postfix, and `queue`, which fills stores of up to
+ * 100,000 messages, about half a minute each by themselves).
  *
- * Usage: `npm run bench [-- [--json] [expr|strategy|delivery|relay|e2e ...]]`, or
+ * Usage: `npm run bench [-- [--json] [expr|strategy|delivery|queue|relay|e2e ...]]`, or
  * `node dist/bench/run.js ...`.
  */
 
 import { run as runDelivery } from './delivery.bench.js';
 import { run as runExpr } from './expr.bench.js';
+import { run as runQueue } from './queue.bench.js';
 import { run as runRelay } from './relay.bench.js';
 import { run as runE2e } from './postfix-relay.bench.js';
 import { formatJson, formatTable } from './report.js';
@@ -24,11 +26,13 @@ interface BenchModule {
   readonly run: () => Promise<BenchResult[]>;
 }
 
-// Cheapest first, so that a broken environment shows up before the slow socket benchmarks.
+// Cheapest first, so that a broken environment shows up before the slow socket benchmarks; `queue`
+// before `relay`, whose 100,000-message memory store would inflate the RSS that `queue` reads.
 const MODULES: readonly BenchModule[] = [
   { name: 'expr', run: runExpr },
   { name: 'strategy', run: runStrategy },
   { name: 'delivery', run: runDelivery },
+  { name: 'queue', run: runQueue },
   { name: 'relay', run: runRelay },
   { name: 'e2e', run: runE2e },
 ];
